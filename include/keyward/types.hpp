@@ -1,0 +1,40 @@
+// Vocabulary shared by the API, the services and the adapters: suites, key states, limits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keyward {
+
+/// Envelope suite (spec/ENVELOPE.md): how the DEK is wrapped by the KEK.
+enum class Suite : std::uint8_t {
+    kwp = 1,  ///< RFC 5649 AES key wrap with padding, C_WrapKey/C_UnwrapKey (default)
+    gcm = 2,  ///< AES-256-GCM in the token, C_Encrypt/C_Decrypt
+};
+
+/// NIST SP 800-57 Part 1 key states.
+enum class KekState : std::uint8_t { pre_active, active, decrypt_only, compromised, destroyed };
+
+std::string_view suite_name(Suite s) noexcept;
+std::string_view kek_state_name(KekState s) noexcept;
+std::optional<KekState> parse_kek_state(std::string_view s) noexcept;
+
+inline constexpr std::size_t kMaxPlaintext = 64u * 1024u * 1024u;  // 64 MiB
+inline constexpr std::size_t kMaxContext = 65535;
+inline constexpr std::size_t kMaxKeyringName = 64;
+inline constexpr std::size_t kDekSize = 32;
+inline constexpr std::size_t kNonceSize = 12;
+inline constexpr std::size_t kTagSize = 16;
+inline constexpr std::size_t kMinDataKeySize = 16;
+inline constexpr std::size_t kMaxDataKeySize = 64;
+
+/// true when name follows the keyring grammar: 1..64 ASCII, [a-z0-9] then [a-z0-9._-].
+bool is_valid_keyring_name(std::string_view name) noexcept;
+
+/// Token label of a KEK version: "keyward:<keyring>:v<version>".
+std::string kek_label(std::string_view keyring, std::uint32_t version);
+
+}  // namespace keyward

@@ -1,0 +1,81 @@
+// The Hsm port: everything the services need from a key store that keeps KEKs inside it.
+// src/p11 implements it over PKCS#11; tests/core has a software fake behind the same interface.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keyward/bytes.hpp"
+#include "keyward/error.hpp"
+#include "keyward/types.hpp"
+
+namespace keyward::core {
+
+struct TokenIdentity {
+    std::string label;         // CK_TOKEN_INFO.label, trailing blanks removed
+    std::string serial;        // CK_TOKEN_INFO.serialNumber, trailing blanks removed
+    std::string manufacturer;
+    std::string model;
+};
+
+/// Attributes of a secret-key object as read back from the token. An attribute the token
+/// would not reveal is std::nullopt.
+struct KekAttributes {
+    std::string label;
+    Bytes id;
+    std::optional<unsigned long> object_class;  // CKO_*
+    std::optional<unsigned long> key_type;      // CKK_*
+    std::optional<unsigned long> value_len;
+    std::optional<bool> token, private_, sensitive, extractable, never_extractable,
+        always_sensitive, modifiable, wrap, unwrap, encrypt, decrypt, sign, verify, derive;
+};
+
+/// Which KEK to use and how it wraps. The adapter resolves and caches the handle by label.
+struct KekRef {
+    std::string label;
+    Suite suite = Suite::kwp;
+};
+
+class Hsm {
+public:
+    virtual ~Hsm() = default;
+
+    virtual const TokenIdentity& identity() const = 0;
+
+    /// Every secret-key object carrying this label (empty when none; more than one is a
+    /// broken token that the caller must refuse to use).
+    virtual Result<std::vector<KekAttributes>> find_keks(const std::string& label) = 0;
+
+    /// Generates an AES-256 KEK in the token with exactly the attributes of spec/ENVELOPE.md
+    /// for the suite, every attribute set explicitly. Does not look for an existing label:
+    /// the caller does (see core::Keyrings).
+    virtual Result<KekAttributes> generate_kek(const std::string& label, Suite suite,
+                                               ByteView id) = 0;
+
+    /// Destroys the token object with this label. not_found when there is none.
+    virtual Status destroy_kek(const std::string& label) = 0;
+
+    /// First 8 bytes of the KEK's wrap of a fixed test key (suite 1: C_WrapKey of the test key;
+    /// suite 2: GCM ciphertext of the test key under an all-zero IV). Binds the database to
+    /// the key material without revealing it.
+    virtual Result<Bytes> check_value(const KekRef& kek) = 0;
+
+    /// Wrapped form of dek under kek: suite 1, RFC 5649 output (8*ceil(len/8)+8 bytes);
+    /// suite 2, IV(12) || ciphertext || tag(16) with the given AAD.
+    virtual Result<Bytes> wrap_dek(const KekRef& kek, ByteView dek, ByteView aad) = 0;
+
+    /// Inverse of wrap_dek. Any integrity failure is Errc::auth_failed, nothing else.
+    virtual Result<SecretBytes> unwrap_dek(const KekRef& kek, ByteView wrapped,
+                                           ByteView aad) = 0;
+
+    /// Unwraps under `from` and wraps under `to`. For suite 1 to suite 1 the DEK never leaves
+    /// the token.
+    virtual Result<Bytes> rewrap_dek(const KekRef& from, ByteView wrapped, ByteView from_aad,
+                                     const KekRef& to, ByteView to_aad) = 0;
+
+    /// Random bytes from the token's RNG.
+    virtual Status generate_random(MutableByteView out) = 0;
+};
+
+}  // namespace keyward::core

@@ -1,0 +1,28 @@
+// Wiping, constant-time comparison and hex for the byte containers of keyward/bytes.hpp.
+#include "keyward/bytes.hpp"
+
+#include <openssl/crypto.h>
+
+namespace keyward {
+
+void secure_wipe(void* data, std::size_t size) noexcept {
+    if (data != nullptr && size != 0) OPENSSL_cleanse(data, size);
+}
+
+bool constant_time_equal(ByteView a, ByteView b) noexcept {
+    if (a.size() != b.size()) return false;
+    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string to_hex(ByteView bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (auto b : bytes) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0x0f]);
+    }
+    return out;
+}
+
+}  // namespace keyward
