@@ -1,0 +1,59 @@
+// Test inputs and scratch directories, from the environment meson sets for every test.
+#include "support/test_env.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace keyward::test {
+
+namespace fs = std::filesystem;
+
+std::optional<fs::path> vectors_dir() {
+    for (const char* var : {"KEYWARD_VECTORS", "KEYWARD_DEFAULT_VECTORS"}) {
+        const char* v = std::getenv(var);
+        if (v != nullptr && *v != '\0' && fs::is_directory(v)) return fs::path(v);
+    }
+    return std::nullopt;
+}
+
+fs::path fresh_dir(const std::string& name) {
+    static std::atomic<int> counter{0};
+    const char* tmp = std::getenv("KEYWARD_TEST_TMP");
+    fs::path base = tmp != nullptr ? fs::path(tmp) : fs::temp_directory_path() / "keyward-tests";
+    fs::path dir = base / (name + "-" + std::to_string(getpid()) + "-" +
+                           std::to_string(counter.fetch_add(1)));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+    return dir;
+}
+
+Bytes from_hex(std::string_view hex) {
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        throw std::invalid_argument("bad hex digit");
+    };
+    if (hex.size() % 2 != 0) throw std::invalid_argument("odd hex length");
+    Bytes out(hex.size() / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i] = static_cast<std::uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+    }
+    return out;
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace keyward::test

@@ -1,0 +1,27 @@
+// Where the tests find their inputs and scratch space, and why an executable may be skipped.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "keyward/bytes.hpp"
+
+namespace keyward::test {
+
+/// Defined once per test executable by linking one of the needs_*.cpp files: the reason this
+/// executable cannot run here, or nullopt.
+std::optional<std::string> skip_reason();
+
+/// $KEYWARD_VECTORS, else ../shared/vectors beside the source tree; nullopt when absent.
+std::optional<std::filesystem::path> vectors_dir();
+
+/// A fresh, empty directory under the build tree (never /tmp of the system token).
+std::filesystem::path fresh_dir(const std::string& name);
+
+/// Decodes lowercase or uppercase hex; aborts the test on bad input.
+Bytes from_hex(std::string_view hex);
+
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace keyward::test
