@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "keyward/bytes.hpp"
+
 namespace keyward {
 
 /// Envelope suite (spec/ENVELOPE.md): how the DEK is wrapped by the KEK.
@@ -30,6 +32,12 @@ inline constexpr std::size_t kNonceSize = 12;
 inline constexpr std::size_t kTagSize = 16;
 inline constexpr std::size_t kMinDataKeySize = 16;
 inline constexpr std::size_t kMaxDataKeySize = 64;
+
+/// A data key for callers that run their own cipher (AWS calls this GenerateDataKey).
+struct DataKey {
+    SecretBytes key;  ///< the data key in the clear; wiped when destroyed
+    Bytes blob;       ///< KWK1 blob to keep beside the data
+};
 
 /// true when name follows the keyring grammar: 1..64 ASCII, [a-z0-9] then [a-z0-9._-].
 bool is_valid_keyring_name(std::string_view name) noexcept;

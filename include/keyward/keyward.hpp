@@ -1,0 +1,94 @@
+// keyward's public C++ API: open a handle from a configuration, manage keyrings, and seal,
+// open, rewrap and make data keys per spec/ENVELOPE.md. Every call returns Result<T>; none
+// throws. A handle may be used from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keyward/bytes.hpp"
+#include "keyward/config.hpp"
+#include "keyward/error.hpp"
+#include "keyward/types.hpp"
+
+#if defined(KEYWARD_BUILDING_LIBRARY)
+#define KEYWARD_API __attribute__((visibility("default")))
+#else
+#define KEYWARD_API
+#endif
+
+namespace keyward {
+
+namespace core {
+class Hsm;
+class Store;
+}  // namespace core
+
+struct KekVersionInfo {
+    std::uint32_t version = 0;
+    KekState state = KekState::pre_active;
+    std::uint64_t records = 0;     ///< stored records this version still protects
+    std::string created_at;        ///< ISO 8601 UTC
+    std::string label;             ///< token object label
+    std::string object_id_hex;     ///< CKA_ID
+    std::uint64_t gcm_wraps = 0;   ///< suite 2: wraps counted against the limit
+};
+
+struct KeyringInfo {
+    std::string name;
+    Suite suite = Suite::kwp;
+    std::string created_at;
+    std::uint32_t cryptoperiod_days = 365;
+    std::vector<KekVersionInfo> versions;
+};
+
+struct TokenSummary {
+    std::string label, serial, manufacturer, model;
+    std::string suite1_mechanism;  ///< e.g. "CKM_AES_KEY_WRAP_PAD"; empty when unsupported
+};
+
+class KEYWARD_API Keyward {
+public:
+    /// Loads the PKCS#11 module, finds the token, logs in with the PIN from the config's PIN
+    /// source (wiped after login), opens and migrates the database, and checks that database
+    /// and token belong together. Errors: hsm_unavailable, pin_incorrect, token_mismatch (exit
+    /// 6), bad_config (exit 2), database errors.
+    static Result<std::unique_ptr<Keyward>> open(const Config& config);
+
+    /// For tests and embedders: a handle over an Hsm and a Store that the caller built.
+    static Result<std::unique_ptr<Keyward>> open_with(std::unique_ptr<core::Hsm> hsm,
+                                                      std::unique_ptr<core::Store> store,
+                                                      const Config& config);
+
+    ~Keyward();
+    Keyward(const Keyward&) = delete;
+    Keyward& operator=(const Keyward&) = delete;
+
+    const TokenSummary& token() const noexcept;
+
+    /// Makes KEK version 1 of a new keyring in the token.
+    Result<KeyringInfo> create_keyring(const std::string& name, Suite suite = Suite::kwp);
+    Result<KeyringInfo> keyring(const std::string& name);
+    Result<std::vector<KeyringInfo>> keyrings();
+
+    /// Envelope of plaintext (at most 64 MiB) under the keyring's active KEK, bound to context.
+    Result<Bytes> seal(const std::string& keyring, ByteView plaintext, ByteView context = {});
+    /// Plaintext of an envelope (binary form); auth_failed for any tampering or wrong context.
+    Result<SecretBytes> open(ByteView envelope, ByteView context = {});
+    /// Envelope or data key blob re-wrapped under its keyring's active KEK version.
+    Result<Bytes> rewrap(ByteView envelope_or_blob);
+    /// A fresh data key (suite 1: 16-64 bytes; suite 2: 32) and its KWK1 blob.
+    Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes = 32);
+    /// The data key inside a KWK1 blob.
+    Result<SecretBytes> decrypt_data_key(ByteView blob);
+
+private:
+    struct Impl;
+    explicit Keyward(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keyward

@@ -1,0 +1,149 @@
+// keyring create | list | show: keyrings and their KEK versions.
+#include <sstream>
+
+#include "cli/command.hpp"
+
+namespace keyward::cli {
+
+namespace {
+
+void keyring_json(Json& j, const KeyringInfo& ring) {
+    j.begin_object()
+        .field("name", ring.name)
+        .field("suite", static_cast<int>(ring.suite))
+        .field("created_at", ring.created_at)
+        .field("cryptoperiod_days", ring.cryptoperiod_days);
+    j.key("versions").begin_array();
+    for (const auto& v : ring.versions) {
+        j.begin_object()
+            .field("version", v.version)
+            .field("state", kek_state_name(v.state))
+            .field("records", v.records)
+            .field("created_at", v.created_at)
+            .field("label", v.label)
+            .field("object_id", v.object_id_hex);
+        if (ring.suite == Suite::gcm) j.field("gcm_wraps", v.gcm_wraps);
+        j.end_object();
+    }
+    j.end_array().end_object();
+}
+
+std::string active_of(const KeyringInfo& ring) {
+    for (const auto& v : ring.versions) {
+        if (v.state == KekState::active) return "v" + std::to_string(v.version);
+    }
+    return "none";
+}
+
+Status run_create(const Invocation& inv) {
+    KW_TRY(auto args, Args::parse(inv.words, {{"--suite", true}}, 1, 1, inv.command));
+    KW_TRY(auto suite_number, args.number("--suite", 1, 1, 2));
+    KW_TRY(auto kw, inv.open_keyward());
+    KW_TRY(auto ring, kw->create_keyring(args.positional()[0], static_cast<Suite>(suite_number)));
+    if (inv.json) {
+        Json j;
+        keyring_json(j, ring);
+        inv.print_json(j);
+    } else {
+        const auto& v1 = ring.versions.front();
+        std::string how = ring.suite == Suite::kwp
+                              ? "suite 1, RFC 5649 key wrap by " + kw->token().suite1_mechanism
+                              : std::string("suite 2, AES-256-GCM in the token");
+        inv.print_text("created keyring " + ring.name + ": KEK " + v1.label + " in token \"" +
+                       kw->token().label + "\" (" + how + ")\n");
+    }
+    return {};
+}
+
+Status run_list(const Invocation& inv) {
+    KW_TRY(auto args, Args::parse(inv.words, {}, 0, 0, inv.command));
+    (void)args;
+    KW_TRY(auto kw, inv.open_keyward());
+    KW_TRY(auto rings, kw->keyrings());
+    if (inv.json) {
+        Json j;
+        j.begin_object().key("keyrings").begin_array();
+        for (const auto& r : rings) keyring_json(j, r);
+        j.end_array().end_object();
+        inv.print_json(j);
+        return {};
+    }
+    if (rings.empty()) {
+        inv.print_text("no keyrings yet (create one with keyward keyring create NAME)\n");
+        return {};
+    }
+    std::ostringstream out;
+    out << "NAME                             SUITE  ACTIVE  VERSIONS  RECORDS  CREATED\n";
+    for (const auto& r : rings) {
+        std::uint64_t records = 0;
+        for (const auto& v : r.versions) records += v.records;
+        std::string name = r.name.size() > 32 ? r.name : r.name + std::string(33 - r.name.size(), ' ');
+        char line[160];
+        std::snprintf(line, sizeof line, "%-6d %-7s %-9zu %-8llu %s\n", static_cast<int>(r.suite),
+                      active_of(r).c_str(), r.versions.size(),
+                      static_cast<unsigned long long>(records), r.created_at.c_str());
+        out << name << line;
+    }
+    inv.print_text(out.str());
+    return {};
+}
+
+Status run_show(const Invocation& inv) {
+    KW_TRY(auto args, Args::parse(inv.words, {}, 1, 1, inv.command));
+    KW_TRY(auto kw, inv.open_keyward());
+    KW_TRY(auto ring, kw->keyring(args.positional()[0]));
+    if (inv.json) {
+        Json j;
+        keyring_json(j, ring);
+        inv.print_json(j);
+        return {};
+    }
+    std::ostringstream out;
+    out << "keyring " << ring.name << "\n"
+        << "  suite        " << static_cast<int>(ring.suite)
+        << (ring.suite == Suite::kwp ? " (RFC 5649 key wrap)" : " (AES-256-GCM)") << "\n"
+        << "  created      " << ring.created_at << "\n"
+        << "  cryptoperiod " << ring.cryptoperiod_days << " days\n"
+        << "  VERSION  STATE         RECORDS  CREATED               LABEL\n";
+    for (const auto& v : ring.versions) {
+        char line[200];
+        std::snprintf(line, sizeof line, "  v%-7u %-13s %-8llu %-21s %s\n", v.version,
+                      std::string(kek_state_name(v.state)).c_str(),
+                      static_cast<unsigned long long>(v.records), v.created_at.c_str(),
+                      v.label.c_str());
+        out << line;
+    }
+    inv.print_text(out.str());
+    return {};
+}
+
+}  // namespace
+
+const Command kKeyringCreateCommand = {
+    "keyring create", "make a keyring: KEK version 1 generated in the token",
+    "usage: keyward keyring create NAME [--suite 1|2]\n\n"
+    "Generates KEK version 1 of keyring NAME inside the token (AES-256, sensitive,\n"
+    "non-extractable, labelled keyward:NAME:v1) and records it in the database.\n\n"
+    "  --suite 1   RFC 5649 key wrap by the token (default)\n"
+    "  --suite 2   AES-256-GCM by the token, for tokens without key wrap\n\n"
+    "NAME: 1-64 characters, [a-z0-9] first, then [a-z0-9._-].\n"
+    "If a crash left a KEK with that label that the database does not know, it is adopted\n"
+    "when its attributes are exactly keyward's; any other object with the label is refused.\n",
+    run_create};
+
+const Command kKeyringListCommand = {
+    "keyring list", "keyrings with their active version and record counts",
+    "usage: keyward keyring list [--json]\n\nLists every keyring: suite, active version,\n"
+    "number of versions, records protected, creation time.\n",
+    run_list};
+
+const Command kKeyringShowCommand = {
+    "keyring show", "one keyring's versions, states and record counts",
+    "usage: keyward keyring show NAME [--json]\n\n"
+    "Shows the keyring's suite and, per KEK version, its state (pre-active, active,\n"
+    "decrypt-only, compromised, destroyed), the records it still protects, when it was\n"
+    "made and its token label. --json gives {\"name\", \"suite\", \"versions\": [{\"version\",\n"
+    "\"state\", \"records\", \"created_at\", \"label\", \"object_id\"}]}.\n",
+    run_show};
+
+}  // namespace keyward::cli

@@ -1,0 +1,31 @@
+// The command table and what all commands share.
+#include <unistd.h>
+
+#include <array>
+#include <iostream>
+
+#include "cli/command.hpp"
+
+namespace keyward::cli {
+
+std::span<const Command* const> commands() {
+    static const std::array<const Command*, 8> table = {
+        &kInitCommand,  &kKeyringCreateCommand, &kKeyringListCommand, &kKeyringShowCommand,
+        &kSealCommand,  &kOpenCommand,          &kRewrapCommand,      &kDatakeyCommand,
+    };
+    return table;
+}
+
+Result<std::unique_ptr<Keyward>> Invocation::open_keyward() const {
+    std::optional<std::filesystem::path> flag;
+    if (config_path) flag = *config_path;
+    KW_TRY(auto path, locate_config(flag));
+    KW_TRY(auto config, load_config(path));
+    return Keyward::open(config);
+}
+
+void Invocation::print_json(const Json& doc) const { std::cout << doc.str() << "\n"; }
+
+void Invocation::print_text(const std::string& text) const { std::cout << text; }
+
+}  // namespace keyward::cli

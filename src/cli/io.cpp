@@ -1,0 +1,92 @@
+// Bounded input and all-or-nothing output for the CLI (see io.hpp).
+#include "cli/io.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace keyward::cli {
+
+namespace {
+
+Error io_error(const std::string& what, const std::string& path) {
+    return Error(Errc::io_error, what + " " + path + ": " + std::strerror(errno));
+}
+
+Status write_all(int fd, ByteView bytes, const std::string& name) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return io_error("cannot write", name);
+        done += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size_t max_bytes) {
+    const bool from_stdin = !path || *path == "-";
+    const std::string name = from_stdin ? std::string("standard input") : *path;
+    int fd = from_stdin ? STDIN_FILENO : ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return Error(Errc::not_found, "input file " + name + " does not exist");
+        return io_error("cannot open", name);
+    }
+    SecretBytes data;
+    data.reserve(64 * 1024);
+    std::uint8_t chunk[64 * 1024];
+    Status status;
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            status = io_error("cannot read", name);
+            break;
+        }
+        if (n == 0) break;
+        if (data.size() + static_cast<std::size_t>(n) > max_bytes) {
+            status = Error(Errc::input_too_large, name + " is larger than " +
+                                                      std::to_string(max_bytes) +
+                                                      " bytes, the most keyward accepts here");
+            break;
+        }
+        data.insert(data.end(), chunk, chunk + n);
+    }
+    secure_wipe(chunk, sizeof chunk);
+    if (!from_stdin) ::close(fd);
+    if (!status.ok()) return std::move(status).error();
+    return data;
+}
+
+Status write_private_file(const std::string& path, ByteView bytes, bool exclusive) {
+    namespace fs = std::filesystem;
+    if (exclusive && fs::exists(path)) {
+        return Error(Errc::already_exists, path + " already exists; keyward will not overwrite it");
+    }
+    fs::path target(path);
+    fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // mkostemp creates with mode 0600
+    if (fd < 0) return io_error("cannot create a file in", dir.string());
+    Status st = write_all(fd, bytes, path);
+    if (st.ok() && ::fsync(fd) != 0) st = io_error("cannot sync", path);
+    ::close(fd);
+    if (st.ok()) {
+        int rc = exclusive ? ::link(tmp.c_str(), path.c_str()) : ::rename(tmp.c_str(), path.c_str());
+        if (rc != 0) st = io_error(exclusive ? "cannot create" : "cannot replace", path);
+    }
+    ::unlink(tmp.c_str());  // after link(), or on failure; harmless after rename()
+    return st;
+}
+
+Status write_output(const std::optional<std::string>& path, ByteView bytes) {
+    if (!path || *path == "-") return write_all(STDOUT_FILENO, bytes, "standard output");
+    return write_private_file(*path, bytes, false);
+}
+
+}  // namespace keyward::cli

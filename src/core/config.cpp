@@ -1,0 +1,140 @@
+// Config file reading, writing and lookup (see keyward/config.hpp).
+#include "keyward/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace keyward {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string trim(const std::string& s) {
+    const char* ws = " \t\r";
+    auto b = s.find_first_not_of(ws);
+    if (b == std::string::npos) return {};
+    auto e = s.find_last_not_of(ws);
+    return s.substr(b, e - b + 1);
+}
+
+Error bad(const fs::path& path, int line, const std::string& what) {
+    return Error(Errc::bad_config, path.string() + ":" + std::to_string(line) + ": " + what);
+}
+
+Result<std::uint64_t> parse_count(const fs::path& path, int line, const std::string& key,
+                                  const std::string& value) {
+    try {
+        std::size_t used = 0;
+        auto n = std::stoull(value, &used, 10);
+        if (used == value.size() && n > 0) return static_cast<std::uint64_t>(n);
+    } catch (...) {
+    }
+    return bad(path, line, key + " must be a positive whole number, not \"" + value + "\"");
+}
+
+Status check_pin_source(const fs::path& path, int line, const std::string& value) {
+    if (value == "prompt" || (value.rfind("env:", 0) == 0 && value.size() > 4) ||
+        (value.rfind("file:", 0) == 0 && value.size() > 5)) {
+        return {};
+    }
+    return bad(path, line, "pin must be env:VAR, file:PATH or prompt (a PIN itself is never "
+                           "written in the config)");
+}
+
+}  // namespace
+
+Result<Config> load_config(const fs::path& path) {
+    std::ifstream in(path);
+    if (!in) {
+        return Error(Errc::bad_config, "cannot read config " + path.string() +
+                                           " (run keyward init, or pass --config FILE)");
+    }
+    Config cfg;
+    cfg.source = path;
+    const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    auto resolve = [&](const std::string& v) { return fs::path(v).is_absolute() ? fs::path(v)
+                                                                                 : base / v; };
+    std::string raw;
+    int line = 0;
+    bool seen_pin = false;
+    while (std::getline(in, raw)) {
+        ++line;
+        std::string text = trim(raw);
+        if (text.empty() || text[0] == '#') continue;
+        auto eq = text.find('=');
+        if (eq == std::string::npos) return bad(path, line, "expected key = value");
+        std::string key = trim(text.substr(0, eq));
+        std::string value = trim(text.substr(eq + 1));
+        if (value.empty()) return bad(path, line, key + " has no value");
+        if (key == "module") {
+            cfg.module = resolve(value).string();
+        } else if (key == "token") {
+            cfg.token = value;
+        } else if (key == "pin") {
+            KW_TRY_STATUS(check_pin_source(path, line, value));
+            // file: paths are relative to the config file like every other path.
+            cfg.pin_source = value.rfind("file:", 0) == 0
+                                 ? "file:" + resolve(value.substr(5)).string()
+                                 : value;
+            seen_pin = true;
+        } else if (key == "database") {
+            cfg.database = resolve(value);
+        } else if (key == "softhsm2_conf") {
+            cfg.softhsm2_conf = resolve(value);
+        } else if (key == "gcm_wrap_limit") {
+            KW_TRY(cfg.gcm_wrap_limit, parse_count(path, line, key, value));
+        } else if (key == "gcm_wrap_reserve") {
+            KW_TRY(cfg.gcm_wrap_reserve, parse_count(path, line, key, value));
+        } else {
+            return bad(path, line, "unknown key \"" + key + "\" (see docs/CONFIG.md)");
+        }
+    }
+    if (cfg.module.empty()) return bad(path, line, "missing module = PATH");
+    if (cfg.token.empty()) return bad(path, line, "missing token = LABEL or pkcs11: URI");
+    if (!seen_pin) return bad(path, line, "missing pin = env:VAR, file:PATH or prompt");
+    if (cfg.database.empty()) return bad(path, line, "missing database = PATH");
+    return cfg;
+}
+
+Result<fs::path> locate_config(const std::optional<fs::path>& flag) {
+    if (flag) {
+        if (!fs::exists(*flag)) {
+            return Error(Errc::bad_config, "config " + flag->string() + " does not exist");
+        }
+        return *flag;
+    }
+    if (const char* env = std::getenv("KEYWARD_CONFIG"); env != nullptr && *env != '\0') {
+        if (!fs::exists(env)) {
+            return Error(Errc::bad_config,
+                         std::string("KEYWARD_CONFIG names ") + env + ", which does not exist");
+        }
+        return fs::path(env);
+    }
+    for (const char* candidate : {"keyward.conf", "/etc/keyward/keyward.conf"}) {
+        if (fs::exists(candidate)) return fs::path(candidate);
+    }
+    return Error(Errc::bad_config,
+                 "no configuration: pass --config FILE, set KEYWARD_CONFIG, or run "
+                 "keyward init --softhsm DIR to make one");
+}
+
+std::string render_config(const Config& cfg) {
+    std::ostringstream out;
+    out << "# keyward configuration (docs/CONFIG.md). Paths are relative to this file.\n"
+        << "# PKCS#11 module that holds the KEKs\n"
+        << "module = " << cfg.module << "\n"
+        << "# token label, or an RFC 7512 pkcs11: URI\n"
+        << "token = " << cfg.token << "\n"
+        << "# where the user PIN comes from: env:VAR, file:PATH or prompt (never the PIN itself)\n"
+        << "pin = " << cfg.pin_source << "\n"
+        << "database = " << cfg.database.string() << "\n";
+    if (!cfg.softhsm2_conf.empty()) {
+        out << "# SoftHSM reads its token directory from this file (keyward sets SOFTHSM2_CONF)\n"
+            << "softhsm2_conf = " << cfg.softhsm2_conf.string() << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace keyward

@@ -1,0 +1,52 @@
+// Envelope service: seal, open, rewrap and data keys (spec/ENVELOPE.md). The DEK is made on the
+// host by OpenSSL's DRBG, wrapped by the token, used for AES-256-GCM on the host, and wiped.
+#pragma once
+
+#include <string>
+
+#include "core/hsm.hpp"
+#include "core/keyrings.hpp"
+#include "core/store.hpp"
+#include "core/wrap_budget.hpp"
+
+namespace keyward::core {
+
+class Envelopes {
+public:
+    Envelopes(Hsm& hsm, Keyrings& keyrings, WrapBudget& budget)
+        : hsm_(hsm), keyrings_(keyrings), budget_(budget) {}
+
+    /// KWE1 envelope of plaintext under the keyring's active KEK.
+    Result<Bytes> seal(const std::string& keyring, ByteView plaintext, ByteView context);
+
+    /// Plaintext, only when every check passes: reader rules (one Errc per rule), the KEK
+    /// version's state, and authentication (Errc::auth_failed, whichever check failed).
+    Result<SecretBytes> open(ByteView envelope, ByteView context);
+
+    /// The envelope or KWK1 blob with its DEK re-wrapped under the keyring's active version
+    /// (header only changes). Returned unchanged when it already names the active version.
+    Result<Bytes> rewrap(ByteView envelope_or_blob);
+
+    /// A fresh data key of `bytes` bytes (suite 1: 16..64; suite 2: 32) and its KWK1 blob.
+    Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes);
+
+    /// The DEK inside a KWK1 blob.
+    Result<SecretBytes> decrypt_data_key(ByteView blob);
+
+private:
+    struct Target {
+        KeyringRow ring;
+        KekVersionRow version;
+        KekRef kek;
+    };
+    Result<Target> active_target(const std::string& keyring);
+    Result<Target> named_target(const std::string& keyring, std::uint32_t version);
+    Result<Bytes> wrap(const Target& t, ByteView dek);
+    Result<SecretBytes> unwrap(const Target& t, ByteView wrapped);
+
+    Hsm& hsm_;
+    Keyrings& keyrings_;
+    WrapBudget& budget_;
+};
+
+}  // namespace keyward::core

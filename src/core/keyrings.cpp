@@ -1,0 +1,154 @@
+// Keyring creation, listing and the database-to-token binding check.
+#include "core/keyrings.hpp"
+
+#include "core/kek_spec.hpp"
+#include "core/clock.hpp"
+
+namespace keyward::core {
+
+namespace {
+
+constexpr std::size_t kObjectIdSize = 16;
+
+Error not_found_keyring(const std::string& name) {
+    return Error(Errc::not_found, "keyring \"" + name +
+                                      "\" does not exist (see keyward keyring list, or create "
+                                      "it with keyward keyring create " + name + ")");
+}
+
+}  // namespace
+
+Status check_keyring_name(const std::string& name) {
+    if (is_valid_keyring_name(name)) return {};
+    return Error(Errc::usage, "invalid keyring name \"" + name +
+                                  "\": use 1-64 characters, a lowercase letter or digit first, "
+                                  "then lowercase letters, digits, '.', '_' or '-'");
+}
+
+Result<KekAttributes> Keyrings::generate_or_adopt(const std::string& label, Suite suite) {
+    KW_TRY(auto existing, hsm_.find_keks(label));
+    if (existing.size() > 1) {
+        return Error(Errc::already_exists,
+                     "the token holds " + std::to_string(existing.size()) + " objects labelled " +
+                         label + "; keyward will not pick one: remove the extra objects with "
+                                 "the token's tools, then retry");
+    }
+    if (existing.size() == 1) {
+        // A crash between generating the KEK and recording it leaves exactly this: adopt it
+        // only when it is a KEK keyward would itself have made.
+        if (auto why = kek_spec_mismatch(existing[0], suite)) {
+            return Error(Errc::already_exists,
+                         "the token already holds an object labelled " + label +
+                             " that this database does not know, and it is not a keyward KEK (" +
+                             *why + "); refusing to adopt it or to make a second one: remove or "
+                                    "relabel it with the token's tools");
+        }
+        return existing[0];
+    }
+    Bytes id(kObjectIdSize);
+    KW_TRY_STATUS(hsm_.generate_random(id));
+    return hsm_.generate_kek(label, suite, id);
+}
+
+Result<KeyringRow> Keyrings::create(const std::string& name, Suite suite) {
+    KW_TRY_STATUS(check_keyring_name(name));
+    KW_TRY(auto known, store_.find_keyring(name));
+    if (known) {
+        return Error(Errc::already_exists, "keyring \"" + name +
+                                               "\" already exists (see keyward keyring show " +
+                                               name + ")");
+    }
+    const std::string label = kek_label(name, 1);
+    KW_TRY(auto attrs, generate_or_adopt(label, suite));
+    KW_TRY(auto check, hsm_.check_value(KekRef{label, suite}));
+
+    KeyringRow ring;
+    ring.name = name;
+    ring.suite = suite;
+    ring.created_at = utc_now_iso8601();
+    KekVersionRow v1;
+    v1.keyring = name;
+    v1.version = 1;
+    v1.state = KekState::active;
+    v1.label = label;
+    v1.object_id = attrs.id;
+    v1.check_value = std::move(check);
+    v1.created_at = ring.created_at;
+    ring.versions.push_back(std::move(v1));
+    KW_TRY_STATUS(store_.create_keyring(ring));
+    return ring;
+}
+
+Result<KeyringRow> Keyrings::show(const std::string& name) {
+    KW_TRY_STATUS(check_keyring_name(name));
+    KW_TRY(auto ring, store_.find_keyring(name));
+    if (!ring) return not_found_keyring(name);
+    return std::move(*ring);
+}
+
+Result<std::vector<KeyringRow>> Keyrings::list() { return store_.list_keyrings(); }
+
+Status Keyrings::verify_version(const KeyringRow& ring, const KekVersionRow& v) {
+    KW_TRY(auto found, hsm_.find_keks(v.label));
+    const std::string what = "KEK " + v.label + " (keyring \"" + ring.name + "\" version " +
+                             std::to_string(v.version) + ")";
+    if (found.empty()) {
+        return Error(Errc::token_mismatch,
+                     what + " is missing from the token; this database needs the token it was "
+                            "made with (restore the token and database from the same backup)");
+    }
+    if (found.size() > 1) {
+        return Error(Errc::token_mismatch, what + " appears " + std::to_string(found.size()) +
+                                               " times in the token; remove the duplicates");
+    }
+    if (!constant_time_equal(found[0].id, v.object_id)) {
+        return Error(Errc::token_mismatch, what + " was replaced: its CKA_ID is " +
+                                               to_hex(found[0].id) + ", the database recorded " +
+                                               to_hex(v.object_id));
+    }
+    KW_TRY(auto check, hsm_.check_value(KekRef{v.label, ring.suite}));
+    if (!constant_time_equal(check, v.check_value)) {
+        return Error(Errc::token_mismatch,
+                     what + " was replaced: its check value differs from the one recorded "
+                            "when it was made");
+    }
+    return {};
+}
+
+Status Keyrings::verify_binding() {
+    const auto& token = hsm_.identity();
+    KW_TRY(auto binding, store_.token_binding());
+    if (!binding) return store_.bind_token(TokenBinding{token.serial, token.label});
+    if (binding->serial != token.serial || binding->label != token.label) {
+        return Error(Errc::token_mismatch,
+                     "the database belongs to token \"" + binding->label + "\" (serial " +
+                         binding->serial + ") but the configured token is \"" + token.label +
+                         "\" (serial " + token.serial +
+                         "); point the config at the right token or database");
+    }
+    KW_TRY(auto rings, store_.list_keyrings());
+    for (const auto& ring : rings) {
+        for (const auto& v : ring.versions) {
+            if (v.state == KekState::destroyed || v.state == KekState::pre_active) continue;
+            KW_TRY_STATUS(verify_version(ring, v));
+        }
+    }
+    return {};
+}
+
+Result<KekRef> Keyrings::kek_for(const KeyringRow& ring, const KekVersionRow& v) const {
+    switch (v.state) {
+        case KekState::active:
+        case KekState::decrypt_only:
+        case KekState::compromised:
+            return KekRef{v.label, ring.suite};
+        case KekState::destroyed:
+            return Error(Errc::state_refused, "KEK " + v.label + " has been destroyed; the data "
+                                                                 "it protected cannot be opened");
+        case KekState::pre_active:
+            return Error(Errc::state_refused, "KEK " + v.label + " is not active yet");
+    }
+    return Error(Errc::failed, "unknown key state");
+}
+
+}  // namespace keyward::core

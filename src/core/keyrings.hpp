@@ -1,0 +1,45 @@
+// Keyring service: creates keyrings (KEK v1 in the token, adopting a crash's orphan when it is
+// exactly to spec), lists them, and proves at start-up that the database and the token belong
+// together.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/hsm.hpp"
+#include "core/store.hpp"
+
+namespace keyward::core {
+
+class Keyrings {
+public:
+    Keyrings(Hsm& hsm, Store& store) : hsm_(hsm), store_(store) {}
+
+    /// Makes KEK version 1 and records the keyring. Refuses an invalid name (usage), an
+    /// existing keyring (already_exists), and a token object with the label that is not
+    /// exactly to spec or is duplicated (already_exists, naming the attribute).
+    Result<KeyringRow> create(const std::string& name, Suite suite);
+
+    Result<KeyringRow> show(const std::string& name);
+    Result<std::vector<KeyringRow>> list();
+
+    /// Binds an unbound database to the token, or checks the binding: token serial and label,
+    /// and for every live KEK version its presence, CKA_ID and check value. Any difference is
+    /// Errc::token_mismatch naming it.
+    Status verify_binding();
+
+    /// The token object of a version the caller may use, or the reason it may not.
+    Result<KekRef> kek_for(const KeyringRow& ring, const KekVersionRow& version) const;
+
+private:
+    Result<KekAttributes> generate_or_adopt(const std::string& label, Suite suite);
+    Status verify_version(const KeyringRow& ring, const KekVersionRow& version);
+
+    Hsm& hsm_;
+    Store& store_;
+};
+
+/// "keyring name must be 1-64 characters ..." when invalid.
+Status check_keyring_name(const std::string& name);
+
+}  // namespace keyward::core

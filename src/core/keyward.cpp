@@ -1,0 +1,129 @@
+// The public facade: wires the PKCS#11 adapter, the SQLite store and the services together.
+#include "keyward/keyward.hpp"
+
+#include "core/envelopes.hpp"
+#include "core/hsm.hpp"
+#include "core/keyrings.hpp"
+#include "core/store.hpp"
+#include "core/wrap_budget.hpp"
+#include "p11/p11_hsm.hpp"
+#include "p11/pin_source.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace keyward {
+
+struct Keyward::Impl {
+    Impl(std::unique_ptr<core::Hsm> h, std::unique_ptr<core::Store> s, const Config& cfg)
+        : hsm(std::move(h)),
+          store(std::move(s)),
+          keyrings(*hsm, *store),
+          budget(*store, cfg.gcm_wrap_limit, cfg.gcm_wrap_reserve),
+          envelopes(*hsm, keyrings, budget) {}
+
+    std::unique_ptr<core::Hsm> hsm;
+    std::unique_ptr<core::Store> store;
+    core::Keyrings keyrings;
+    core::WrapBudget budget;
+    core::Envelopes envelopes;
+    TokenSummary token;
+};
+
+namespace {
+
+Result<KeyringInfo> to_info(core::Store& store, const core::KeyringRow& ring) {
+    KeyringInfo info;
+    info.name = ring.name;
+    info.suite = ring.suite;
+    info.created_at = ring.created_at;
+    info.cryptoperiod_days = ring.cryptoperiod_days;
+    for (const auto& v : ring.versions) {
+        KekVersionInfo vi;
+        vi.version = v.version;
+        vi.state = v.state;
+        KW_TRY(vi.records, store.records_under(ring.name, v.version));
+        vi.created_at = v.created_at;
+        vi.label = v.label;
+        vi.object_id_hex = to_hex(v.object_id);
+        vi.gcm_wraps = v.wrap_count;
+        info.versions.push_back(std::move(vi));
+    }
+    return info;
+}
+
+}  // namespace
+
+Keyward::Keyward(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Keyward::~Keyward() = default;
+
+Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config) {
+    KW_TRY(auto pin, p11::read_pin(config.pin_source));
+    p11::ConnectOptions options;
+    options.module_path = config.module;
+    options.token = config.token;
+    options.pin = std::move(pin);
+    options.softhsm2_conf = config.softhsm2_conf.string();
+    KW_TRY(auto hsm, p11::P11Hsm::connect(std::move(options)));
+    std::string mechanism = hsm->suite1_mechanism_name();
+    KW_TRY(auto store, store::SqliteStore::open(config.database,
+                                                store::Database::Mode::open_existing));
+    KW_TRY(auto handle, open_with(std::move(hsm), std::move(store), config));
+    handle->impl_->token.suite1_mechanism = std::move(mechanism);
+    return handle;
+}
+
+Result<std::unique_ptr<Keyward>> Keyward::open_with(std::unique_ptr<core::Hsm> hsm,
+                                                    std::unique_ptr<core::Store> store,
+                                                    const Config& config) {
+    auto impl = std::make_unique<Impl>(std::move(hsm), std::move(store), config);
+    KW_TRY_STATUS(impl->keyrings.verify_binding());
+    const auto& id = impl->hsm->identity();
+    impl->token.label = id.label;
+    impl->token.serial = id.serial;
+    impl->token.manufacturer = id.manufacturer;
+    impl->token.model = id.model;
+    return std::unique_ptr<Keyward>(new Keyward(std::move(impl)));
+}
+
+const TokenSummary& Keyward::token() const noexcept { return impl_->token; }
+
+Result<KeyringInfo> Keyward::create_keyring(const std::string& name, Suite suite) {
+    KW_TRY(auto ring, impl_->keyrings.create(name, suite));
+    return to_info(*impl_->store, ring);
+}
+
+Result<KeyringInfo> Keyward::keyring(const std::string& name) {
+    KW_TRY(auto ring, impl_->keyrings.show(name));
+    return to_info(*impl_->store, ring);
+}
+
+Result<std::vector<KeyringInfo>> Keyward::keyrings() {
+    KW_TRY(auto rings, impl_->keyrings.list());
+    std::vector<KeyringInfo> out;
+    for (const auto& ring : rings) {
+        KW_TRY(auto info, to_info(*impl_->store, ring));
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+Result<Bytes> Keyward::seal(const std::string& keyring, ByteView plaintext, ByteView context) {
+    return impl_->envelopes.seal(keyring, plaintext, context);
+}
+
+Result<SecretBytes> Keyward::open(ByteView envelope, ByteView context) {
+    return impl_->envelopes.open(envelope, context);
+}
+
+Result<Bytes> Keyward::rewrap(ByteView envelope_or_blob) {
+    return impl_->envelopes.rewrap(envelope_or_blob);
+}
+
+Result<DataKey> Keyward::generate_data_key(const std::string& keyring, std::size_t bytes) {
+    return impl_->envelopes.generate_data_key(keyring, bytes);
+}
+
+Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {
+    return impl_->envelopes.decrypt_data_key(blob);
+}
+
+}  // namespace keyward

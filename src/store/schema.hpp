@@ -1,0 +1,19 @@
+// Schema of keyward's SQLite database and its forward migrations, keyed by PRAGMA user_version.
+#pragma once
+
+#include "keyward/error.hpp"
+#include "store/sqlite.hpp"
+
+namespace keyward::store {
+
+/// Highest schema version this binary knows.
+int latest_schema_version() noexcept;
+
+/// Brings the database to latest_schema_version(), one migration per transaction. A database
+/// newer than this binary is refused and left untouched.
+Status migrate(Database& db);
+
+/// PRAGMA user_version.
+Result<int> schema_version(Database& db);
+
+}  // namespace keyward::store

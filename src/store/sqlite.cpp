@@ -1,0 +1,208 @@
+// SQLite connection, statement and transaction wrappers (see sqlite.hpp for the guarantees).
+#include "store/sqlite.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace keyward::store {
+
+namespace {
+
+Errc errc_for(int rc) {
+    switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return Errc::conflict;
+        case SQLITE_CONSTRAINT:
+            return Errc::already_exists;
+        default:
+            return Errc::database_error;
+    }
+}
+
+// Creates the file with mode 0600 before SQLite sees it: SQLite would otherwise create it with
+// 0644 under the usual umask, and it gives the -wal and -shm files the database file's mode.
+Status create_private_file(const std::filesystem::path& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) return {};
+        return Error(Errc::io_error, "cannot create database " + path.string() + ": " +
+                                         std::strerror(errno));
+    }
+    ::close(fd);
+    return {};
+}
+
+Status ensure_private_mode(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return {};
+    if ((st.st_mode & 077) == 0) return {};
+    if (st.st_uid == ::geteuid() && ::chmod(path.c_str(), 0600) == 0) return {};
+    return Error(Errc::bad_config, "database " + path.string() +
+                                       " is readable by other users and is not ours to fix: "
+                                       "chmod 600 it");
+}
+
+}  // namespace
+
+Result<Database> Database::open(const std::filesystem::path& path, Mode mode) {
+    if (mode == Mode::create_if_missing) {
+        KW_TRY_STATUS(create_private_file(path));
+    } else if (!std::filesystem::exists(path)) {
+        return Error(Errc::bad_config,
+                     "database " + path.string() + " does not exist; run keyward init first");
+    }
+    KW_TRY_STATUS(ensure_private_mode(path));
+
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                             nullptr);
+    Database db(raw);
+    if (rc != SQLITE_OK) {
+        return Error(Errc::database_error, "cannot open database " + path.string() + ": " +
+                                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(raw, 10000);
+    // WAL lets readers run during a writer's transaction; FULL syncs the WAL at every commit,
+    // so a committed batch survives power loss.
+    KW_TRY_STATUS(db.exec("PRAGMA journal_mode=WAL"));
+    KW_TRY_STATUS(db.exec("PRAGMA synchronous=FULL"));
+    KW_TRY_STATUS(db.exec("PRAGMA foreign_keys=ON"));
+    KW_TRY_STATUS(db.exec("PRAGMA secure_delete=ON"));
+    return db;
+}
+
+Database& Database::operator=(Database&& other) noexcept {
+    if (this != &other) {
+        if (db_) sqlite3_close_v2(db_);
+        db_ = std::exchange(other.db_, nullptr);
+    }
+    return *this;
+}
+
+Database::~Database() {
+    if (db_) sqlite3_close_v2(db_);
+}
+
+Error Database::error(std::string_view what) const {
+    int rc = sqlite3_extended_errcode(db_);
+    return Error(errc_for(rc), std::string(what) + ": " + sqlite3_errmsg(db_));
+}
+
+Status Database::exec(const char* sql) {
+    char* msg = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+    if (rc == SQLITE_OK) return {};
+    std::string text = msg ? msg : sqlite3_errstr(rc);
+    sqlite3_free(msg);
+    return Error(errc_for(rc), "database: " + text);
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return error("preparing a statement");
+    return Statement(stmt, db_);
+}
+
+Statement::~Statement() {
+    if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+    sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    return *this;
+}
+
+Statement& Statement::bind(int index, ByteView value) {
+    // A zero-length blob must still be a blob, not NULL: pass a valid pointer.
+    static const std::uint8_t empty = 0;
+    sqlite3_bind_blob64(stmt_, index, value.empty() ? &empty : value.data(), value.size(),
+                        SQLITE_TRANSIENT);
+    return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
+}
+
+Result<bool> Statement::step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    Errc code = errc_for(rc);
+    std::string msg = sqlite3_errmsg(db_);
+    if (code == Errc::conflict) msg += " (another keyward process holds the database; retry)";
+    return Error(code, "database: " + msg);
+}
+
+Status Statement::run() {
+    KW_TRY(bool row, step());
+    (void)row;
+    reset();
+    return {};
+}
+
+void Statement::reset() noexcept {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t Statement::column_int(int col) const noexcept {
+    return sqlite3_column_int64(stmt_, col);
+}
+
+std::string Statement::column_text(int col) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, col);
+    if (!text) return {};
+    return std::string(reinterpret_cast<const char*>(text),
+                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+Bytes Statement::column_blob(int col) const {
+    const void* blob = sqlite3_column_blob(stmt_, col);
+    auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col));
+    if (!blob || size == 0) return {};
+    const auto* p = static_cast<const std::uint8_t*>(blob);
+    return Bytes(p, p + size);
+}
+
+bool Statement::column_is_null(int col) const noexcept {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+
+std::optional<std::string> Statement::column_optional_text(int col) const {
+    if (column_is_null(col)) return std::nullopt;
+    return column_text(col);
+}
+
+Result<Transaction> Transaction::begin(Database& db) {
+    KW_TRY_STATUS(db.exec("BEGIN IMMEDIATE"));
+    return Transaction(&db);
+}
+
+Transaction::~Transaction() {
+    if (db_) (void)db_->exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+    if (!db_) return Error(Errc::failed, "transaction already finished");
+    auto status = db_->exec("COMMIT");
+    if (status.ok()) db_ = nullptr;
+    return status;
+}
+
+}  // namespace keyward::store

@@ -1,0 +1,47 @@
+// core::Store over one SQLite connection. Calls are serialised by a mutex: SQLite connections
+// are not for concurrent use, and the HSM, not the database, is the hot path.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "core/store.hpp"
+#include "store/sqlite.hpp"
+
+namespace keyward::store {
+
+class SqliteStore final : public core::Store {
+public:
+    /// Opens the database and migrates it to the latest schema.
+    static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path,
+                                                     Database::Mode mode);
+
+    Result<std::optional<core::TokenBinding>> token_binding() override;
+    Status bind_token(const core::TokenBinding& binding) override;
+    Result<std::optional<core::KeyringRow>> find_keyring(const std::string& name) override;
+    Result<std::vector<core::KeyringRow>> list_keyrings() override;
+    Status create_keyring(const core::KeyringRow& keyring) override;
+    Result<std::optional<core::KekVersionRow>> find_version(const std::string& keyring,
+                                                            std::uint32_t version) override;
+    Result<std::optional<core::KekVersionRow>> active_version(const std::string& keyring) override;
+    Result<std::uint64_t> reserve_wraps(const std::string& keyring, std::uint32_t version,
+                                        std::uint64_t n, std::uint64_t limit) override;
+    Result<std::uint64_t> records_under(const std::string& keyring,
+                                        std::uint32_t version) override;
+
+    /// For tests and maintenance commands that need raw SQL (never for data paths).
+    Database& database() { return db_; }
+
+private:
+    explicit SqliteStore(Database db) : db_(std::move(db)) {}
+    Result<std::vector<core::KekVersionRow>> versions_of(const std::string& keyring);
+    Result<std::optional<core::KekVersionRow>> one_version(std::string_view sql,
+                                                           const std::string& keyring,
+                                                           std::optional<std::uint32_t> version);
+
+    std::mutex mutex_;
+    Database db_;
+};
+
+}  // namespace keyward::store

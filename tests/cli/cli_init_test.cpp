@@ -1,0 +1,179 @@
+// keyward init and keyring commands through the real binary, a real SoftHSM token and SQLite.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "cli_setup.hpp"
+#include "support/test_env.hpp"
+
+using namespace keyward::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+unsigned mode_of(const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 0777;
+}
+
+}  // namespace
+
+TEST_CASE("init --softhsm makes a private token, database, PIN files and config") {
+    auto s = CliSetup::fresh("init");
+    for (const char* f : {"keyward.conf", "keyward.db", "user.pin", "so.pin", "softhsm2.conf"}) {
+        INFO(f);
+        CHECK(mode_of(s.dir / f) == 0600);
+    }
+    CHECK(mode_of(s.dir / "tokens") == 0700);
+    auto conf = read_file(s.dir / "keyward.conf");
+    CHECK_THAT(conf, Catch::Contains("pin = file:" + (s.dir / "user.pin").string()));
+    CHECK_THAT(conf, Catch::Contains("token = keyward"));
+    CHECK_THAT(conf, Catch::Contains("softhsm2_conf = " + (s.dir / "softhsm2.conf").string()));
+    auto pin = read_file(s.dir / "user.pin");
+    CHECK(pin.size() == 21);
+    CHECK(conf.find(pin.substr(0, 20)) == std::string::npos);
+}
+
+TEST_CASE("init prints the export line and refuses to overwrite an existing setup") {
+    auto dir = fresh_dir("init-twice");
+    CliRunner kw;
+    kw.env["KEYWARD_PIN"] = "\x7f";
+    auto first = kw.run({"init", "--softhsm", dir.string()});
+    REQUIRE(first.exit_code == 0);
+    CHECK_THAT(first.out, Catch::Contains("export KEYWARD_CONFIG=" + (dir / "keyward.conf").string()));
+    auto before = read_file(dir / "keyward.conf");
+    auto second = kw.run({"init", "--softhsm", dir.string()});
+    CHECK(second.exit_code == 1);
+    CHECK(second.one_line_error());
+    CHECK_THAT(second.err, Catch::Contains("already exists"));
+    CHECK(read_file(dir / "keyward.conf") == before);
+}
+
+TEST_CASE("init takes the user PIN from KEYWARD_PIN and then writes no PIN file") {
+    auto dir = fresh_dir("init-envpin");
+    CliRunner kw;
+    kw.env["KEYWARD_PIN"] = "an-env-pin-1234";
+    auto r = kw.run({"init", "--softhsm", dir.string(), "--token-label", "envtok"});
+    REQUIRE(r.exit_code == 0);
+    CHECK_FALSE(fs::exists(dir / "user.pin"));
+    CHECK(fs::exists(dir / "so.pin"));
+    auto conf = read_file(dir / "keyward.conf");
+    CHECK_THAT(conf, Catch::Contains("pin = env:KEYWARD_PIN"));
+    CHECK_THAT(conf, Catch::Contains("token = envtok"));
+    CHECK(conf.find("an-env-pin-1234") == std::string::npos);
+    CHECK(r.out.find("an-env-pin-1234") == std::string::npos);
+
+    kw.env["KEYWARD_CONFIG"] = (dir / "keyward.conf").string();
+    CHECK(kw.run({"keyring", "create", "x"}).exit_code == 0);
+    kw.env["KEYWARD_PIN"] = "wrong-pin-5678";
+    auto wrong = kw.run({"keyring", "list"});
+    CHECK(wrong.exit_code == 6);
+    CHECK(wrong.one_line_error());
+    CHECK(wrong.err.find("wrong-pin-5678") == std::string::npos);
+}
+
+TEST_CASE("init --module binds a database to an existing token and writes the config") {
+    auto s = CliSetup::fresh("init-module-src");
+    auto dir = fresh_dir("init-module");
+    CliRunner kw;
+    kw.env["KEYWARD_CONFIG"] = "\x7f";
+    kw.env["SOFTHSM2_CONF"] = (s.dir / "softhsm2.conf").string();
+    kw.env["KEYWARD_PIN"] = read_file(s.dir / "user.pin").substr(0, 20);
+    auto conf = read_file(s.dir / "keyward.conf");
+    auto mod_start = conf.find("module = ") + 9;
+    std::string module = conf.substr(mod_start, conf.find('\n', mod_start) - mod_start);
+    auto r = kw.run({"init", "--module", module, "--token", "pkcs11:token=keyward", "--db",
+                     (dir / "second.db").string(), "--out", (dir / "second.conf").string()});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(mode_of(dir / "second.conf") == 0600);
+    CHECK(mode_of(dir / "second.db") == 0600);
+    CHECK_THAT(read_file(dir / "second.conf"), Catch::Contains("pin = env:KEYWARD_PIN"));
+
+    kw.env["KEYWARD_PIN"] = "not-the-pin";
+    auto bad = kw.run({"init", "--module", module, "--token", "keyward", "--db",
+                       (dir / "third.db").string(), "--out", (dir / "third.conf").string()});
+    CHECK(bad.exit_code == 6);
+    CHECK_FALSE(fs::exists(dir / "third.db"));
+    CHECK_FALSE(fs::exists(dir / "third.conf"));
+}
+
+TEST_CASE("keyring create, list and show, in text and JSON") {
+    auto s = CliSetup::fresh("keyrings");
+    auto created = s.kw.run({"keyring", "create", "wallets"});
+    REQUIRE(created.exit_code == 0);
+    CHECK_THAT(created.out, Catch::Contains("keyward:wallets:v1"));
+    CHECK_THAT(created.out, Catch::Contains("CKM_AES_KEY_WRAP_PAD"));
+
+    auto shown = s.kw.run({"keyring", "show", "wallets", "--json"});
+    REQUIRE(shown.exit_code == 0);
+    CHECK_THAT(shown.out, Catch::StartsWith("{\"name\":\"wallets\",\"suite\":1,"));
+    CHECK_THAT(shown.out, Catch::Contains("\"versions\":[{\"version\":1,\"state\":\"active\",\"records\":0,"));
+    CHECK_THAT(shown.out, Catch::Contains("\"label\":\"keyward:wallets:v1\""));
+
+    auto json_first = s.kw.run({"--json", "keyring", "create", "gcm", "--suite", "2"});
+    REQUIRE(json_first.exit_code == 0);
+    CHECK_THAT(json_first.out, Catch::StartsWith("{\"name\":\"gcm\",\"suite\":2,"));
+
+    auto list = s.kw.run({"keyring", "list", "--json"});
+    REQUIRE(list.exit_code == 0);
+    CHECK_THAT(list.out, Catch::StartsWith("{\"keyrings\":[{\"name\":\"gcm\""));
+    auto text = s.kw.run({"keyring", "list"});
+    CHECK_THAT(text.out, Catch::Contains("wallets"));
+    CHECK_THAT(text.out, Catch::Contains("v1"));
+}
+
+TEST_CASE("keyring errors: bad name, duplicate, unknown, bad suite") {
+    auto& s = CliSetup::shared();
+    struct Case {
+        std::vector<std::string> args;
+        int exit;
+        const char* says;
+    };
+    for (const auto& c : std::vector<Case>{
+             {{"keyring", "create", "Bad"}, 2, "invalid keyring name"},
+             {{"keyring", "create", "k1"}, 1, "already exists"},
+             {{"keyring", "create", "z", "--suite", "3"}, 2, "--suite must be"},
+             {{"keyring", "create"}, 2, "missing argument"},
+             {{"keyring", "show", "nothere"}, 4, "does not exist"},
+             {{"keyring", "show", "k1", "extra"}, 2, "unexpected argument"},
+             {{"keyring", "frobnicate"}, 2, "unknown command"},
+             {{"keyring", "create", "z", "--colour"}, 2, "unknown option --colour"},
+         }) {
+        auto r = s.kw.run(c.args);
+        INFO(c.args[c.args.size() - 1] << ": " << r.err);
+        CHECK(r.exit_code == c.exit);
+        CHECK(r.one_line_error());
+        CHECK_THAT(r.err, Catch::Contains(c.says));
+        CHECK(r.out.empty());
+    }
+}
+
+TEST_CASE("--help works for every command and --json errors are one JSON document") {
+    auto& s = CliSetup::shared();
+    for (auto cmd : {"init", "keyring create", "keyring list", "keyring show", "seal", "open",
+                     "rewrap", "datakey"}) {
+        std::vector<std::string> args;
+        std::string c = cmd;
+        if (auto sp = c.find(' '); sp != std::string::npos) {
+            args = {c.substr(0, sp), c.substr(sp + 1), "--help"};
+        } else {
+            args = {c, "--help"};
+        }
+        auto r = s.kw.run(args);
+        INFO(cmd);
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, Catch::StartsWith("usage: keyward " + c));
+    }
+    auto top = s.kw.run({"--help"});
+    CHECK(top.exit_code == 0);
+    CHECK_THAT(top.out, Catch::Contains("exit codes"));
+    auto none = s.kw.run({});
+    CHECK(none.exit_code == 2);
+
+    auto err = s.kw.run({"keyring", "show", "nothere", "--json"});
+    CHECK(err.exit_code == 4);
+    CHECK_THAT(err.out, Catch::StartsWith("{\"error\":{\"code\":\"not_found\",\"exit\":4,"));
+}

@@ -1,0 +1,67 @@
+// Config file reading: relative paths, PIN sources, and one-line errors naming the line.
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "keyward/config.hpp"
+#include "support/test_env.hpp"
+
+using namespace keyward;
+
+namespace {
+
+std::filesystem::path write_conf(const std::string& text) {
+    auto dir = test::fresh_dir("config");
+    std::ofstream(dir / "keyward.conf") << text;
+    return dir / "keyward.conf";
+}
+
+}  // namespace
+
+TEST_CASE("a config resolves relative paths against its own directory") {
+    auto path = write_conf(
+        "# comment\nmodule = /usr/lib/softhsm/libsofthsm2.so\ntoken = keyward\n"
+        "pin = file:user.pin\ndatabase = keyward.db\nsofthsm2_conf = softhsm2.conf\n"
+        "gcm_wrap_limit = 1000\n");
+    auto cfg = load_config(path);
+    REQUIRE(cfg.ok());
+    CHECK(cfg->module == "/usr/lib/softhsm/libsofthsm2.so");
+    CHECK(cfg->token == "keyward");
+    CHECK(cfg->pin_source == "file:" + (path.parent_path() / "user.pin").string());
+    CHECK(cfg->database == path.parent_path() / "keyward.db");
+    CHECK(cfg->softhsm2_conf == path.parent_path() / "softhsm2.conf");
+    CHECK(cfg->gcm_wrap_limit == 1000);
+}
+
+TEST_CASE("config errors are bad_config and name the line") {
+    const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
+    struct Case {
+        std::string text;
+        std::string expect;
+    };
+    for (const auto& c : std::vector<Case>{
+             {base + "colour = blue\n", ":5: unknown key \"colour\""},
+             {base + "just words\n", ":5: expected key = value"},
+             {base + "gcm_wrap_limit = -1\n", "positive whole number"},
+             {"module = /m.so\ntoken = t\npin = 1234\ndatabase = d\n", ":3: pin must be env:VAR"},
+             {"module = /m.so\ntoken = t\ndatabase = d\n", "missing pin"},
+             {"token = t\npin = prompt\ndatabase = d\n", "missing module"},
+             {"module = /m.so\npin = prompt\ndatabase = d\n", "missing token"},
+             {"module = /m.so\ntoken = t\npin = prompt\n", "missing database"},
+             {"module =\n", ":1: module has no value"},
+         }) {
+        auto cfg = load_config(write_conf(c.text));
+        INFO(c.text);
+        REQUIRE_FALSE(cfg.ok());
+        CHECK(cfg.error().code() == Errc::bad_config);
+        CHECK(exit_code(cfg.error().code()) == 2);
+        CHECK_THAT(cfg.error().message(), Catch::Contains(c.expect));
+    }
+}
+
+TEST_CASE("a config that does not exist is a usage error that says how to make one") {
+    auto r = locate_config(std::filesystem::path("/nonexistent/keyward.conf"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == Errc::bad_config);
+    auto cfg = load_config("/nonexistent/keyward.conf");
+    CHECK_THAT(cfg.error().message(), Catch::Contains("keyward init"));
+}

@@ -1,0 +1,116 @@
+// Software Hsm for service unit tests (see fake_hsm.hpp).
+#include "fake_hsm.hpp"
+
+#include <p11-kit/pkcs11.h>
+
+#include "crypto/aes_gcm.hpp"
+#include "crypto/aes_kwp.hpp"
+#include "crypto/random.hpp"
+
+namespace keyward::test {
+
+namespace {
+
+constexpr char kTestKey[] = "keyward KEK check value, v1 key!";
+constexpr char kCheckAad[] = "keyward check value v1";
+
+}  // namespace
+
+FakeHsm::FakeHsm() : identity_{"fake-token", "fake-serial-1", "keyward tests", "FakeHsm"} {}
+
+core::KekAttributes FakeHsm::spec_attributes(const std::string& label, Suite suite, ByteView id) {
+    core::KekAttributes a;
+    const bool kwp = suite == Suite::kwp;
+    a.label = label;
+    a.id.assign(id.begin(), id.end());
+    a.object_class = CKO_SECRET_KEY;
+    a.key_type = CKK_AES;
+    a.value_len = 32;
+    a.token = a.private_ = a.sensitive = a.never_extractable = a.always_sensitive = true;
+    a.extractable = a.modifiable = a.sign = a.verify = a.derive = false;
+    a.wrap = a.unwrap = kwp;
+    a.encrypt = a.decrypt = !kwp;
+    return a;
+}
+
+Result<std::vector<core::KekAttributes>> FakeHsm::find_keks(const std::string& label) {
+    std::vector<core::KekAttributes> out;
+    auto [b, e] = objects_.equal_range(label);
+    for (auto it = b; it != e; ++it) out.push_back(it->second.attrs);
+    return out;
+}
+
+Result<core::KekAttributes> FakeHsm::generate_kek(const std::string& label, Suite suite,
+                                                  ByteView id) {
+    ++generate_calls_;
+    SecretBytes key(32);
+    KW_TRY_STATUS(crypto::random_bytes(key));
+    auto attrs = spec_attributes(label, suite, id);
+    objects_.emplace(label, Object{attrs, std::move(key)});
+    return attrs;
+}
+
+void FakeHsm::plant(const core::KekAttributes& attrs, SecretBytes key) {
+    objects_.emplace(attrs.label, Object{attrs, std::move(key)});
+}
+
+void FakeHsm::replace_key_material(const std::string& label) {
+    auto it = objects_.find(label);
+    if (it != objects_.end()) (void)crypto::random_bytes(it->second.key);
+}
+
+Status FakeHsm::destroy_kek(const std::string& label) {
+    if (objects_.erase(label) == 0) return Error(Errc::not_found, "no object labelled " + label);
+    return {};
+}
+
+Result<const FakeHsm::Object*> FakeHsm::one(const std::string& label) const {
+    if (objects_.count(label) != 1) {
+        return Error(Errc::not_found, "no unique KEK labelled " + label + " in the fake token");
+    }
+    return &objects_.find(label)->second;
+}
+
+Result<Bytes> FakeHsm::check_value(const core::KekRef& kek) {
+    KW_TRY(auto obj, one(kek.label));
+    ByteView test_key = as_bytes(std::string_view(kTestKey, 32));
+    Bytes out;
+    if (kek.suite == Suite::kwp) {
+        KW_TRY(out, crypto::aes_kwp_wrap(obj->key, test_key));
+    } else {
+        Bytes zero_iv(12, 0);
+        KW_TRY(out, crypto::aes256gcm_seal(obj->key, zero_iv, as_bytes(kCheckAad), test_key));
+    }
+    out.resize(8);
+    return out;
+}
+
+Result<Bytes> FakeHsm::wrap_dek(const core::KekRef& kek, ByteView dek, ByteView aad) {
+    ++wrap_calls_;
+    KW_TRY(auto obj, one(kek.label));
+    if (kek.suite == Suite::kwp) return crypto::aes_kwp_wrap(obj->key, dek);
+    Bytes iv(12);
+    KW_TRY_STATUS(crypto::random_bytes(iv));
+    KW_TRY(auto sealed, crypto::aes256gcm_seal(obj->key, iv, aad, dek));
+    iv.insert(iv.end(), sealed.begin(), sealed.end());
+    return iv;
+}
+
+Result<SecretBytes> FakeHsm::unwrap_dek(const core::KekRef& kek, ByteView wrapped,
+                                        ByteView aad) {
+    KW_TRY(auto obj, one(kek.label));
+    if (kek.suite == Suite::kwp) return crypto::aes_kwp_unwrap(obj->key, wrapped);
+    if (wrapped.size() < 28) return Error(Errc::auth_failed, "authentication failed");
+    return crypto::aes256gcm_open(obj->key, wrapped.first(12), aad,
+                                  wrapped.subspan(12, wrapped.size() - 28), wrapped.last(16));
+}
+
+Result<Bytes> FakeHsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
+                                  const core::KekRef& to, ByteView to_aad) {
+    KW_TRY(auto dek, unwrap_dek(from, wrapped, from_aad));
+    return wrap_dek(to, dek, to_aad);
+}
+
+Status FakeHsm::generate_random(MutableByteView out) { return crypto::random_bytes(out); }
+
+}  // namespace keyward::test

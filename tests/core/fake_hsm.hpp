@@ -1,0 +1,54 @@
+// A software Hsm for unit tests of the services: same interface as the PKCS#11 adapter, keys
+// in host memory, RFC 5649 and GCM through keyward's host crypto. Never a substitute for the
+// SoftHSM tests; it lets the services be tested for logic and failure paths.
+#pragma once
+
+#include <map>
+#include <vector>
+
+#include "core/hsm.hpp"
+
+namespace keyward::test {
+
+class FakeHsm final : public core::Hsm {
+public:
+    FakeHsm();
+
+    const core::TokenIdentity& identity() const override { return identity_; }
+    Result<std::vector<core::KekAttributes>> find_keks(const std::string& label) override;
+    Result<core::KekAttributes> generate_kek(const std::string& label, Suite suite,
+                                             ByteView id) override;
+    Status destroy_kek(const std::string& label) override;
+    Result<Bytes> check_value(const core::KekRef& kek) override;
+    Result<Bytes> wrap_dek(const core::KekRef& kek, ByteView dek, ByteView aad) override;
+    Result<SecretBytes> unwrap_dek(const core::KekRef& kek, ByteView wrapped,
+                                   ByteView aad) override;
+    Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
+                             const core::KekRef& to, ByteView to_aad) override;
+    Status generate_random(MutableByteView out) override;
+
+    // Test controls.
+    void set_identity(core::TokenIdentity id) { identity_ = std::move(id); }
+    /// Adds an object as a crash or another tool would have left it.
+    void plant(const core::KekAttributes& attrs, SecretBytes key);
+    /// Replaces the key material behind a label (a swapped KEK keeping its CKA_ID).
+    void replace_key_material(const std::string& label);
+    int generate_calls() const { return generate_calls_; }
+    int wrap_calls() const { return wrap_calls_; }
+
+    static core::KekAttributes spec_attributes(const std::string& label, Suite suite, ByteView id);
+
+private:
+    struct Object {
+        core::KekAttributes attrs;
+        SecretBytes key;
+    };
+    Result<const Object*> one(const std::string& label) const;
+
+    core::TokenIdentity identity_;
+    std::multimap<std::string, Object> objects_;
+    int generate_calls_ = 0;
+    int wrap_calls_ = 0;
+};
+
+}  // namespace keyward::test
