@@ -25,11 +25,12 @@ Error bad(const fs::path& path, int line, const std::string& what) {
 
 Result<std::uint64_t> parse_count(const fs::path& path, int line, const std::string& key,
                                   const std::string& value) {
-    try {
-        std::size_t used = 0;
-        auto n = std::stoull(value, &used, 10);
-        if (used == value.size() && n > 0) return static_cast<std::uint64_t>(n);
-    } catch (...) {
+    // Digits only: std::stoull would accept "-1" and wrap it to 2^64-1.
+    bool digits = !value.empty() && value.size() <= 19 &&
+                  value.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) {
+        auto n = std::stoull(value);
+        if (n > 0) return static_cast<std::uint64_t>(n);
     }
     return bad(path, line, key + " must be a positive whole number, not \"" + value + "\"");
 }

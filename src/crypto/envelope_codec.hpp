@@ -17,6 +17,13 @@ inline constexpr std::uint8_t kDataKeyMagic[4] = {0x4B, 0x57, 0x4B, 0x01};   // 
 inline constexpr std::string_view kEnvelopeTextPrefix = "kwe1:";
 inline constexpr std::string_view kDataKeyTextPrefix = "kwk1:";
 
+/// Largest header of each form (keyring of 64 bytes, largest wrapped DEK), and the largest
+/// envelope a reader accepts: callers can refuse bigger input before reading all of it.
+inline constexpr std::size_t kMaxEnvelopeHeaderSize = 4 + 1 + 1 + kMaxKeyringName + 4 + 2 + 60;
+inline constexpr std::size_t kMaxEnvelopeSize =
+    kMaxEnvelopeHeaderSize + kNonceSize + kMaxPlaintext + kTagSize;
+inline constexpr std::size_t kMaxDataKeyBlobSize = 4 + 1 + 1 + kMaxKeyringName + 4 + 2 + 72;
+
 /// The part shared by envelopes and data key blobs.
 struct KeyHeader {
     Suite suite = Suite::kwp;

@@ -118,7 +118,7 @@ TEST_CASE("every envelope reader rule gives its own message and exit 3") {
         const char* says;
     };
     for (const auto& c : std::vector<Case>{
-             {with_byte(env, 0, 'X'), "magic"},
+             {with_byte(env, 0, 'X'), "not a keyward envelope"},
              {with_byte(env, 3, 0x02), "format version"},
              {with_byte(env, 4, 0x03), "suite"},
              {with_byte(env, 5, 0x00), "keyring length"},
@@ -189,7 +189,7 @@ TEST_CASE("rewrap keeps the form: text in, text out; binary in, binary out") {
     auto rb = s.kw.run({"rewrap"}, bin);
     REQUIRE(rb.exit_code == 0);
     CHECK(rb.out == bin);
-    expect_refused(s.kw.run({"rewrap"}, "garbage"), 3, "magic");
+    expect_refused(s.kw.run({"rewrap"}, "garbage"), 3, "not a keyward envelope");
 }
 
 TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
@@ -215,8 +215,15 @@ TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
     CHECK_THAT(json.out, Catch::Contains("\"bytes\":32"));
 
     expect_refused(s.kw.run({"datakey", "--keyring", "k1"}), 2, "--out-key");
-    expect_refused(s.kw.run({"datakey", "--keyring", "k1", "--bytes", "8", "--json"}), 2, "16 to 64");
-    expect_refused(s.kw.run({"datakey", "--keyring", "k2", "--bytes", "16", "--json"}), 2, "32 bytes");
+    const std::string key_out = (dir / "unused").string();
+    expect_refused(s.kw.run({"datakey", "--keyring", "k1", "--bytes", "8", "--out-key", key_out}),
+                   2, "16 to 64");
+    expect_refused(s.kw.run({"datakey", "--keyring", "k2", "--bytes", "16", "--out-key", key_out}),
+                   2, "32 bytes");
+    CHECK_FALSE(std::filesystem::exists(dir / "unused"));
+    auto json_err = s.kw.run({"datakey", "--keyring", "k1", "--bytes", "8", "--json"});
+    CHECK(json_err.exit_code == 2);
+    CHECK_THAT(json_err.out, Catch::StartsWith("{\"error\":{\"code\":\"usage\",\"exit\":2,"));
     expect_refused(s.kw.run({"open"}, r.out), 2, "data key blob");
 }
 
