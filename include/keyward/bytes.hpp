@@ -2,6 +2,8 @@
 // and plaintext, whose memory is wiped (OPENSSL_cleanse) whenever it is freed or resized away.
 #pragma once
 
+#include "keyward/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -16,7 +18,7 @@ using ByteView = std::span<const std::uint8_t>;
 using MutableByteView = std::span<std::uint8_t>;
 
 /// Overwrites memory in a way the compiler cannot elide.
-void secure_wipe(void* data, std::size_t size) noexcept;
+KEYWARD_API void secure_wipe(void* data, std::size_t size) noexcept;
 
 /// Allocator that wipes every block before returning it to the heap.
 template <typename T>
@@ -43,8 +45,8 @@ inline ByteView as_bytes(std::string_view s) noexcept {
 }
 
 /// Constant-time comparison (for tags, MACs, check values).
-bool constant_time_equal(ByteView a, ByteView b) noexcept;
+KEYWARD_API bool constant_time_equal(ByteView a, ByteView b) noexcept;
 
-std::string to_hex(ByteView bytes);
+KEYWARD_API std::string to_hex(ByteView bytes);
 
 }  // namespace keyward

@@ -2,6 +2,8 @@
 // database. The file is "key = value" lines with '#' comments (the format of softhsm2.conf).
 #pragma once
 
+#include "keyward/export.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -24,13 +26,13 @@ struct Config {
 
 /// Reads a config file. Relative paths in it are relative to the file's directory. Unknown
 /// keys, missing required keys and malformed lines are Errc::bad_config naming the line.
-Result<Config> load_config(const std::filesystem::path& path);
+KEYWARD_API Result<Config> load_config(const std::filesystem::path& path);
 
 /// The file to use: `flag` when given, else $KEYWARD_CONFIG, else ./keyward.conf, else
 /// /etc/keyward/keyward.conf. Errc::bad_config when none exists.
-Result<std::filesystem::path> locate_config(const std::optional<std::filesystem::path>& flag);
+KEYWARD_API Result<std::filesystem::path> locate_config(const std::optional<std::filesystem::path>& flag);
 
 /// The text of a config file for cfg, with comments, as `keyward init` writes it.
-std::string render_config(const Config& cfg);
+KEYWARD_API std::string render_config(const Config& cfg);
 
 }  // namespace keyward

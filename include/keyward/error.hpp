@@ -3,6 +3,8 @@
 // the library's boundary.
 #pragma once
 
+#include "keyward/export.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,10 +56,10 @@ enum class Errc : std::uint16_t {
 };
 
 /// Exit code of spec/CLI.md for an error code.
-int exit_code(Errc code) noexcept;
+KEYWARD_API int exit_code(Errc code) noexcept;
 
 /// Stable lower-case name of a code ("auth_failed"), for JSON output and logs.
-std::string_view errc_name(Errc code) noexcept;
+KEYWARD_API std::string_view errc_name(Errc code) noexcept;
 
 class Error {
 public:

@@ -3,6 +3,8 @@
 // throws. A handle may be used from several threads at once.
 #pragma once
 
+#include "keyward/export.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,12 +15,6 @@
 #include "keyward/config.hpp"
 #include "keyward/error.hpp"
 #include "keyward/types.hpp"
-
-#if defined(KEYWARD_BUILDING_LIBRARY)
-#define KEYWARD_API __attribute__((visibility("default")))
-#else
-#define KEYWARD_API
-#endif
 
 namespace keyward {
 

@@ -1,6 +1,8 @@
 // Vocabulary shared by the API, the services and the adapters: suites, key states, limits.
 #pragma once
 
+#include "keyward/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -20,9 +22,9 @@ enum class Suite : std::uint8_t {
 /// NIST SP 800-57 Part 1 key states.
 enum class KekState : std::uint8_t { pre_active, active, decrypt_only, compromised, destroyed };
 
-std::string_view suite_name(Suite s) noexcept;
-std::string_view kek_state_name(KekState s) noexcept;
-std::optional<KekState> parse_kek_state(std::string_view s) noexcept;
+KEYWARD_API std::string_view suite_name(Suite s) noexcept;
+KEYWARD_API std::string_view kek_state_name(KekState s) noexcept;
+KEYWARD_API std::optional<KekState> parse_kek_state(std::string_view s) noexcept;
 
 inline constexpr std::size_t kMaxPlaintext = 64u * 1024u * 1024u;  // 64 MiB
 inline constexpr std::size_t kMaxContext = 65535;
@@ -40,9 +42,9 @@ struct DataKey {
 };
 
 /// true when name follows the keyring grammar: 1..64 ASCII, [a-z0-9] then [a-z0-9._-].
-bool is_valid_keyring_name(std::string_view name) noexcept;
+KEYWARD_API bool is_valid_keyring_name(std::string_view name) noexcept;
 
 /// Token label of a KEK version: "keyward:<keyring>:v<version>".
-std::string kek_label(std::string_view keyring, std::uint32_t version);
+KEYWARD_API std::string kek_label(std::string_view keyring, std::uint32_t version);
 
 }  // namespace keyward

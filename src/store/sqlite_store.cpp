@@ -36,6 +36,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db)));
 }
 
+Result<SqliteStore::CachedStatement> SqliteStore::cached(const std::string& sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+        KW_TRY(auto stmt, db_.prepare(sql));
+        it = statements_.emplace(sql, std::make_unique<Statement>(std::move(stmt))).first;
+    }
+    return CachedStatement(it->second.get());
+}
+
 Result<std::optional<core::TokenBinding>> SqliteStore::token_binding() {
     std::lock_guard lock(mutex_);
     KW_TRY(auto s, db_.prepare("SELECT key, value FROM meta WHERE key IN "
@@ -63,14 +72,13 @@ Status SqliteStore::bind_token(const core::TokenBinding& binding) {
 }
 
 Result<std::vector<core::KekVersionRow>> SqliteStore::versions_of(const std::string& keyring) {
-    KW_TRY(auto s, db_.prepare(std::string(kVersionColumns) +
-                               "WHERE keyring = ?1 ORDER BY version"));
-    s.bind(1, keyring);
+    KW_TRY(auto s, cached(std::string(kVersionColumns) + "WHERE keyring = ?1 ORDER BY version"));
+    s->bind(1, keyring);
     std::vector<core::KekVersionRow> out;
     for (;;) {
-        KW_TRY(bool row, s.step());
+        KW_TRY(bool row, s->step());
         if (!row) break;
-        KW_TRY(auto v, read_version(s));
+        KW_TRY(auto v, read_version(*s));
         out.push_back(std::move(v));
     }
     return out;
@@ -78,16 +86,16 @@ Result<std::vector<core::KekVersionRow>> SqliteStore::versions_of(const std::str
 
 Result<std::optional<core::KeyringRow>> SqliteStore::find_keyring(const std::string& name) {
     std::lock_guard lock(mutex_);
-    KW_TRY(auto s, db_.prepare("SELECT name, suite, created_at, cryptoperiod_days FROM keyrings "
-                               "WHERE name = ?1"));
-    s.bind(1, name);
-    KW_TRY(bool row, s.step());
+    KW_TRY(auto s, cached("SELECT name, suite, created_at, cryptoperiod_days FROM keyrings "
+                          "WHERE name = ?1"));
+    s->bind(1, name);
+    KW_TRY(bool row, s->step());
     if (!row) return std::optional<core::KeyringRow>{};
     core::KeyringRow ring;
-    ring.name = s.column_text(0);
-    ring.suite = static_cast<Suite>(s.column_int(1));
-    ring.created_at = s.column_text(2);
-    ring.cryptoperiod_days = static_cast<std::uint32_t>(s.column_int(3));
+    ring.name = s->column_text(0);
+    ring.suite = static_cast<Suite>(s->column_int(1));
+    ring.created_at = s->column_text(2);
+    ring.cryptoperiod_days = static_cast<std::uint32_t>(s->column_int(3));
     KW_TRY(ring.versions, versions_of(ring.name));
     return std::optional<core::KeyringRow>{std::move(ring)};
 }

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "core/store.hpp"
 #include "store/sqlite.hpp"
@@ -35,6 +37,25 @@ public:
 
 private:
     explicit SqliteStore(Database db) : db_(std::move(db)) {}
+
+    /// A cached prepared statement, reset (bindings cleared) when the lease ends. Hot reads
+    /// (every seal and open) would otherwise re-parse their SQL each time. Caller holds mutex_.
+    class CachedStatement {
+    public:
+        explicit CachedStatement(Statement* s) : s_(s) {}
+        CachedStatement(CachedStatement&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+        CachedStatement& operator=(CachedStatement&&) = delete;
+        ~CachedStatement() {
+            if (s_) s_->reset();
+        }
+        Statement* operator->() const noexcept { return s_; }
+        Statement& operator*() const noexcept { return *s_; }
+
+    private:
+        Statement* s_;
+    };
+    Result<CachedStatement> cached(const std::string& sql);
+
     Result<std::vector<core::KekVersionRow>> versions_of(const std::string& keyring);
     Result<std::optional<core::KekVersionRow>> one_version(std::string_view sql,
                                                            const std::string& keyring,
@@ -42,6 +63,7 @@ private:
 
     std::mutex mutex_;
     Database db_;
+    std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
 };
 
 }  // namespace keyward::store
