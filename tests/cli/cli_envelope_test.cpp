@@ -225,6 +225,14 @@ TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
     CHECK(json_err.exit_code == 2);
     CHECK_THAT(json_err.out, Catch::StartsWith("{\"error\":{\"code\":\"usage\",\"exit\":2,"));
     expect_refused(s.kw.run({"open"}, r.out), 2, "data key blob");
+
+    // A blob ends with its wrapped DEK: anything after it is malformed, binary or text.
+    expect_refused(s.kw.run({"rewrap"}, blob + std::string(1, '\0')), 3, "after");
+    expect_refused(s.kw.run({"rewrap"}, "kwk1:" + base64(blob + "x") + "\n"), 3, "after");
+    // A wrapped length that is not a multiple of 8 for suite 1.
+    std::string odd = blob;
+    odd[13] = 57;
+    expect_refused(s.kw.run({"rewrap"}, odd), 3, "wrapped");
 }
 
 TEST_CASE("seal --json carries the text envelope, open --json the plaintext in base64") {

@@ -1,0 +1,28 @@
+// The KEK object of spec/ENVELOPE.md: its generation template, every attribute explicit
+// (SoftHSM defaults CKA_SENSITIVE to FALSE and CKA_MODIFIABLE to TRUE), and reading a secret
+// key's attributes back into core::KekAttributes.
+#pragma once
+
+#include <string>
+
+#include "core/hsm.hpp"
+#include "keyward/bytes.hpp"
+#include "keyward/error.hpp"
+#include "keyward/types.hpp"
+#include "p11/attributes.hpp"
+#include "p11/session.hpp"
+
+namespace keyward::p11 {
+
+/// CKM_AES_KEY_GEN template for a suite's KEK. `label` and `id` must outlive the template.
+/// modifiable is false except on the retry for tokens that refuse CKA_MODIFIABLE = FALSE.
+Template kek_template(const std::string& label, Suite suite, ByteView id, bool modifiable);
+
+/// Label, id and every attribute of core::KekAttributes; unrevealed ones are nullopt.
+Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HANDLE object);
+
+/// CKO_SECRET_KEY objects with this CKA_LABEL (a fresh search, no cache).
+Result<std::vector<CK_OBJECT_HANDLE>> find_secret_keys_by_label(const Session& s,
+                                                                const std::string& label);
+
+}  // namespace keyward::p11

@@ -1,0 +1,66 @@
+// A loaded PKCS#11 module (dlopen + C_GetFunctionList + C_Initialize), shared by every
+// connection of this process to the same module path, so one connection's teardown never
+// C_Finalizes a module another connection is still using.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "keyward/error.hpp"
+#include "p11/pkcs11.hpp"
+
+namespace keyward::p11 {
+
+struct ModuleOptions {
+    /// When non-empty, SOFTHSM2_CONF is set to this before the module is initialised. SoftHSM
+    /// reads it once, in C_Initialize, and it is process-global: a process can use one SoftHSM
+    /// configuration at a time (setenv is also not safe against concurrent getenv).
+    std::string softhsm2_conf;
+    /// Never C_Finalize nor dlclose (for the OpenSSL provider: SoftHSM crashes when finalised
+    /// inside OPENSSL_cleanup). Sticky: once any user asks for it, the module is never unloaded.
+    bool never_finalize = false;
+};
+
+class Module {
+  public:
+    /// The module at `path`, loaded and initialised once per process (and again in a forked
+    /// child, which PKCS#11 requires): later calls with the same path share it. Errors:
+    /// Errc::hsm_unavailable when it cannot be loaded or initialised (message names the path and
+    /// dlerror()), Errc::bad_config when it is already loaded with another SOFTHSM2_CONF.
+    static Result<std::shared_ptr<Module>> acquire(const std::string& path,
+                                                   const ModuleOptions& options = {});
+
+    Module(const Module&) = delete;
+    Module& operator=(const Module&) = delete;
+    /// C_Finalize only if this object's C_Initialize returned CKR_OK (not when the module was
+    /// already initialised by someone else in the process), then dlclose; neither in a forked
+    /// child, nor when never_finalize was asked for.
+    ~Module();
+
+    CK_FUNCTION_LIST* functions() const noexcept { return functions_; }
+    const std::string& path() const noexcept { return path_; }
+    /// false when C_Initialize said CKR_CRYPTOKI_ALREADY_INITIALIZED.
+    bool initialized_here() const noexcept { return initialized_here_; }
+    /// Process that initialised it; a different getpid() means we are in a forked child.
+    pid_t pid() const noexcept { return pid_; }
+    const std::string& softhsm2_conf() const noexcept { return softhsm2_conf_; }
+    void set_never_finalize() noexcept { never_finalize_.store(true); }
+
+  private:
+    Module() = default;
+    static Result<std::shared_ptr<Module>> load(const std::string& path,
+                                                const ModuleOptions& options);
+
+    std::string path_;
+    std::string softhsm2_conf_;
+    void* handle_ = nullptr;
+    CK_FUNCTION_LIST* functions_ = nullptr;
+    bool initialized_here_ = false;
+    pid_t pid_ = 0;
+    std::atomic<bool> never_finalize_{false};
+};
+
+}  // namespace keyward::p11

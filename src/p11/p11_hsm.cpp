@@ -1,0 +1,275 @@
+// P11Hsm: connecting (module, token, login, probe), the KEK handle cache, and the KEK object
+// operations (find, generate, destroy). DEK operations are in p11_hsm_wrap.cpp.
+#include "p11/p11_hsm.hpp"
+
+#include <unistd.h>
+
+#include <thread>
+
+#include "p11/kek_attributes.hpp"
+#include "p11/key_ops.hpp"
+#include "p11/objects.hpp"
+#include "p11/rv.hpp"
+#include "p11/token_finder.hpp"
+
+namespace keyward::p11 {
+
+namespace {
+
+std::string quoted(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+// Wipes the caller's PIN on every path out of connect().
+struct PinWiper {
+    SecretString& pin;
+    ~PinWiper() {
+        secure_wipe(pin.data(), pin.size());
+        pin.clear();
+    }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
+    PinWiper wiper{options.pin};
+    ModuleOptions module_options;
+    module_options.softhsm2_conf = options.softhsm2_conf;
+    module_options.never_finalize = options.never_finalize;
+    KW_TRY(auto module, Module::acquire(options.module_path, module_options));
+    KW_TRY(auto token, find_token(module->functions(), options.token, options.module_path));
+
+    std::unique_ptr<P11Hsm> hsm(new P11Hsm);
+    hsm->module_ = module;
+    hsm->slot_ = token.slot;
+    hsm->pid_ = getpid();
+    hsm->identity_.label = token.label;
+    hsm->identity_.serial = token.serial;
+    hsm->identity_.manufacturer =
+        trim_field(token.info.manufacturerID, sizeof token.info.manufacturerID);
+    hsm->identity_.model = trim_field(token.info.model, sizeof token.info.model);
+    const std::string name = "token " + quoted(token.label);
+
+    const CK_FLAGS flags = token.info.flags;
+    const bool login_required = (flags & CKF_LOGIN_REQUIRED) != 0;
+    if (login_required && (flags & CKF_USER_PIN_LOCKED) != 0) {
+        return Error(Errc::pin_locked, "the user PIN of " + name +
+                                           " is locked after too many wrong PINs; the security "
+                                           "officer must set a new one (C_InitPIN)");
+    }
+    if (login_required && (flags & CKF_USER_PIN_INITIALIZED) == 0) {
+        return Error(Errc::hsm_unavailable,
+                     name + " has no user PIN yet; initialise the token (keyward init)");
+    }
+
+    KW_TRY(hsm->login_session_, Session::open(module, token.slot, true));
+    if (login_required) {
+        if (options.pin.empty()) {
+            return Error(Errc::bad_config,
+                         name + " needs a user PIN; give one as env:VAR, file:PATH or prompt");
+        }
+        // Tried once, never again with the same PIN: retries would lock the token.
+        auto c = KW_P11_CALL(module->functions(), C_Login, hsm->login_session_.handle(), CKU_USER,
+                             reinterpret_cast<CK_UTF8CHAR*>(options.pin.data()),
+                             static_cast<CK_ULONG>(options.pin.size()));
+        secure_wipe(options.pin.data(), options.pin.size());
+        switch (c.rv()) {
+            case CKR_OK:
+            // PKCS#11 login belongs to the application, not the session: another connection in
+            // this process already logged this token in (its PIN was checked then).
+            case CKR_USER_ALREADY_LOGGED_IN:
+                break;
+            case CKR_PIN_INCORRECT:
+            case CKR_PIN_INVALID:
+            case CKR_PIN_LEN_RANGE:
+                return Error(Errc::pin_incorrect,
+                             "wrong user PIN for " + name +
+                                 " (not retried: repeated wrong PINs lock the token); check the "
+                                 "PIN source");
+            case CKR_PIN_LOCKED:
+                return Error(Errc::pin_locked, "the user PIN of " + name +
+                                                   " is locked; the security officer must set a "
+                                                   "new one (C_InitPIN)");
+            case CKR_PIN_EXPIRED:
+                return Error(Errc::pin_locked,
+                             "the user PIN of " + name + " has expired; set a new one (C_SetPIN)");
+            case CKR_USER_PIN_NOT_INITIALIZED:
+                return Error(Errc::hsm_unavailable,
+                             name + " has no user PIN yet; initialise the token (keyward init)");
+            default:
+                return c.error(Errc::hsm_unavailable).context("logging in to " + name);
+        }
+    }
+
+    std::size_t max_sessions = options.max_sessions;
+    if (max_sessions == 0) max_sessions = 2 * std::max(1u, std::thread::hardware_concurrency());
+    hsm->pool_ = std::make_unique<SessionPool>(module, token.slot, max_sessions,
+                                               options.recycle_after_objects);
+
+    {
+        // Its own session, closed right after: the known-answer tests' unwrapped objects leak
+        // on SoftHSM until their session closes.
+        KW_TRY(auto probe_session, Session::open(module, token.slot, true));
+        auto probe = probe_mechanisms(probe_session);
+        if (!probe) return std::move(probe).error().context("probing the mechanisms of " + name);
+        hsm->mechanisms_ = std::move(probe).value();
+    }
+    return hsm;
+}
+
+P11Hsm::~P11Hsm() = default;
+
+Status P11Hsm::check_process() const {
+    if (getpid() == pid_) return ok_status();
+    return Error(Errc::hsm_unavailable,
+                 "this token connection was made in process " + std::to_string(pid_) +
+                     " before fork(); connect again in this process (PKCS#11 needs C_Initialize "
+                     "in the child)");
+}
+
+Result<SessionPool::Lease> P11Hsm::lease() {
+    KW_TRY_STATUS(check_process());
+    return pool_->acquire();
+}
+
+bool P11Hsm::supports(Suite suite) const noexcept {
+    return suite == Suite::kwp ? mechanisms_.suite1.has_value() : mechanisms_.suite2;
+}
+
+bool P11Hsm::suite1_wraps_any_length() const noexcept {
+    return mechanisms_.suite1.has_value() && mechanisms_.suite1_any_length;
+}
+
+std::string P11Hsm::suite1_mechanism_name() const {
+    return mechanisms_.suite1 ? mechanism_name(*mechanisms_.suite1) : std::string();
+}
+
+std::string P11Hsm::unavailable_reason(Suite suite) const {
+    if (supports(suite)) return {};
+    return suite == Suite::kwp ? mechanisms_.suite1_report : mechanisms_.suite2_report;
+}
+
+Status P11Hsm::require_suite(Suite suite) const {
+    if (supports(suite)) return ok_status();
+    const char* what = suite == Suite::kwp ? "suite 1 (RFC 5649 key wrap)" : "suite 2 (AES-GCM)";
+    return Error(Errc::unsupported, std::string(what) + " is not available on token " +
+                                        quoted(identity_.label) + ": " + unavailable_reason(suite) +
+                                        "; use the other suite for this keyring");
+}
+
+std::size_t P11Hsm::cached_kek_count() const {
+    std::lock_guard lock(cache_mutex_);
+    return kek_cache_.size();
+}
+
+void P11Hsm::forget_kek(const std::string& label) {
+    std::lock_guard lock(cache_mutex_);
+    kek_cache_.erase(label);
+}
+
+void P11Hsm::remember_kek(const std::string& label, CK_OBJECT_HANDLE handle) {
+    std::lock_guard lock(cache_mutex_);
+    kek_cache_[label] = handle;
+}
+
+Result<CK_OBJECT_HANDLE> P11Hsm::kek_handle(const Session& s, const std::string& label) {
+    {
+        std::lock_guard lock(cache_mutex_);
+        if (auto it = kek_cache_.find(label); it != kek_cache_.end()) return it->second;
+    }
+    KW_TRY(auto handles, find_secret_keys_by_label(s, label));
+    if (handles.empty()) {
+        return Error(Errc::not_found,
+                     "no KEK labelled " + quoted(label) + " in token " + quoted(identity_.label));
+    }
+    if (handles.size() > 1) {
+        return Error(Errc::token_mismatch,
+                     std::to_string(handles.size()) + " objects are labelled " + quoted(label) +
+                         " in token " + quoted(identity_.label) +
+                         "; a KEK label must be unique: inspect the token and remove the stray "
+                         "object");
+    }
+    remember_kek(label, handles.front());
+    return handles.front();
+}
+
+Result<std::vector<core::KekAttributes>> P11Hsm::find_keks(const std::string& label) {
+    KW_TRY(auto lease, this->lease());
+    KW_TRY(auto handles, find_secret_keys_by_label(lease.session(), label));
+    std::vector<core::KekAttributes> out;
+    for (CK_OBJECT_HANDLE h : handles) {
+        KW_TRY(auto attributes, read_kek_attributes(lease.session(), h));
+        out.push_back(std::move(attributes));
+    }
+    if (handles.size() == 1) {
+        remember_kek(label, handles.front());
+    } else {
+        forget_kek(label);
+    }
+    return out;
+}
+
+Result<core::KekAttributes> P11Hsm::generate_kek(const std::string& label, Suite suite,
+                                                 ByteView id) {
+    if (label.empty()) return Error(Errc::usage, "a KEK label cannot be empty");
+    KW_TRY_STATUS(require_suite(suite));
+    KW_TRY(auto lease, this->lease());
+    const Session& s = lease.session();
+    CK_MECHANISM mech{CKM_AES_KEY_GEN, nullptr, 0};
+    CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+
+    auto t = kek_template(label, suite, id, false);
+    auto c =
+        KW_P11_CALL(s.functions(), C_GenerateKey, s.handle(), &mech, t.data(), t.size(), &handle);
+    if (c.rv() == CKR_ATTRIBUTE_READ_ONLY || c.rv() == CKR_TEMPLATE_INCONSISTENT ||
+        c.rv() == CKR_ATTRIBUTE_VALUE_INVALID) {
+        // ENVELOPE.md: CKA_MODIFIABLE = FALSE "where the token allows it".
+        t.set_bool(CKA_MODIFIABLE, true);
+        c = KW_P11_CALL(s.functions(), C_GenerateKey, s.handle(), &mech, t.data(), t.size(),
+                        &handle);
+    }
+    if (!c.ok()) {
+        lease.discard();
+        return c.error().context("generating KEK " + quoted(label));
+    }
+    lease.note_objects_created();
+
+    // SoftHSM's file store only fflush()es: the caller records a version only once the object
+    // can be found again, so look for it by label rather than trusting the handle.
+    KW_TRY(auto handles, find_secret_keys_by_label(s, label));
+    if (handles.empty()) {
+        return Error(Errc::hsm_error, "the token generated KEK " + quoted(label) +
+                                          " but cannot find it again; do not use it");
+    }
+    if (handles.size() > 1) {
+        ObjectGuard ours(s, handle);  // ours is the extra one: the caller checks before creating
+        forget_kek(label);
+        return Error(Errc::already_exists,
+                     "another object labelled " + quoted(label) + " already exists in token " +
+                         quoted(identity_.label) + "; the new KEK was destroyed again");
+    }
+    KW_TRY(auto attributes, read_kek_attributes(s, handles.front()));
+    remember_kek(label, handles.front());
+    return attributes;
+}
+
+Status P11Hsm::destroy_kek(const std::string& label) {
+    KW_TRY(auto lease, this->lease());
+    const Session& s = lease.session();
+    forget_kek(label);
+    KW_TRY(auto handles, find_secret_keys_by_label(s, label));
+    if (handles.empty()) {
+        return Error(Errc::not_found,
+                     "no KEK labelled " + quoted(label) + " in token " + quoted(identity_.label));
+    }
+    if (handles.size() > 1) {
+        return Error(Errc::token_mismatch,
+                     std::to_string(handles.size()) + " objects are labelled " + quoted(label) +
+                         "; refusing to guess which to destroy: inspect the token");
+    }
+    auto c = KW_P11_CALL(s.functions(), C_DestroyObject, s.handle(), handles.front());
+    if (!c.ok()) return c.error().context("destroying KEK " + quoted(label));
+    return ok_status();
+}
+
+}  // namespace keyward::p11

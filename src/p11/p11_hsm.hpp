@@ -1,0 +1,138 @@
+// core::Hsm over PKCS#11: a token found by label or pkcs11: URI, one login session kept open for
+// the object's life, a pool of working sessions for concurrent callers, a KEK handle cache, and
+// suites chosen by known-answer tests at connect time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/hsm.hpp"
+#include "keyward/bytes.hpp"
+#include "keyward/error.hpp"
+#include "keyward/types.hpp"
+#include "p11/mechanism_probe.hpp"
+#include "p11/module.hpp"
+#include "p11/session.hpp"
+#include "p11/session_pool.hpp"
+
+namespace keyward::p11 {
+
+struct ConnectOptions {
+    std::string module_path;
+    /// Token label (compared with the blank-trimmed 32-byte field) or an RFC 7512 "pkcs11:" URI.
+    std::string token;
+    /// User PIN. connect() wipes its copy right after C_Login; empty only for tokens without
+    /// CKF_LOGIN_REQUIRED.
+    SecretString pin;
+    /// When non-empty, SOFTHSM2_CONF is set to this before the module is loaded (process-wide).
+    std::string softhsm2_conf;
+    /// Working sessions; 0 means 2 * std::thread::hardware_concurrency().
+    std::size_t max_sessions = 0;
+    /// A working session is closed and replaced after this many key objects were created in it
+    /// (SoftHSM leaks ~250 bytes per C_UnwrapKey object until the session closes).
+    std::size_t recycle_after_objects = 10000;
+    /// Never C_Finalize nor dlclose the module (for the OpenSSL provider, where SoftHSM must not
+    /// be torn down inside OPENSSL_cleanup).
+    bool never_finalize = false;
+};
+
+/// Errors of every operation, besides those documented on core::Hsm:
+///  - Errc::hsm_unavailable after fork(): a connection belongs to the process that made it;
+///    connect again in the child (PKCS#11 requires the child to C_Initialize again).
+///  - Errc::unsupported for a suite whose mechanism failed the connect-time probe, and for
+///    suite 1 keys whose length is not a multiple of 8 on tokens that pad them (SoftHSM 2.6.1).
+///  - Errc::not_found when no object carries the KEK's label; Errc::token_mismatch when several
+///    do, or when the KEK's attributes forbid the suite's operation.
+///  - Errc::hsm_error "C_Fn: CKR_X" for anything the token did not expect.
+class P11Hsm final : public core::Hsm {
+  public:
+    /// Loads the module, finds the token, logs in (never retried: a wrong PIN is reported, not
+    /// repeated, so the token is not locked by us), probes the mechanisms.
+    /// PKCS#11 login belongs to the process, not the session: while another connection of this
+    /// process keeps the same token logged in, the token answers CKR_USER_ALREADY_LOGGED_IN
+    /// without checking this PIN, and the connection is made.
+    /// Errors: Errc::hsm_unavailable (module will not load; no or several matching tokens;
+    /// token has no user PIN), Errc::pin_incorrect, Errc::pin_locked, Errc::bad_config (bad
+    /// pkcs11: URI, label longer than 32 bytes, PIN missing).
+    static Result<std::unique_ptr<P11Hsm>> connect(ConnectOptions options);
+
+    ~P11Hsm() override;
+    P11Hsm(const P11Hsm&) = delete;
+    P11Hsm& operator=(const P11Hsm&) = delete;
+
+    const core::TokenIdentity& identity() const override { return identity_; }
+    Result<std::vector<core::KekAttributes>> find_keks(const std::string& label) override;
+    Result<core::KekAttributes> generate_kek(const std::string& label, Suite suite,
+                                             ByteView id) override;
+    Status destroy_kek(const std::string& label) override;
+    Result<Bytes> check_value(const core::KekRef& kek) override;
+    Result<Bytes> wrap_dek(const core::KekRef& kek, ByteView dek, ByteView aad) override;
+    Result<SecretBytes> unwrap_dek(const core::KekRef& kek, ByteView wrapped,
+                                   ByteView aad) override;
+    Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
+                             const core::KekRef& to, ByteView to_aad) override;
+    Status generate_random(MutableByteView out) override;
+
+    /// Whether the suite passed its known-answer test at connect time.
+    bool supports(Suite suite) const noexcept;
+    /// "CKM_AES_KEY_WRAP_PAD" on SoftHSM 2.6; empty when suite 1 is unavailable.
+    std::string suite1_mechanism_name() const;
+    /// Whether suite 1 wraps keys of any length as RFC 5649 says. false on SoftHSM 2.6.1, which
+    /// zero-pads a key to a multiple of 8 bytes before wrapping: there wrap_dek and rewrap_dek
+    /// refuse suite 1 data keys whose length is not a multiple of 8 (Errc::unsupported).
+    /// Unwrapping standard blobs of any length works everywhere suite 1 is available.
+    bool suite1_wraps_any_length() const noexcept;
+    /// Why a suite is unavailable (empty when it is available).
+    std::string unavailable_reason(Suite suite) const;
+
+    CK_SLOT_ID slot() const noexcept { return slot_; }
+    const std::string& module_path() const noexcept { return module_->path(); }
+    PoolStats pool_stats() const { return pool_->stats(); }
+    /// Number of labels whose handle is cached (for tests and health output).
+    std::size_t cached_kek_count() const;
+
+  private:
+    P11Hsm() = default;
+
+    Status check_process() const;
+    Result<SessionPool::Lease> lease();
+    Status require_suite(Suite suite) const;
+    /// Errc::unsupported when suite 1 cannot wrap a key of this length as RFC 5649 says.
+    Status require_kwp_length(std::size_t key_size) const;
+    /// The cached handle of the one KEK with this label, looked up (and cached) when missing.
+    /// not_found when none, token_mismatch when several objects carry the label.
+    Result<CK_OBJECT_HANDLE> kek_handle(const Session& s, const std::string& label);
+    void forget_kek(const std::string& label);
+    void remember_kek(const std::string& label, CK_OBJECT_HANDLE handle);
+
+    /// Runs op(lease, kek_handle); when the handle turned out stale (Errc::not_found from the
+    /// token), forgets it, looks the label up again and retries once.
+    template <typename Op>
+    auto with_kek(const core::KekRef& kek, Op&& op)
+        -> decltype(op(std::declval<SessionPool::Lease&>(), CK_OBJECT_HANDLE{}));
+
+    Result<Bytes> wrap_in(SessionPool::Lease& lease, Suite suite, CK_OBJECT_HANDLE kek,
+                          ByteView dek, ByteView aad);
+    Result<SecretBytes> unwrap_in(SessionPool::Lease& lease, Suite suite, CK_OBJECT_HANDLE kek,
+                                  ByteView wrapped, ByteView aad);
+
+    // Declaration order is destruction order reversed: sessions close before the module goes.
+    std::shared_ptr<Module> module_;
+    CK_SLOT_ID slot_ = 0;
+    pid_t pid_ = 0;
+    core::TokenIdentity identity_;
+    MechanismChoice mechanisms_;
+    Session login_session_;  // closing the token's last session logs it out: keep this one
+    std::unique_ptr<SessionPool> pool_;
+
+    mutable std::mutex cache_mutex_;
+    std::map<std::string, CK_OBJECT_HANDLE, std::less<>> kek_cache_;
+};
+
+}  // namespace keyward::p11
