@@ -38,7 +38,49 @@ struct ZeroizingAllocator {
 };
 
 using SecretBytes = std::vector<std::uint8_t, ZeroizingAllocator<std::uint8_t>>;
-using SecretString = std::basic_string<char, std::char_traits<char>, ZeroizingAllocator<char>>;
+
+/// A string for PINs and other text secrets. std::basic_string keeps up to 15 characters inside
+/// the object itself (the small-string buffer), where no allocator sees them and nothing wipes
+/// them; so every SecretString reserves heap storage first, and its characters always live in
+/// memory that ZeroizingAllocator wipes on free. Never call shrink_to_fit on one.
+class SecretString : public std::basic_string<char, std::char_traits<char>, ZeroizingAllocator<char>> {
+    using Base = std::basic_string<char, std::char_traits<char>, ZeroizingAllocator<char>>;
+    static constexpr std::size_t kHeapFloor = 32;  // > the 15-byte small-string capacity
+
+public:
+    SecretString() { Base::reserve(kHeapFloor); }
+    SecretString(const char* s) : SecretString() { Base::assign(s); }  // NOLINT
+    SecretString(std::string_view s) : SecretString() { Base::assign(s.data(), s.size()); }  // NOLINT
+    template <typename It>
+    SecretString(It first, It last) : SecretString() {
+        Base::assign(first, last);
+    }
+    SecretString(const SecretString& other) : SecretString() { Base::assign(other); }
+    // Moving takes the heap buffer; the source is left empty in its own small buffer.
+    SecretString(SecretString&& other) noexcept : Base(std::move(other)) {}
+    SecretString& operator=(const SecretString& other) {
+        if (this != &other) {
+            Base::reserve(kHeapFloor);
+            Base::assign(other);
+        }
+        return *this;
+    }
+    SecretString& operator=(SecretString&& other) noexcept {
+        Base::swap(other);  // the old secret leaves with `other`, whose allocator wipes it
+        other.clear();
+        return *this;
+    }
+    SecretString& operator=(const char* s) {
+        Base::reserve(kHeapFloor);
+        Base::assign(s);
+        return *this;
+    }
+    SecretString& operator=(std::string_view s) {
+        Base::reserve(kHeapFloor);
+        Base::assign(s.data(), s.size());
+        return *this;
+    }
+};
 
 inline ByteView as_bytes(std::string_view s) noexcept {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

@@ -54,7 +54,9 @@ const Command kDatakeyCommand = {
     "Makes a fresh random data key (N bytes, 16-64, default 32; suite 2 keyrings: 32),\n"
     "wraps it under the keyring's active KEK, writes the raw key to F (mode 0600) and the\n"
     "kwk1: text blob to --out-blob or stdout. Keep the blob beside your data; the token\n"
-    "unwraps it later. With --json and no --out-key: {\"key_b64\", \"blob\", \"bytes\"}.\n",
+    "unwraps it later. With --json and no --out-key: {\"key_b64\", \"blob\", \"bytes\"}.\n"
+    "SoftHSM 2.6.1 wraps suite 1 keys correctly only in multiples of 8 bytes (16, 24 ... 64);\n"
+    "keyward refuses other lengths on such a token rather than write a non-standard blob.\n",
     run_datakey};
 
 }  // namespace keyward::cli

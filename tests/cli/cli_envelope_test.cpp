@@ -221,6 +221,11 @@ TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
     expect_refused(s.kw.run({"datakey", "--keyring", "k2", "--bytes", "16", "--out-key", key_out}),
                    2, "32 bytes");
     CHECK_FALSE(std::filesystem::exists(dir / "unused"));
+    // SoftHSM 2.6.1 zero-pads before RFC 5649 wrapping: lengths that are not a multiple of 8
+    // would give blobs no other implementation reads back the same, so they are refused.
+    expect_refused(s.kw.run({"datakey", "--keyring", "k1", "--bytes", "20", "--out-key", key_out}),
+                   1, "multiple of 8");
+    CHECK_FALSE(std::filesystem::exists(dir / "unused"));
     auto json_err = s.kw.run({"datakey", "--keyring", "k1", "--bytes", "8", "--json"});
     CHECK(json_err.exit_code == 2);
     CHECK_THAT(json_err.out, Catch::StartsWith("{\"error\":{\"code\":\"usage\",\"exit\":2,"));

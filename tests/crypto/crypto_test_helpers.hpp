@@ -9,14 +9,9 @@
 
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
+#include "support/catch_errc.hpp"
 #include "support/test_env.hpp"
 
-namespace Catch {
-template <>
-struct StringMaker<keyward::Errc> {
-    static std::string convert(keyward::Errc e) { return std::string(keyward::errc_name(e)); }
-};
-}  // namespace Catch
 
 namespace keyward::test {
 

@@ -1,7 +1,7 @@
 // KEK objects and DEK wrapping through P11Hsm against a fresh SoftHSM token: the attributes of
 // spec/ENVELOPE.md as the token stores them, what the token refuses to do with a KEK, check
 // values, both suites' round trips and tamper rejection, re-wrapping, concurrency.
-#include "catch_errc.hpp"
+#include "support/catch_errc.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // Connecting to a token: module loading errors, token selection by label and pkcs11: URI,
 // PIN errors (never retried), PIN sources, token initialisation refusals.
-#include "catch_errc.hpp"
+#include "support/catch_errc.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

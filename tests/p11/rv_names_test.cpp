@@ -1,5 +1,5 @@
 // The CK_RV funnel: names, error messages and mappings.
-#include "catch_errc.hpp"
+#include "support/catch_errc.hpp"
 
 #include "p11/rv.hpp"
 

@@ -1,7 +1,7 @@
 // Project Wycheproof AES-GCM and AES-KWP vectors run inside the token: each test key is imported
 // as a session object (C_CreateObject) and used with C_Encrypt/C_Decrypt or C_WrapKey/
 // C_UnwrapKey. Vectors outside what keyward asks of a token are counted as skipped, by reason.
-#include "catch_errc.hpp"
+#include "support/catch_errc.hpp"
 
 #include <iostream>
 #include <map>

@@ -1,4 +1,4 @@
-// Errc values print by name in Catch2 failure output of the p11 tests. Kept out of
+// Errc values print by name in Catch2 failure output, in every test directory. Kept out of
 // p11_test_helpers.hpp, which other test directories include beside their own printers.
 #pragma once
 
