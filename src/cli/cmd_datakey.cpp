@@ -8,11 +8,7 @@ namespace keyward::cli {
 
 namespace {
 
-Status run_datakey(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words,
-                                  {{"--keyring", true}, {"--bytes", true}, {"--out-key", true},
-                                   {"--out-blob", true}},
-                                  0, 0, inv.command));
+Status run_datakey(const Invocation& inv, const Args& args) {
     auto keyring = args.get("--keyring");
     if (!keyring) return Error(Errc::usage, "datakey needs --keyring NAME (see keyward datakey --help)");
     KW_TRY(auto bytes, args.number("--bytes", kDekSize, kMinDataKeySize, kMaxDataKeySize));
@@ -57,6 +53,9 @@ const Command kDatakeyCommand = {
     "unwraps it later. With --json and no --out-key: {\"key_b64\", \"blob\", \"bytes\"}.\n"
     "SoftHSM 2.6.1 wraps suite 1 keys correctly only in multiples of 8 bytes (16, 24 ... 64);\n"
     "keyward refuses other lengths on such a token rather than write a non-standard blob.\n",
+    {{"--keyring", true}, {"--bytes", true}, {"--out-key", true}, {"--out-blob", true}},
+    0,
+    0,
     run_datakey};
 
 }  // namespace keyward::cli

@@ -8,79 +8,88 @@ namespace keyward::cli {
 
 namespace {
 
-Status run_seal(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words,
-                                  {{"--keyring", true}, {"--context", true}, {"--in", true},
-                                   {"--out", true}, {"--text", false}},
-                                  0, 0, inv.command));
+Status run_seal(const Invocation& inv, const Args& args) {
     auto keyring = args.get("--keyring");
     if (!keyring) return Error(Errc::usage, "seal needs --keyring NAME (see keyward seal --help)");
     const std::string context = args.get("--context").value_or("");
     KW_TRY(auto plaintext, read_input(args.get("--in"), kMaxPlaintext));
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto envelope, kw->seal(*keyring, plaintext, as_bytes(context)));
-    const bool text = args.has("--text") || inv.json;
-    std::string encoded = text ? text_form(envelope) : std::string();
-    if (inv.json && !args.has("--out")) {
-        Json j;
-        j.begin_object().field("envelope", encoded.substr(0, encoded.size() - 1));
-        j.field("bytes", static_cast<std::uint64_t>(envelope.size())).end_object();
-        inv.print_json(j);
-        return {};
+    // The bytes written follow --text only; --json describes them, it does not change them.
+    const std::string text = text_form(envelope);
+    const auto out = args.get("--out");
+    if (!inv.json || out) {
+        KW_TRY_STATUS(write_output(out, args.has("--text") ? as_bytes(text) : ByteView(envelope)));
     }
-    KW_TRY_STATUS(write_output(args.get("--out"), text ? as_bytes(encoded) : ByteView(envelope)));
     if (inv.json) {
         Json j;
-        j.begin_object().field("out", *args.get("--out"));
+        j.begin_object();
+        if (out) {
+            j.field("out", *out);
+        } else {
+            j.field("envelope", std::string_view(text).substr(0, text.size() - 1));
+        }
         j.field("bytes", static_cast<std::uint64_t>(envelope.size())).end_object();
         inv.print_json(j);
     }
     return {};
 }
 
-Status run_open(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words, {{"--context", true}, {"--in", true}, {"--out", true}},
-                                  0, 0, inv.command));
+Status run_open(const Invocation& inv, const Args& args) {
     const std::string context = args.get("--context").value_or("");
     KW_TRY(auto raw, read_input(args.get("--in"), max_envelope_input()));
     KW_TRY(auto input, decode_envelope_input(raw));
     if (crypto::detect_kind(input.bytes) == crypto::BlobKind::data_key) {
-        return Error(Errc::usage, "this is a data key blob, not an envelope: it holds a key, not "
-                                  "data (see keyward datakey --help)");
+        return Error(Errc::bad_magic, "this is a data key blob (KWK), not an envelope (KWE): it "
+                                      "holds a key, not data (see keyward datakey --help)");
     }
     // Check the bytes before touching the token, so a malformed input never costs a login.
     KW_TRY(auto parsed, crypto::parse_envelope(input.bytes));
     (void)parsed;
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto plaintext, kw->open(input.bytes, as_bytes(context)));
-    if (inv.json && !args.has("--out")) {
+    const auto out = args.get("--out");
+    if (!inv.json || out) KW_TRY_STATUS(write_output(out, plaintext));
+    if (inv.json) {
         Json j;
-        j.begin_object()
-            .field("plaintext_b64", crypto::to_text("", plaintext))
-            .field("bytes", static_cast<std::uint64_t>(plaintext.size()))
-            .end_object();
+        j.begin_object();
+        if (out) {
+            j.field("out", *out);
+        } else {
+            // The plaintext is this document's content; its base64 copy is wiped after use.
+            std::string b64 = crypto::to_text("", plaintext);
+            j.field("plaintext_b64", b64);
+            secure_wipe(b64.data(), b64.size());
+        }
+        j.field("bytes", static_cast<std::uint64_t>(plaintext.size())).end_object();
         inv.print_json(j);
-        return {};
     }
-    return write_output(args.get("--out"), plaintext);
+    return {};
 }
 
-Status run_rewrap(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words, {{"--in", true}, {"--out", true}, {"--text", false}},
-                                  0, 0, inv.command));
+Status run_rewrap(const Invocation& inv, const Args& args) {
     KW_TRY(auto raw, read_input(args.get("--in"), max_envelope_input()));
     KW_TRY(auto input, decode_envelope_input(raw));
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto rewrapped, kw->rewrap(input.bytes));
-    const bool text = input.was_text || args.has("--text") || inv.json;
-    std::string encoded = text ? text_form(rewrapped) : std::string();
-    if (inv.json && !args.has("--out")) {
-        Json j;
-        j.begin_object().field("rewrapped", encoded.substr(0, encoded.size() - 1)).end_object();
-        inv.print_json(j);
-        return {};
+    const bool as_text = input.was_text || args.has("--text");
+    const std::string text = text_form(rewrapped);
+    const auto out = args.get("--out");
+    if (!inv.json || out) {
+        KW_TRY_STATUS(write_output(out, as_text ? as_bytes(text) : ByteView(rewrapped)));
     }
-    return write_output(args.get("--out"), text ? as_bytes(encoded) : ByteView(rewrapped));
+    if (inv.json) {
+        Json j;
+        j.begin_object();
+        if (out) {
+            j.field("out", *out);
+        } else {
+            j.field("rewrapped", std::string_view(text).substr(0, text.size() - 1));
+        }
+        j.field("bytes", static_cast<std::uint64_t>(rewrapped.size())).end_object();
+        inv.print_json(j);
+    }
+    return {};
 }
 
 }  // namespace
@@ -95,6 +104,9 @@ const Command kSealCommand = {
     "  --out F        write F (mode 0600, replaced whole) instead of stdout\n"
     "  --text         write the kwe1: text form with one newline instead of binary\n"
     "  --json         {\"envelope\": \"kwe1:...\", \"bytes\": N}\n",
+    {{"--keyring", true}, {"--context", true}, {"--in", true}, {"--out", true}, {"--text", false}},
+    0,
+    0,
     run_seal};
 
 const Command kOpenCommand = {
@@ -104,6 +116,9 @@ const Command kOpenCommand = {
     "form. Nothing is written unless the envelope authenticates: a tampered, truncated or\n"
     "mismatched envelope, or a wrong --context, fails with exit 3 and no output.\n\n"
     "  --json         {\"plaintext_b64\": \"...\", \"bytes\": N} on stdout\n",
+    {{"--context", true}, {"--in", true}, {"--out", true}},
+    0,
+    0,
     run_open};
 
 const Command kRewrapCommand = {
@@ -112,6 +127,9 @@ const Command kRewrapCommand = {
     "Re-wraps the data key of an envelope (or kwk1 blob) under its keyring's active KEK\n"
     "version. Only the header changes: nonce, ciphertext and tag stay byte for byte, and\n"
     "the data key never leaves the token (suite 1). Text input gives text output.\n",
+    {{"--in", true}, {"--out", true}, {"--text", false}},
+    0,
+    0,
     run_rewrap};
 
 }  // namespace keyward::cli

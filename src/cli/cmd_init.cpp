@@ -31,7 +31,7 @@ Result<SecretString> generate_pin() {
 Status write_pin_file(const fs::path& path, const SecretString& pin) {
     SecretBytes bytes(pin.begin(), pin.end());
     bytes.push_back('\n');
-    return write_private_file(path.string(), bytes, false);
+    return write_private_file(path.string(), bytes, true);
 }
 
 // Creates the database, proves the token and PIN work by opening keyward with the config
@@ -95,11 +95,29 @@ Status init_softhsm(const Invocation& inv, const Args& args) {
                      "SoftHSM is not installed (libsofthsm2.so not found): apt-get install "
                      "softhsm2, or use keyward init --module for another token");
     }
+    // Anything of an earlier setup (a lost config, a run that failed half-way) holds PINs or a
+    // token whose keys depend on them: never write over it.
     std::error_code ec;
+    for (const char* part : {"user.pin", "so.pin", "keyward.db", "softhsm2.conf"}) {
+        if (fs::exists(dir / part, ec)) {
+            return Error(Errc::already_exists,
+                         (dir / part).string() + " exists from an earlier setup; keyward init will "
+                                                 "not overwrite it (its token's keys depend on it): "
+                                                 "use another DIR, or remove this one");
+        }
+    }
+    if (fs::exists(dir / "tokens", ec) && !fs::is_empty(dir / "tokens", ec)) {
+        return Error(Errc::already_exists,
+                     (dir / "tokens").string() + " already holds a token; keyward init will not "
+                                                 "touch it: use another DIR, or remove this one");
+    }
+    const bool dir_is_new = !fs::exists(dir, ec);
     fs::create_directories(dir / "tokens", ec);
     if (ec) return Error(Errc::io_error, "cannot create " + (dir / "tokens").string() + ": " + ec.message());
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-    fs::permissions(dir / "tokens", fs::perms::owner_all, fs::perm_options::replace, ec);
+    // Only a directory we made is narrowed: init --softhsm ~ must not chmod the home directory.
+    if (dir_is_new) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    if (!ec) fs::permissions(dir / "tokens", fs::perms::owner_all, fs::perm_options::replace, ec);
+    if (ec) return Error(Errc::io_error, "cannot make " + dir.string() + " private: " + ec.message());
 
     const fs::path softhsm_conf = dir / "softhsm2.conf";
     // Debian's SoftHSM has no db object store; the file store is its default and only choice.
@@ -108,7 +126,7 @@ Status init_softhsm(const Invocation& inv, const Args& args) {
                                "objectstore.backend = file\n"
                                "log.level = ERROR\n"
                                "slots.removable = false\n";
-    KW_TRY_STATUS(write_private_file(softhsm_conf.string(), as_bytes(softhsm_text), false));
+    KW_TRY_STATUS(write_private_file(softhsm_conf.string(), as_bytes(softhsm_text), true));
 
     Config config;
     config.module = *module;
@@ -172,12 +190,7 @@ Status init_module(const Invocation& inv, const Args& args) {
     return {};
 }
 
-Status run_init(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words,
-                                  {{"--softhsm", true}, {"--token-label", true}, {"--module", true},
-                                   {"--token", true}, {"--db", true}, {"--pin-source", true},
-                                   {"--out", true}},
-                                  0, 0, inv.command));
+Status run_init(const Invocation& inv, const Args& args) {
     if (args.has("--softhsm") == args.has("--module")) {
         return Error(Errc::usage, "init needs either --softhsm DIR or --module PATH (see keyward "
                                   "init --help)");
@@ -204,6 +217,9 @@ const Command kInitCommand = {
     "after logging in once to prove the PIN works, and writes the config to --out\n"
     "(default ./keyward.conf). --pin-source is env:VAR, file:PATH or prompt (default:\n"
     "env:KEYWARD_PIN when that is set, else prompt). A PIN is never taken on the command line.\n",
+    {{"--softhsm", true}, {"--token-label", true}, {"--module", true}, {"--token", true}, {"--db", true}, {"--pin-source", true}, {"--out", true}},
+    0,
+    0,
     run_init};
 
 }  // namespace keyward::cli

@@ -35,8 +35,7 @@ std::string active_of(const KeyringInfo& ring) {
     return "none";
 }
 
-Status run_create(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words, {{"--suite", true}}, 1, 1, inv.command));
+Status run_create(const Invocation& inv, const Args& args) {
     KW_TRY(auto suite_number, args.number("--suite", 1, 1, 2));
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto ring, kw->create_keyring(args.positional()[0], static_cast<Suite>(suite_number)));
@@ -55,9 +54,7 @@ Status run_create(const Invocation& inv) {
     return {};
 }
 
-Status run_list(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words, {}, 0, 0, inv.command));
-    (void)args;
+Status run_list(const Invocation& inv, const Args&) {
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto rings, kw->keyrings());
     if (inv.json) {
@@ -88,8 +85,7 @@ Status run_list(const Invocation& inv) {
     return {};
 }
 
-Status run_show(const Invocation& inv) {
-    KW_TRY(auto args, Args::parse(inv.words, {}, 1, 1, inv.command));
+Status run_show(const Invocation& inv, const Args& args) {
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto ring, kw->keyring(args.positional()[0]));
     if (inv.json) {
@@ -129,12 +125,18 @@ const Command kKeyringCreateCommand = {
     "NAME: 1-64 characters, [a-z0-9] first, then [a-z0-9._-].\n"
     "If a crash left a KEK with that label that the database does not know, it is adopted\n"
     "when its attributes are exactly keyward's; any other object with the label is refused.\n",
+    {{"--suite", true}},
+    1,
+    1,
     run_create};
 
 const Command kKeyringListCommand = {
     "keyring list", "keyrings with their active version and record counts",
     "usage: keyward keyring list [--json]\n\nLists every keyring: suite, active version,\n"
     "number of versions, records protected, creation time.\n",
+    {},
+    0,
+    0,
     run_list};
 
 const Command kKeyringShowCommand = {
@@ -144,6 +146,9 @@ const Command kKeyringShowCommand = {
     "decrypt-only, compromised, destroyed), the records it still protects, when it was\n"
     "made and its token label. --json gives {\"name\", \"suite\", \"versions\": [{\"version\",\n"
     "\"state\", \"records\", \"created_at\", \"label\", \"object_id\"}]}.\n",
+    {},
+    1,
+    1,
     run_show};
 
 }  // namespace keyward::cli

@@ -15,7 +15,6 @@ namespace keyward::cli {
 
 struct Invocation {
     std::string command;               // "keyring create"
-    std::vector<std::string> words;    // arguments after the command
     bool json = false;
     std::optional<std::string> config_path;
 
@@ -28,11 +27,17 @@ struct Invocation {
     void print_text(const std::string& text) const;
 };
 
+/// A subcommand, declared whole: main parses its arguments against `options` (plus --json
+/// and --help, which every command takes) before run() sees them, so an option's value is
+/// never mistaken for a flag (`seal --context --help` seals with context "--help").
 struct Command {
     const char* name;      // "keyring create"
     const char* summary;   // one line for `keyward --help`
     const char* help;      // full text for `keyward <name> --help`
-    Status (*run)(const Invocation&);
+    std::vector<OptionSpec> options;
+    std::size_t min_positional = 0;
+    std::size_t max_positional = 0;
+    Status (*run)(const Invocation&, const Args&);
 };
 
 std::span<const Command* const> commands();

@@ -81,6 +81,15 @@ Status write_private_file(const std::string& path, ByteView bytes, bool exclusiv
         if (rc != 0) st = io_error(exclusive ? "cannot create" : "cannot replace", path);
     }
     ::unlink(tmp.c_str());  // after link(), or on failure; harmless after rename()
+    if (st.ok()) {
+        // The new name is durable only once the directory is synced: init relies on "the
+        // config exists" meaning the setup completed.
+        int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            ::fsync(dfd);
+            ::close(dfd);
+        }
+    }
     return st;
 }
 

@@ -5,29 +5,6 @@
 
 namespace keyward::cli {
 
-std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-        }
-    }
-    return out;
-}
-
 void Json::separate() {
     if (after_key_) {
         after_key_ = false;
@@ -65,28 +42,51 @@ Json& Json::end_array() {
     return *this;
 }
 
+void Json::append_string(std::string_view s) {
+    out_.push_back('"');
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out_ += "\\\""; break;
+            case '\\': out_ += "\\\\"; break;
+            case '\n': out_ += "\\n"; break;
+            case '\r': out_ += "\\r"; break;
+            case '\t': out_ += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out_ += buf;
+                } else {
+                    out_.push_back(static_cast<char>(c));
+                }
+        }
+    }
+    out_.push_back('"');
+}
+
 Json& Json::key(std::string_view k) {
     separate();
-    out_ += "\"" + json_escape(k) + "\":";
+    append_string(k);
+    out_ += ":";
     after_key_ = true;
     return *this;
 }
 
 Json& Json::value(std::string_view v) {
     separate();
-    out_ += "\"" + json_escape(v) + "\"";
+    append_string(v);
     return *this;
 }
 
 Json& Json::value(std::int64_t v) {
     separate();
-    out_ += std::to_string(v);
+    out_ += std::to_string(v).c_str();
     return *this;
 }
 
 Json& Json::value(std::uint64_t v) {
     separate();
-    out_ += std::to_string(v);
+    out_ += std::to_string(v).c_str();
     return *this;
 }
 

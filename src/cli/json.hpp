@@ -1,11 +1,15 @@
 // A small JSON writer for --json output: one document, keys in the order written, strings
-// escaped per RFC 8259. Values are metadata; secrets only where a command's contract says so.
+// escaped per RFC 8259. Values are metadata; secrets only where a command's contract says so
+// (datakey --json, open --json), which is why the buffer is a SecretString: every copy it
+// leaves behind while growing is wiped.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "keyward/bytes.hpp"
 
 namespace keyward::cli {
 
@@ -27,15 +31,15 @@ public:
     template <typename T>
     Json& field(std::string_view k, const T& v) { return key(k).value(v); }
 
-    const std::string& str() const { return out_; }
+    std::string_view str() const { return {out_.data(), out_.size()}; }
 
 private:
     void separate();
-    std::string out_;
+    void append_string(std::string_view s);
+    SecretString out_;
     std::vector<bool> first_;  // per open container: nothing written yet
     bool after_key_ = false;
 };
 
-std::string json_escape(std::string_view s);
 
 }  // namespace keyward::cli

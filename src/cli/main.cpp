@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -66,14 +67,40 @@ int fail(const Invocation& inv, const keyward::Error& e) {
     return e.exit_code();
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-    forbid_core_dumps();
+// Splits "keyring create" into its words.
+std::vector<std::string> words_of(const char* name) {
+    std::vector<std::string> parts;
+    for (const char* p = name; *p;) {
+        const char* sp = std::strchr(p, ' ');
+        parts.emplace_back(p, sp ? sp : p + std::strlen(p));
+        p = sp ? sp + 1 : p + std::strlen(p);
+    }
+    return parts;
+}
+
+// The command whose name is the longest prefix of words ("keyring create" over "keyring").
+const Command* find_command(const std::vector<std::string>& words, std::size_t& used) {
+    const Command* found = nullptr;
+    used = 0;
+    for (const Command* c : keyward::cli::commands()) {
+        auto parts = words_of(c->name);
+        if (parts.size() > words.size() || parts.size() <= used) continue;
+        if (std::equal(parts.begin(), parts.end(), words.begin())) {
+            found = c;
+            used = parts.size();
+        }
+    }
+    return found;
+}
+
+int run(int argc, char** argv) {
     Invocation inv;
-    std::vector<std::string> rest;
+    // Global options come before the command; after it, the command's own parser decides
+    // (it also knows --json and --help, and which options take a value).
+    int i = 1;
     bool help = false;
-    for (int i = 1; i < argc; ++i) {
+    for (; i < argc; ++i) {
         std::string w = argv[i];
         if (w == "--json") {
             inv.json = true;
@@ -82,57 +109,71 @@ int main(int argc, char** argv) {
         } else if (w == "--version") {
             std::cout << "keyward " << KEYWARD_VERSION << "\n";
             return 0;
-        } else if (w == "--config" && rest.empty()) {
+        } else if (w == "--config") {
             if (i + 1 >= argc) return fail(inv, {keyward::Errc::usage, "--config needs a file"});
             inv.config_path = argv[++i];
-        } else if (w.rfind("--config=", 0) == 0 && rest.empty()) {
+        } else if (w.rfind("--config=", 0) == 0) {
             inv.config_path = w.substr(9);
+        } else if (w.size() > 1 && w[0] == '-') {
+            return fail(inv, {keyward::Errc::usage, "unknown option " + w + " (see keyward --help)"});
         } else {
-            rest.push_back(std::move(w));
+            break;
         }
     }
+    std::vector<std::string> rest(argv + i, argv + argc);
     if (rest.empty() || rest[0] == "help") {
         print_usage(help || !rest.empty() ? std::cout : std::cerr);
         return help || !rest.empty() ? 0 : 2;
     }
-
-    // Longest match first: "keyring create" before "keyring".
-    const Command* found = nullptr;
     std::size_t used = 0;
-    for (const Command* c : keyward::cli::commands()) {
-        std::vector<std::string> parts;
-        for (const char* p = c->name; *p;) {
-            const char* sp = std::strchr(p, ' ');
-            parts.emplace_back(p, sp ? sp : p + std::strlen(p));
-            p = sp ? sp + 1 : p + std::strlen(p);
-        }
-        if (parts.size() > rest.size() || parts.size() <= used) continue;
-        bool match = true;
-        for (std::size_t k = 0; k < parts.size(); ++k) match = match && parts[k] == rest[k];
-        if (match) {
-            found = c;
-            used = parts.size();
-        }
-    }
-    if (!found) {
-        std::string group = rest[0];
-        for (const Command* c : keyward::cli::commands()) {
-            if (std::string(c->name).rfind(group + " ", 0) == 0 && help) {
-                std::cout << "  keyward " << c->name << ": " << c->summary << "\n";
+    const Command* command = find_command(rest, used);
+    if (!command) {
+        if (help) {
+            for (const Command* c : keyward::cli::commands()) {
+                if (std::string(c->name).rfind(rest[0] + " ", 0) == 0) {
+                    std::cout << "  keyward " << c->name << ": " << c->summary << "\n";
+                }
             }
+            return 0;
         }
-        if (help) return 0;
         return fail(inv, {keyward::Errc::usage, "unknown command \"" + rest[0] +
                                                     (rest.size() > 1 ? " " + rest[1] : "") +
                                                     "\" (see keyward --help)"});
     }
-    if (help) {
-        std::cout << found->help;
+    inv.command = command->name;
+    std::vector<std::string> words(rest.begin() + static_cast<std::ptrdiff_t>(used), rest.end());
+    auto specs = command->options;
+    specs.push_back({"--json", false});
+    specs.push_back({"--help", false});
+    // --help wins over every other mistake on the line, so look for it as the parser would.
+    auto lenient = keyward::cli::Args::parse(words, specs, 0, words.size(), inv.command);
+    if (help || (lenient.ok() && lenient->has("--help"))) {
+        std::cout << command->help;
         return 0;
     }
-    inv.command = found->name;
-    inv.words.assign(rest.begin() + static_cast<std::ptrdiff_t>(used), rest.end());
-    auto status = found->run(inv);
+    auto args = keyward::cli::Args::parse(words, specs, command->min_positional,
+                                          command->max_positional, inv.command);
+    if (!args.ok()) return fail(inv, args.error());
+    inv.json = inv.json || args->has("--json");
+    auto status = command->run(inv, *args);
     if (!status.ok()) return fail(inv, status.error());
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    forbid_core_dumps();
+    // No exception may end the process without the one-line message and exit code of
+    // spec/CLI.md (std::filesystem throws on, for example, over-long paths).
+    try {
+        return run(argc, argv);
+    } catch (const std::bad_alloc&) {
+        std::cerr << "keyward: out of memory\n";
+    } catch (const std::exception& e) {
+        std::cerr << "keyward: " << one_line(e.what()) << "\n";
+    } catch (...) {
+        std::cerr << "keyward: unexpected internal error\n";
+    }
+    return 1;
 }

@@ -43,6 +43,7 @@ std::optional<std::string> kek_spec_mismatch(const KekAttributes& a, Suite suite
         expect_bool("CKA_EXTRACTABLE", a.extractable, false),
         expect_bool("CKA_NEVER_EXTRACTABLE", a.never_extractable, true),
         expect_bool("CKA_ALWAYS_SENSITIVE", a.always_sensitive, true),
+        expect_bool("CKA_MODIFIABLE", a.modifiable, false),
         expect_bool("CKA_WRAP", a.wrap, kwp),
         expect_bool("CKA_UNWRAP", a.unwrap, kwp),
         expect_bool("CKA_ENCRYPT", a.encrypt, !kwp),

@@ -10,8 +10,9 @@
 namespace keyward::core {
 
 /// nullopt when attrs are exactly the spec's for the suite; else the first attribute that
-/// differs, as "CKA_EXTRACTABLE is TRUE, the spec requires FALSE".
-/// CKA_MODIFIABLE may be TRUE (the spec asks FALSE only where the token allows it).
+/// differs, as "CKA_EXTRACTABLE is TRUE, the spec requires FALSE". CKA_MODIFIABLE must be
+/// FALSE: an object someone could still change is never adopted (on a token that cannot make
+/// non-modifiable keys, a crash leftover is refused and must be removed by hand).
 std::optional<std::string> kek_spec_mismatch(const KekAttributes& attrs, Suite suite);
 
 }  // namespace keyward::core

@@ -56,6 +56,10 @@ Call call(std::string_view name, Fn fn, Args&&... args) noexcept {
 /// (DESIGN.md, Known traps): it is an authentication failure, not a broken HSM.
 bool is_integrity_failure(CK_RV rv) noexcept;
 
+/// true for return values that mean the token cannot be used any more (removed, broken,
+/// logged out, library finalized): reported as Errc::hsm_unavailable (exit 6), not hsm_error.
+bool is_token_lost(CK_RV rv) noexcept;
+
 /// The one message every integrity failure carries (spec/ENVELOPE.md, rules for readers).
 inline constexpr std::string_view kAuthFailedMessage = "authentication failed";
 

@@ -151,7 +151,31 @@ Error Call::error(Errc code) const {
     std::string message(function_);
     message += ": ";
     message += rv_name(rv_);
+    // One place decides that a lost token is "HSM unavailable", whichever call noticed it.
+    if (code == Errc::hsm_error && is_token_lost(rv_)) {
+        message += " (the token is no longer reachable: check the HSM and its connection, then "
+                   "retry)";
+        return Error(Errc::hsm_unavailable, std::move(message));
+    }
     return Error(code, std::move(message));
+}
+
+bool is_token_lost(CK_RV rv) noexcept {
+    switch (rv) {
+        case CKR_DEVICE_REMOVED:
+        case CKR_DEVICE_ERROR:
+        case CKR_DEVICE_MEMORY:
+        case CKR_TOKEN_NOT_PRESENT:
+        case CKR_TOKEN_NOT_RECOGNIZED:
+        case CKR_SESSION_HANDLE_INVALID:
+        case CKR_SESSION_CLOSED:
+        case CKR_USER_NOT_LOGGED_IN:
+        case CKR_CRYPTOKI_NOT_INITIALIZED:
+        case CKR_SLOT_ID_INVALID:
+            return true;
+        default:
+            return false;
+    }
 }
 
 Status Call::status(std::initializer_list<RvMapping> mappings) const {

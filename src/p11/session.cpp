@@ -14,6 +14,8 @@ Result<Session> Session::open(std::shared_ptr<Module> module, CK_SLOT_ID slot, b
     CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
     auto c =
         KW_P11_CALL(module->functions(), C_OpenSession, slot, flags, nullptr, nullptr, &handle);
+    // "Too many sessions" is a limit the pool adapts to, not a broken token.
+    if (c.rv() == CKR_SESSION_COUNT) return c.error(Errc::limit_reached);
     if (!c.ok()) return c.error();
     Session s;
     s.functions_ = module->functions();

@@ -47,11 +47,12 @@ Result<SessionPool::Lease> SessionPool::acquire() {
                 return Lease(this, std::move(opened).value(), 0);
             }
             --stats_.open;
-            if (stats_.open == 0) {
+            if (stats_.open == 0 || opened.error().code() != Errc::limit_reached) {
                 return std::move(opened).error().context("opening a working session");
             }
             // The token holds fewer sessions than planned (CKR_SESSION_COUNT): shrink the pool
-            // to what it gave us and wait for one of those to come back.
+            // to what it gave us and wait for one of those to come back. Any other failure is
+            // reported, never taken for a smaller limit.
             max_sessions_ = stats_.open;
             continue;
         }

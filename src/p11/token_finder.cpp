@@ -84,6 +84,8 @@ Result<std::vector<SlotToken>> list_tokens(CK_FUNCTION_LIST* functions) {
 Result<SlotToken> find_token(CK_FUNCTION_LIST* functions, std::string_view token,
                              std::string_view module_path) {
     const bool by_uri = token.starts_with(kUriScheme);
+    // RFC 7512 lets a URI carry pin-value= in its query: never repeat the query in a message.
+    const std::string shown(token.substr(0, token.find('?')));
     UriPtr uri;
     if (by_uri) {
         uri.reset(p11_kit_uri_new());
@@ -91,12 +93,20 @@ Result<SlotToken> find_token(CK_FUNCTION_LIST* functions, std::string_view token
         std::string text(token);
         int rc = p11_kit_uri_parse(text.c_str(), P11_KIT_URI_FOR_ANY, uri.get());
         if (rc != P11_KIT_URI_OK) {
-            return Error(Errc::bad_config, "token URI \"" + text +
+            return Error(Errc::bad_config, "token URI \"" + shown +
                                                "\" is not a valid pkcs11: URI (" +
                                                p11_kit_uri_message(rc) + "); see RFC 7512");
         }
+        if (p11_kit_uri_get_pin_value(uri.get()) != nullptr ||
+            p11_kit_uri_get_pin_source(uri.get()) != nullptr) {
+            return Error(Errc::bad_config,
+                         "token URI \"" + shown +
+                             "\" carries a PIN (pin-value or pin-source): a PIN never goes in "
+                             "the config or on the command line; use pin = env:VAR, file:PATH "
+                             "or prompt");
+        }
         if (p11_kit_uri_any_unrecognized(uri.get()) != 0) {
-            return Error(Errc::bad_config, "token URI \"" + text +
+            return Error(Errc::bad_config, "token URI \"" + shown +
                                                "\" has attributes keyward does not understand; "
                                                "use token=, serial=, manufacturer= or model=");
         }
@@ -115,7 +125,7 @@ Result<SlotToken> find_token(CK_FUNCTION_LIST* functions, std::string_view token
         if (match) matches.push_back(t);
     }
 
-    const std::string what = by_uri ? "matching \"" + std::string(token) + "\""
+    const std::string what = by_uri ? "matching \"" + shown + "\""
                                     : "labelled \"" + std::string(token) + "\"";
     if (matches.empty()) {
         return Error(Errc::hsm_unavailable,

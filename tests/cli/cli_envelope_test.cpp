@@ -80,6 +80,9 @@ TEST_CASE("seal and open use --in and --out files, written whole with mode 0600"
     REQUIRE(::stat((dir / "back").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
 
+    REQUIRE(::stat((dir / "env").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+
     auto missing = s.kw.run({"seal", "--keyring", "k1", "--in", (dir / "nope").string()});
     expect_refused(missing, 4, "does not exist");
 }
@@ -229,7 +232,7 @@ TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
     auto json_err = s.kw.run({"datakey", "--keyring", "k1", "--bytes", "8", "--json"});
     CHECK(json_err.exit_code == 2);
     CHECK_THAT(json_err.out, Catch::StartsWith("{\"error\":{\"code\":\"usage\",\"exit\":2,"));
-    expect_refused(s.kw.run({"open"}, r.out), 2, "data key blob");
+    expect_refused(s.kw.run({"open"}, r.out), 3, "data key blob");
 
     // A blob ends with its wrapped DEK: anything after it is malformed, binary or text.
     expect_refused(s.kw.run({"rewrap"}, blob + std::string(1, '\0')), 3, "after");
@@ -238,6 +241,62 @@ TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
     std::string odd = blob;
     odd[13] = 57;
     expect_refused(s.kw.run({"rewrap"}, odd), 3, "wrapped");
+}
+
+TEST_CASE("--json describes what --out wrote and never changes its bytes") {
+    auto& s = CliSetup::shared();
+    auto dir = fresh_dir("cli-json-out");
+    auto sealed = s.kw.run({"--json", "seal", "--keyring", "k1", "--out", (dir / "env").string()}, "data");
+    REQUIRE(sealed.exit_code == 0);
+    CHECK(sealed.out == "{\"out\":\"" + (dir / "env").string() + "\",\"bytes\":" +
+                            std::to_string(read_file(dir / "env").size()) + "}\n");
+    CHECK(read_file(dir / "env").substr(0, 4) == "KWE\x01");  // binary, as without --json
+    auto opened = s.kw.run({"open", "--in", (dir / "env").string(), "--out",
+                            (dir / "plain").string(), "--json"});
+    REQUIRE(opened.exit_code == 0);
+    CHECK(opened.out == "{\"out\":\"" + (dir / "plain").string() + "\",\"bytes\":4}\n");
+    CHECK(read_file(dir / "plain") == "data");
+    auto rewrapped = s.kw.run({"rewrap", "--in", (dir / "env").string(), "--out",
+                               (dir / "env2").string(), "--json"});
+    REQUIRE(rewrapped.exit_code == 0);
+    CHECK_THAT(rewrapped.out, Catch::StartsWith("{\"out\":"));
+    CHECK(read_file(dir / "env2") == read_file(dir / "env"));
+}
+
+TEST_CASE("an option's value is never taken for a global flag") {
+    auto& s = CliSetup::shared();
+    for (const char* ctx : {"-h", "--help", "--json", "--version"}) {
+        auto sealed = s.kw.run({"seal", "--keyring", "k1", "--context", ctx}, "v");
+        INFO(ctx);
+        REQUIRE(sealed.exit_code == 0);
+        CHECK(sealed.out.substr(0, 4) == "KWE\x01");
+        CHECK(s.kw.run({"open", "--context", ctx}, sealed.out).out == "v");
+    }
+    // After "--", everything is an argument (and seal takes none).
+    auto r = s.kw.run({"seal", "--keyring", "k1", "--", "--json"}, "v");
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+}
+
+TEST_CASE("an envelope over 64 MiB is refused before the token is touched") {
+    auto& s = CliSetup::shared();
+    // A config whose module does not exist: reaching the token would be exit 6.
+    auto conf = fresh_dir("cli-big") / "k.conf";
+    {
+        std::FILE* f = std::fopen(conf.c_str(), "w");
+        std::fputs("module = /nonexistent/module.so\ntoken = t\npin = env:NOPE\ndatabase = d.db\n", f);
+        std::fclose(f);
+    }
+    auto env = seal(s, "k1", "x");
+    std::string big = env.substr(0, env.size() - 16 - 1) + std::string(64u * 1024u * 1024u + 1u, 'c') +
+                      std::string(16, 't');
+    auto r = s.kw.run({"--config", conf.string(), "open"}, big);
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.one_line_error());
+    CHECK_THAT(r.err, Catch::Contains("64 MiB"));
+    expect_refused(s.kw.run({"--config", conf.string(), "open"}, with_byte(env, 0, 'X')), 3,
+                   "not a keyward envelope");
 }
 
 TEST_CASE("seal --json carries the text envelope, open --json the plaintext in base64") {

@@ -51,6 +51,69 @@ TEST_CASE("init prints the export line and refuses to overwrite an existing setu
     CHECK(read_file(dir / "keyward.conf") == before);
 }
 
+TEST_CASE("init never writes over an earlier setup whose config was lost or that failed half-way") {
+    auto dir = fresh_dir("init-leftovers");
+    CliRunner kw;
+    kw.env["KEYWARD_PIN"] = "\x7f";
+    REQUIRE(kw.run({"init", "--softhsm", dir.string()}).exit_code == 0);
+    CHECK(mode_of(dir) == 0700);
+    const auto user_pin = read_file(dir / "user.pin");
+    const auto so_pin = read_file(dir / "so.pin");
+    fs::rename(dir / "keyward.conf", dir / "keyward.conf.lost");
+    auto again = kw.run({"init", "--softhsm", dir.string()});
+    CHECK(again.exit_code == 1);
+    CHECK(again.one_line_error());
+    CHECK_THAT(again.err, Catch::Contains("earlier setup"));
+    CHECK(read_file(dir / "user.pin") == user_pin);
+    CHECK(read_file(dir / "so.pin") == so_pin);
+
+    // Only the token directory left: still refused, still untouched.
+    auto tokens_only = fresh_dir("init-tokens-only");
+    fs::create_directories(tokens_only / "tokens" / "some-token");
+    auto r = kw.run({"init", "--softhsm", tokens_only.string()});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("already holds a token"));
+    CHECK_FALSE(fs::exists(tokens_only / "user.pin"));
+}
+
+TEST_CASE("init leaves the mode of a directory it did not create alone") {
+    auto dir = fresh_dir("init-existing-dir");
+    fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec,
+                    fs::perm_options::replace);
+    CliRunner kw;
+    kw.env["KEYWARD_PIN"] = "\x7f";
+    REQUIRE(kw.run({"init", "--softhsm", dir.string()}).exit_code == 0);
+    CHECK(mode_of(dir) == 0750);
+    CHECK(mode_of(dir / "tokens") == 0700);
+}
+
+TEST_CASE("a token URI that carries a PIN is refused without repeating it") {
+    auto s = CliSetup::fresh("init-uri-pin");
+    auto dir = fresh_dir("init-uri-pin-out");
+    CliRunner kw;
+    kw.env["KEYWARD_CONFIG"] = "\x7f";
+    kw.env["SOFTHSM2_CONF"] = (s.dir / "softhsm2.conf").string();
+    kw.env["KEYWARD_PIN"] = read_file(s.dir / "user.pin").substr(0, 20);
+    auto conf = read_file(s.dir / "keyward.conf");
+    auto m = conf.find("module = ") + 9;
+    auto r = kw.run({"init", "--module", conf.substr(m, conf.find('\n', m) - m), "--token",
+                     "pkcs11:token=keyward?pin-value=Sup3rS3cret", "--db",
+                     (dir / "x.db").string(), "--out", (dir / "x.conf").string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.one_line_error());
+    CHECK_THAT(r.err, Catch::Contains("carries a PIN"));
+    CHECK(r.err.find("Sup3rS3cret") == std::string::npos);
+    CHECK(r.out.find("Sup3rS3cret") == std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "x.conf"));
+}
+
+TEST_CASE("an over-long config path is a one-line error, not a crash") {
+    auto& s = CliSetup::shared();
+    auto r = s.kw.run({"--config", "/tmp/" + std::string(5000, 'a') + "/x.conf", "keyring", "list"});
+    CHECK((r.exit_code == 1 || r.exit_code == 2));
+    CHECK(r.one_line_error());
+}
+
 TEST_CASE("init takes the user PIN from KEYWARD_PIN and then writes no PIN file") {
     auto dir = fresh_dir("init-envpin");
     CliRunner kw;

@@ -29,6 +29,21 @@ TEST_CASE("a failed call becomes an error naming the function and the CK_RV") {
     CHECK(Call("C_Login", CKR_OK).status().ok());
 }
 
+TEST_CASE("a token lost in the middle of an operation is hsm_unavailable, exit 6") {
+    for (CK_RV rv : {CKR_DEVICE_REMOVED, CKR_DEVICE_ERROR, CKR_TOKEN_NOT_PRESENT,
+                     CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN,
+                     CKR_CRYPTOKI_NOT_INITIALIZED}) {
+        auto e = Call("C_WrapKey", rv).error(Errc::hsm_error);
+        INFO(rv);
+        CHECK(e.code() == Errc::hsm_unavailable);
+        CHECK(e.exit_code() == 6);
+        CHECK_THAT(e.message(), Catch::Contains("no longer reachable"));
+    }
+    // A deliberate mapping by the caller is kept.
+    CHECK(Call("C_Login", CKR_USER_NOT_LOGGED_IN).error(Errc::pin_incorrect).code() ==
+          Errc::pin_incorrect);
+}
+
 TEST_CASE("callers map chosen CK_RVs to their own codes and messages") {
     Call c("C_UnwrapKey", CKR_GENERAL_ERROR);
     auto s = c.status({{CKR_GENERAL_ERROR, Errc::auth_failed, "authentication failed"}});
@@ -36,10 +51,10 @@ TEST_CASE("callers map chosen CK_RVs to their own codes and messages") {
     CHECK(s.error().code() == Errc::auth_failed);
     CHECK(s.error().message() == "authentication failed");
 
-    auto other = Call("C_UnwrapKey", CKR_DEVICE_ERROR)
+    auto other = Call("C_UnwrapKey", CKR_FUNCTION_FAILED)
                      .status({{CKR_GENERAL_ERROR, Errc::auth_failed, "authentication failed"}});
     CHECK(other.error().code() == Errc::hsm_error);
-    CHECK(other.error().message() == "C_UnwrapKey: CKR_DEVICE_ERROR");
+    CHECK(other.error().message() == "C_UnwrapKey: CKR_FUNCTION_FAILED");
 
     auto no_message = Call("C_Login", CKR_PIN_LOCKED).status({{CKR_PIN_LOCKED, Errc::pin_locked}});
     CHECK(no_message.error().code() == Errc::pin_locked);
