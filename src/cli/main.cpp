@@ -51,7 +51,13 @@ std::string one_line(std::string s) {
 }
 
 int fail(const Invocation& inv, const keyward::Error& e) {
-    std::cerr << "keyward: " << one_line(e.message()) << "\n";
+    std::string message = one_line(e.message());
+    // The error itself never says which check failed (spec); the line still says what to do.
+    if (e.code() == keyward::Errc::auth_failed) {
+        message += " (the input was damaged or altered, or --context differs from the one it "
+                   "was sealed with)";
+    }
+    std::cerr << "keyward: " << message << "\n";
     if (inv.json) {
         keyward::cli::Json doc;
         doc.begin_object()
@@ -59,7 +65,7 @@ int fail(const Invocation& inv, const keyward::Error& e) {
             .begin_object()
             .field("code", keyward::errc_name(e.code()))
             .field("exit", e.exit_code())
-            .field("message", one_line(e.message()))
+            .field("message", message)
             .end_object()
             .end_object();
         inv.print_json(doc);
