@@ -8,6 +8,27 @@ namespace keyward::cli {
 
 namespace {
 
+// Writes an envelope or blob to --out or stdout (text form when as_text), and with --json
+// describes it: {"out", "bytes"} when written to a file, else {json_key: text, "bytes"}. The
+// bytes written depend on --text and the input's form only, never on --json.
+Status emit(const Invocation& inv, const std::optional<std::string>& out, ByteView binary,
+            bool as_text, std::string_view json_key) {
+    const std::string text = text_form(binary);
+    if (!inv.json || out) KW_TRY_STATUS(write_output(out, as_text ? as_bytes(text) : binary));
+    if (inv.json) {
+        Json j;
+        j.begin_object();
+        if (out) {
+            j.field("out", *out);
+        } else {
+            j.field(json_key, std::string_view(text).substr(0, text.size() - 1));
+        }
+        j.field("bytes", static_cast<std::uint64_t>(binary.size())).end_object();
+        inv.print_json(j);
+    }
+    return {};
+}
+
 Status run_seal(const Invocation& inv, const Args& args) {
     auto keyring = args.get("--keyring");
     if (!keyring) return Error(Errc::usage, "seal needs --keyring NAME (see keyward seal --help)");
@@ -15,24 +36,7 @@ Status run_seal(const Invocation& inv, const Args& args) {
     KW_TRY(auto plaintext, read_input(args.get("--in"), kMaxPlaintext));
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto envelope, kw->seal(*keyring, plaintext, as_bytes(context)));
-    // The bytes written follow --text only; --json describes them, it does not change them.
-    const std::string text = text_form(envelope);
-    const auto out = args.get("--out");
-    if (!inv.json || out) {
-        KW_TRY_STATUS(write_output(out, args.has("--text") ? as_bytes(text) : ByteView(envelope)));
-    }
-    if (inv.json) {
-        Json j;
-        j.begin_object();
-        if (out) {
-            j.field("out", *out);
-        } else {
-            j.field("envelope", std::string_view(text).substr(0, text.size() - 1));
-        }
-        j.field("bytes", static_cast<std::uint64_t>(envelope.size())).end_object();
-        inv.print_json(j);
-    }
-    return {};
+    return emit(inv, args.get("--out"), envelope, args.has("--text"), "envelope");
 }
 
 Status run_open(const Invocation& inv, const Args& args) {
@@ -72,24 +76,8 @@ Status run_rewrap(const Invocation& inv, const Args& args) {
     KW_TRY(auto input, decode_envelope_input(raw));
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto rewrapped, kw->rewrap(input.bytes));
-    const bool as_text = input.was_text || args.has("--text");
-    const std::string text = text_form(rewrapped);
-    const auto out = args.get("--out");
-    if (!inv.json || out) {
-        KW_TRY_STATUS(write_output(out, as_text ? as_bytes(text) : ByteView(rewrapped)));
-    }
-    if (inv.json) {
-        Json j;
-        j.begin_object();
-        if (out) {
-            j.field("out", *out);
-        } else {
-            j.field("rewrapped", std::string_view(text).substr(0, text.size() - 1));
-        }
-        j.field("bytes", static_cast<std::uint64_t>(rewrapped.size())).end_object();
-        inv.print_json(j);
-    }
-    return {};
+    return emit(inv, args.get("--out"), rewrapped, input.was_text || args.has("--text"),
+                "rewrapped");
 }
 
 }  // namespace
