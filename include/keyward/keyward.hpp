@@ -46,6 +46,22 @@ struct TokenSummary {
     std::string suite1_mechanism;  ///< e.g. "CKM_AES_KEY_WRAP_PAD"; empty when unsupported
 };
 
+/// A wallet or credential: its address, kind, state and latest version (never its value).
+struct RecordInfo {
+    std::string ns, name, kind, state;
+    std::uint32_t latest = 0;
+    std::string created_at, updated_at;
+};
+
+/// One stored version of a record, its envelope unopened.
+struct RecordVersion {
+    std::uint32_t version = 0;
+    Bytes envelope;  ///< KWE1, sealed with context "record:NS/NAME#V"
+    std::string keyring;
+    std::uint32_t kek_version = 0;
+    std::string created_at, created_by, expires_at;
+};
+
 class KEYWARD_API Keyward {
 public:
     /// Loads the PKCS#11 module, finds the token, logs in with the PIN from the config's PIN
@@ -80,6 +96,19 @@ public:
     Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes = 32);
     /// The data key inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
+
+    /// Stores value (at most 64 MiB) as the next version of record "NS/NAME" of kind `kind`
+    /// (spec/CLI.md kinds), sealed under the namespace's keyring; returns the version. The
+    /// namespace's keyring (by default the one of the same name) is made on first use.
+    Result<std::uint32_t> put_record(const std::string& address, const std::string& kind,
+                                     ByteView value, const std::string& expires_at = {});
+    /// Plaintext of a record version (the latest when version is 0).
+    Result<SecretBytes> get_record(const std::string& address, std::uint32_t version = 0);
+    /// A stored version without opening it (the latest when version is 0).
+    Result<RecordVersion> record_version(const std::string& address, std::uint32_t version = 0);
+    /// Records of a namespace (every namespace when empty), optionally of one kind.
+    Result<std::vector<RecordInfo>> records(const std::string& ns = {},
+                                            const std::string& kind = {});
 
 private:
     struct Impl;

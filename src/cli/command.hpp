@@ -51,5 +51,8 @@ extern const Command kSealCommand;
 extern const Command kOpenCommand;
 extern const Command kRewrapCommand;
 extern const Command kDatakeyCommand;
+extern const Command kPutCommand;
+extern const Command kGetCommand;
+extern const Command kListCommand;
 
 }  // namespace keyward::cli

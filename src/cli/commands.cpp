@@ -9,9 +9,10 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 8> table = {
-        &kInitCommand,  &kKeyringCreateCommand, &kKeyringListCommand, &kKeyringShowCommand,
-        &kSealCommand,  &kOpenCommand,          &kRewrapCommand,      &kDatakeyCommand,
+    static const std::array<const Command*, 11> table = {
+        &kInitCommand, &kKeyringCreateCommand, &kKeyringListCommand, &kKeyringShowCommand,
+        &kSealCommand, &kOpenCommand,          &kRewrapCommand,      &kDatakeyCommand,
+        &kPutCommand,  &kGetCommand,           &kListCommand,
     };
     return table;
 }

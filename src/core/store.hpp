@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/record_store.hpp"
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
 #include "keyward/types.hpp"
@@ -38,9 +39,9 @@ struct KeyringRow {
     std::vector<KekVersionRow> versions;  // ascending version
 };
 
-class Store {
+/// Keyrings here; records in RecordStore (core/record_store.hpp).
+class Store : public RecordStore {
 public:
-    virtual ~Store() = default;
 
     virtual Result<std::optional<TokenBinding>> token_binding() = 0;
     virtual Status bind_token(const TokenBinding& binding) = 0;

@@ -36,6 +36,43 @@ CREATE TABLE kek_versions (
 ) STRICT;
 CREATE UNIQUE INDEX one_active_version ON kek_versions(keyring) WHERE state = 'active';
 )sql",
+    // 2: wallets and credentials. A record is an address (namespace/name) with a kind and a
+    // state; each put adds a version holding one envelope. keyring and kek_version repeat the
+    // envelope's header so that "what does KEK v still protect" is an index lookup (rotation
+    // updates both in the same statement).
+    R"sql(
+CREATE TABLE namespaces (
+    name       TEXT PRIMARY KEY,
+    keyring    TEXT NOT NULL REFERENCES keyrings(name),
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE records (
+    namespace  TEXT NOT NULL REFERENCES namespaces(name),
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'active'
+               CHECK (state IN ('active', 'expired', 'revoked', 'deleted', 'purged')),
+    latest     INTEGER NOT NULL CHECK (latest >= 1),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (namespace, name)
+) STRICT;
+CREATE TABLE record_versions (
+    namespace   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL CHECK (version >= 1),
+    envelope    BLOB NOT NULL,
+    keyring     TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    expires_at  TEXT,
+    PRIMARY KEY (namespace, name, version),
+    FOREIGN KEY (namespace, name) REFERENCES records(namespace, name),
+    FOREIGN KEY (keyring, kek_version) REFERENCES kek_versions(keyring, version)
+) STRICT;
+CREATE INDEX record_versions_by_kek ON record_versions(keyring, kek_version);
+)sql",
 };
 
 }  // namespace

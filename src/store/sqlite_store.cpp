@@ -199,9 +199,178 @@ Result<std::uint64_t> SqliteStore::reserve_wraps(const std::string& keyring,
     return current->wrap_count + n;
 }
 
-Result<std::uint64_t> SqliteStore::records_under(const std::string&, std::uint32_t) {
-    // Records arrive with the store issue; until then no version protects any record.
-    return std::uint64_t{0};
+Result<std::uint64_t> SqliteStore::records_under(const std::string& keyring,
+                                                 std::uint32_t version) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto s, cached("SELECT count(*) FROM record_versions WHERE keyring = ?1 AND "
+                          "kek_version = ?2"));
+    s->bind(1, keyring).bind(2, static_cast<std::int64_t>(version));
+    KW_TRY(bool row, s->step());
+    return row ? static_cast<std::uint64_t>(s->column_int(0)) : std::uint64_t{0};
+}
+
+namespace {
+
+constexpr std::string_view kRecordColumns =
+    "SELECT namespace, name, kind, state, latest, created_at, updated_at FROM records ";
+constexpr std::string_view kRecordVersionColumns =
+    "SELECT namespace, name, version, envelope, keyring, kek_version, created_at, created_by, "
+    "expires_at FROM record_versions ";
+
+core::RecordRow read_record(const Statement& s) {
+    core::RecordRow r;
+    r.ns = s.column_text(0);
+    r.name = s.column_text(1);
+    r.kind = s.column_text(2);
+    r.state = s.column_text(3);
+    r.latest = static_cast<std::uint32_t>(s.column_int(4));
+    r.created_at = s.column_text(5);
+    r.updated_at = s.column_text(6);
+    return r;
+}
+
+core::RecordVersionRow read_record_version(const Statement& s) {
+    core::RecordVersionRow v;
+    v.ns = s.column_text(0);
+    v.name = s.column_text(1);
+    v.version = static_cast<std::uint32_t>(s.column_int(2));
+    v.envelope = s.column_blob(3);
+    v.keyring = s.column_text(4);
+    v.kek_version = static_cast<std::uint32_t>(s.column_int(5));
+    v.created_at = s.column_text(6);
+    v.created_by = s.column_text(7);
+    v.expires_at = s.column_optional_text(8);
+    return v;
+}
+
+}  // namespace
+
+Result<std::string> SqliteStore::namespace_keyring(const std::string& ns,
+                                                   const std::string& keyring_if_new) {
+    std::lock_guard lock(mutex_);
+    {
+        KW_TRY(auto s, cached("SELECT keyring FROM namespaces WHERE name = ?1"));
+        s->bind(1, ns);
+        KW_TRY(bool row, s->step());
+        if (row) return s->column_text(0);
+    }
+    KW_TRY(auto tx, Transaction::begin(db_));
+    KW_TRY(auto ins, db_.prepare("INSERT INTO namespaces(name, keyring, created_at) VALUES "
+                                 "(?1, ?2, ?3) ON CONFLICT(name) DO NOTHING"));
+    ins.bind(1, ns).bind(2, keyring_if_new).bind(3, core::utc_now_iso8601());
+    KW_TRY_STATUS(ins.run());
+    KW_TRY(auto sel, db_.prepare("SELECT keyring FROM namespaces WHERE name = ?1"));
+    sel.bind(1, ns);
+    KW_TRY(bool row, sel.step());
+    std::string keyring = row ? sel.column_text(0) : keyring_if_new;
+    KW_TRY_STATUS(tx.commit());
+    return keyring;
+}
+
+Status SqliteStore::put_record(const core::RecordPut& put) {
+    std::lock_guard lock(mutex_);
+    // BEGIN IMMEDIATE takes the write lock before the latest version is read, so the check
+    // and the insert are one step for every other writer.
+    KW_TRY(auto tx, Transaction::begin(db_));
+    std::uint32_t next = 1;
+    {
+        KW_TRY(auto s, cached(std::string(kRecordColumns) + "WHERE namespace = ?1 AND name = ?2"));
+        s->bind(1, put.ns).bind(2, put.name);
+        KW_TRY(bool row, s->step());
+        if (row) {
+            auto existing = read_record(*s);
+            if (existing.kind != put.kind) {
+                return Error(Errc::usage, "record " + put.ns + "/" + put.name + " is a " +
+                                              existing.kind + ", not a " + put.kind +
+                                              "; a record keeps its kind");
+            }
+            if (existing.state != "active" && existing.state != "expired") {
+                return Error(Errc::state_refused, "record " + put.ns + "/" + put.name + " is " +
+                                                      existing.state + "; new versions are refused");
+            }
+            next = existing.latest + 1;
+        }
+    }
+    if (put.version != next) {
+        return Error(Errc::conflict, "record " + put.ns + "/" + put.name + " gained version " +
+                                         std::to_string(next - 1) +
+                                         " from another writer meanwhile; retry");
+    }
+    const std::string now = core::utc_now_iso8601();
+    KW_TRY(auto upsert, cached("INSERT INTO records(namespace, name, kind, latest, created_at, "
+                               "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
+                               "ON CONFLICT(namespace, name) DO UPDATE SET latest = ?4, "
+                               "updated_at = ?5"));
+    upsert->bind(1, put.ns).bind(2, put.name).bind(3, put.kind)
+        .bind(4, static_cast<std::int64_t>(put.version)).bind(5, now);
+    KW_TRY_STATUS(upsert->run());
+    KW_TRY(auto ins, cached("INSERT INTO record_versions(namespace, name, version, envelope, "
+                            "keyring, kek_version, created_at, created_by, expires_at) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    ins->bind(1, put.ns).bind(2, put.name).bind(3, static_cast<std::int64_t>(put.version))
+        .bind(4, ByteView(put.envelope)).bind(5, put.keyring)
+        .bind(6, static_cast<std::int64_t>(put.kek_version)).bind(7, now).bind(8, put.created_by)
+        .bind(9, put.expires_at);
+    KW_TRY_STATUS(ins->run());
+    return tx.commit();
+}
+
+Result<std::optional<core::RecordRow>> SqliteStore::find_record(const std::string& ns,
+                                                                const std::string& name) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto s, cached(std::string(kRecordColumns) + "WHERE namespace = ?1 AND name = ?2"));
+    s->bind(1, ns).bind(2, name);
+    KW_TRY(bool row, s->step());
+    if (!row) return std::optional<core::RecordRow>{};
+    return std::optional<core::RecordRow>{read_record(*s)};
+}
+
+Result<std::optional<core::RecordVersionRow>> SqliteStore::record_version(
+    const std::string& ns, const std::string& name, std::optional<std::uint32_t> version) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto s, cached(std::string(kRecordVersionColumns) +
+                          "WHERE namespace = ?1 AND name = ?2 AND version = coalesce(?3, "
+                          "(SELECT latest FROM records WHERE namespace = ?1 AND name = ?2))"));
+    s->bind(1, ns).bind(2, name);
+    if (version) {
+        s->bind(3, static_cast<std::int64_t>(*version));
+    } else {
+        s->bind_null(3);
+    }
+    KW_TRY(bool row, s->step());
+    if (!row) return std::optional<core::RecordVersionRow>{};
+    return std::optional<core::RecordVersionRow>{read_record_version(*s)};
+}
+
+Result<std::vector<core::RecordVersionRow>> SqliteStore::record_versions(const std::string& ns,
+                                                                         const std::string& name) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto s, cached(std::string(kRecordVersionColumns) +
+                          "WHERE namespace = ?1 AND name = ?2 ORDER BY version"));
+    s->bind(1, ns).bind(2, name);
+    std::vector<core::RecordVersionRow> out;
+    for (;;) {
+        KW_TRY(bool row, s->step());
+        if (!row) break;
+        out.push_back(read_record_version(*s));
+    }
+    return out;
+}
+
+Result<std::vector<core::RecordRow>> SqliteStore::list_records(const std::string& ns,
+                                                               const std::string& kind) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto s, cached(std::string(kRecordColumns) +
+                          "WHERE (?1 = '' OR namespace = ?1) AND (?2 = '' OR kind = ?2) AND "
+                          "state NOT IN ('deleted', 'purged') ORDER BY namespace, name"));
+    s->bind(1, ns).bind(2, kind);
+    std::vector<core::RecordRow> out;
+    for (;;) {
+        KW_TRY(bool row, s->step());
+        if (!row) break;
+        out.push_back(read_record(*s));
+    }
+    return out;
 }
 
 }  // namespace keyward::store

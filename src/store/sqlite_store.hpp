@@ -32,6 +32,19 @@ public:
     Result<std::uint64_t> records_under(const std::string& keyring,
                                         std::uint32_t version) override;
 
+    Result<std::string> namespace_keyring(const std::string& ns,
+                                          const std::string& keyring_if_new) override;
+    Status put_record(const core::RecordPut& put) override;
+    Result<std::optional<core::RecordRow>> find_record(const std::string& ns,
+                                                       const std::string& name) override;
+    Result<std::optional<core::RecordVersionRow>> record_version(
+        const std::string& ns, const std::string& name,
+        std::optional<std::uint32_t> version) override;
+    Result<std::vector<core::RecordVersionRow>> record_versions(const std::string& ns,
+                                                                const std::string& name) override;
+    Result<std::vector<core::RecordRow>> list_records(const std::string& ns,
+                                                      const std::string& kind) override;
+
     /// For tests and maintenance commands that need raw SQL (never for data paths).
     Database& database() { return db_; }
 

@@ -1,0 +1,114 @@
+// put, get and list through the real binary: stored envelopes open outside the record API, the
+// database never holds a value in the clear, and concurrent writers lose nothing.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <thread>
+
+#include "cli_setup.hpp"
+#include "support/test_env.hpp"
+
+using namespace keyward::test;
+
+TEST_CASE("put then get returns the value; get --envelope opens with the record context") {
+    auto& s = CliSetup::shared();
+    auto put = s.kw.run({"put", "tenant1/stripe/api", "--kind", "api_key"}, "sk_live_123");
+    REQUIRE(put.exit_code == 0);
+    CHECK(put.out == "stored tenant1/stripe/api version 1\n");
+    CHECK(s.kw.run({"get", "tenant1/stripe/api"}).out == "sk_live_123");
+    auto env = s.kw.run({"get", "tenant1/stripe/api", "--envelope"});
+    REQUIRE(env.exit_code == 0);
+    CHECK_THAT(env.out, Catch::StartsWith("kwe1:"));
+    CHECK(s.kw.run({"open", "--context", "record:tenant1/stripe/api#1"}, env.out).out ==
+          "sk_live_123");
+    auto second = s.kw.run({"--json", "put", "tenant1/stripe/api", "--kind", "api_key",
+                            "--expires", "2031-01-01"}, "sk_live_456");
+    CHECK(second.out == "{\"record\":\"tenant1/stripe/api\",\"kind\":\"api_key\",\"version\":2,"
+                        "\"expires_at\":\"2031-01-01T00:00:00Z\"}\n");
+    CHECK(s.kw.run({"get", "tenant1/stripe/api", "--version", "1"}).out == "sk_live_123");
+}
+
+TEST_CASE("record errors have one line and CLI.md's exit codes") {
+    auto& s = CliSetup::shared();
+    struct Case {
+        std::vector<std::string> args;
+        int exit;
+        const char* says;
+    };
+    for (const auto& c : std::vector<Case>{
+             {{"put", "Bad/name", "--kind", "api_key"}, 2, "invalid namespace"},
+             {{"put", "ns/name", "--kind", "password"}, 2, "unknown kind"},
+             {{"put", "ns/name"}, 2, "--kind"},
+             {{"put", "ns/name", "--kind", "api_key", "--expires", "next week"}, 2, "ISO 8601"},
+             {{"get", "ns/nothing"}, 4, "no record"},
+             {{"get", "ns/name", "--version", "0"}, 2, "--version"},
+         }) {
+        auto r = s.kw.run(c.args, "v");
+        INFO(c.args[1] << ": " << r.err);
+        CHECK(r.exit_code == c.exit);
+        CHECK(r.one_line_error());
+        CHECK_THAT(r.err, Catch::Contains(c.says));
+        CHECK(r.out.empty());
+    }
+}
+
+TEST_CASE("list shows metadata and never a value; the database holds no plaintext") {
+    auto s = CliSetup::fresh("cli-records-grep");
+    const std::string secret = "PLAINTEXT-MARKER-7f3a9c";
+    REQUIRE(s.kw.run({"put", "grep/wallet", "--kind", "wallet"}, secret).exit_code == 0);
+    auto list = s.kw.run({"list", "--json"});
+    REQUIRE(list.exit_code == 0);
+    CHECK_THAT(list.out, Catch::StartsWith("{\"records\":[{\"record\":\"grep/wallet\",\"kind\":\"wallet\""));
+    CHECK(list.out.find(secret) == std::string::npos);
+    CHECK(s.kw.run({"list"}).out.find(secret) == std::string::npos);
+    for (const char* f : {"keyward.db", "keyward.db-wal"}) {
+        if (!std::filesystem::exists(s.dir / f)) continue;
+        INFO(f);
+        CHECK(read_file(s.dir / f).find(secret) == std::string::npos);
+    }
+}
+
+TEST_CASE("two processes putting the same record 200 times each lose no version and leave no gap") {
+    auto s = CliSetup::fresh("cli-records-race");
+    REQUIRE(s.kw.run({"put", "race/r", "--kind", "custom_secret"}, "seed").exit_code == 0);
+    std::vector<std::set<std::string>> stored(2);
+    std::vector<std::string> other_errors(2);
+    std::vector<int> token_races(2, 0);
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w) {
+        writers.emplace_back([&, w] {
+            const auto k = static_cast<std::size_t>(w);
+            for (int i = 0; i < 200; ++i) {
+                const std::string value = "w" + std::to_string(w) + "-" + std::to_string(i);
+                auto r = s.kw.run({"put", "race/r", "--kind", "custom_secret"}, value);
+                if (r.exit_code == 0) {
+                    stored[k].insert(value);
+                } else if (r.exit_code == 6 && r.err.find("no token labelled") != std::string::npos) {
+                    // SoftHSM 2.6.1 file store: a process starting while another logs in can
+                    // find no token (open issue 3 note; keyward will retry the lookup).
+                    ++token_races[k];
+                } else {
+                    other_errors[k] += r.err;
+                }
+            }
+        });
+    }
+    for (auto& t : writers) t.join();
+    CHECK(other_errors[0].empty());
+    CHECK(other_errors[1].empty());
+    const std::size_t puts = stored[0].size() + stored[1].size();
+    WARN("SoftHSM start-up races: " << token_races[0] + token_races[1] << " of 400 puts");
+    CHECK(puts + static_cast<std::size_t>(token_races[0] + token_races[1]) == 400);
+    // Versions 2..puts+1 exist, each holds exactly one of the values that were stored.
+    auto list = s.kw.run({"list", "race", "--json"});
+    CHECK_THAT(list.out, Catch::Contains("\"latest\":" + std::to_string(puts + 1) + ","));
+    std::set<std::string> seen;
+    for (std::size_t v = 2; v <= puts + 1; ++v) {
+        auto r = s.kw.run({"get", "race/r", "--version", std::to_string(v)});
+        REQUIRE(r.exit_code == 0);
+        seen.insert(r.out);
+    }
+    std::set<std::string> expected(stored[0]);
+    expected.insert(stored[1].begin(), stored[1].end());
+    CHECK(seen == expected);
+}
