@@ -37,7 +37,26 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
     module_options.softhsm2_conf = options.softhsm2_conf;
     module_options.never_finalize = options.never_finalize;
     KW_TRY(auto module, Module::acquire(options.module_path, module_options));
-    KW_TRY(auto token, find_token(module->functions(), options.token, options.module_path));
+    auto found = find_token(module->functions(), options.token, options.module_path);
+    // SoftHSM 2.6.1 scans its token directory once, at C_Initialize, and leaves out a token
+    // whose file another process is rewriting at that instant (it rewrites token.object on
+    // every login): concurrent keyward processes then saw "no token", or C_GetTokenInfo
+    // failing with CKR_GENERAL_ERROR, now and then (exit 6 or 1). A token that is absent or
+    // unreadable is therefore looked for again after re-initialising the module, a few times,
+    // when this connection is the module's only user (finalizing it is ours). A bad label or
+    // URI (bad_config) is not retried.
+    auto transient = [](const Error& e) { return e.code() != Errc::bad_config; };
+    for (int attempt = 1; attempt <= 5 && !found.ok() && transient(found.error()) &&
+                          module.use_count() == 1 && module->initialized_here() &&
+                          !options.never_finalize;
+         ++attempt) {
+        module.reset();  // C_Finalize and dlclose: the next C_Initialize scans again
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+        KW_TRY(module, Module::acquire(options.module_path, module_options));
+        found = find_token(module->functions(), options.token, options.module_path);
+    }
+    if (!found.ok()) return std::move(found).error();
+    auto token = std::move(found).value();
 
     std::unique_ptr<P11Hsm> hsm(new P11Hsm);
     hsm->module_ = module;
