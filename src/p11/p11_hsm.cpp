@@ -196,6 +196,12 @@ Result<CK_OBJECT_HANDLE> P11Hsm::kek_handle(const Session& s, const std::string&
         std::lock_guard lock(cache_mutex_);
         if (auto it = kek_cache_.find(label); it != kek_cache_.end()) return it->second;
     }
+    KW_TRY(auto handle, find_unique_kek(s, label));
+    remember_kek(label, handle);
+    return handle;
+}
+
+Result<CK_OBJECT_HANDLE> P11Hsm::find_unique_kek(const Session& s, const std::string& label) const {
     KW_TRY(auto handles, find_secret_keys_by_label(s, label));
     if (handles.empty()) {
         return Error(Errc::not_found,
@@ -208,7 +214,6 @@ Result<CK_OBJECT_HANDLE> P11Hsm::kek_handle(const Session& s, const std::string&
                          "; a KEK label must be unique: inspect the token and remove the stray "
                          "object");
     }
-    remember_kek(label, handles.front());
     return handles.front();
 }
 
@@ -276,17 +281,9 @@ Status P11Hsm::destroy_kek(const std::string& label) {
     KW_TRY(auto lease, this->lease());
     const Session& s = lease.session();
     forget_kek(label);
-    KW_TRY(auto handles, find_secret_keys_by_label(s, label));
-    if (handles.empty()) {
-        return Error(Errc::not_found,
-                     "no KEK labelled " + quoted(label) + " in token " + quoted(identity_.label));
-    }
-    if (handles.size() > 1) {
-        return Error(Errc::token_mismatch,
-                     std::to_string(handles.size()) + " objects are labelled " + quoted(label) +
-                         "; refusing to guess which to destroy: inspect the token");
-    }
-    auto c = KW_P11_CALL(s.functions(), C_DestroyObject, s.handle(), handles.front());
+    // Never guess which of several same-labelled objects to destroy.
+    KW_TRY(auto handle, find_unique_kek(s, label));
+    auto c = KW_P11_CALL(s.functions(), C_DestroyObject, s.handle(), handle);
     if (!c.ok()) return c.error().context("destroying KEK " + quoted(label));
     return ok_status();
 }

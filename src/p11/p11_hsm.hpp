@@ -108,6 +108,9 @@ class P11Hsm final : public core::Hsm {
     /// The cached handle of the one KEK with this label, looked up (and cached) when missing.
     /// not_found when none, token_mismatch when several objects carry the label.
     Result<CK_OBJECT_HANDLE> kek_handle(const Session& s, const std::string& label);
+    /// The one KEK object with this label, looked up in the token (no cache): not_found when
+    /// none, token_mismatch when several objects carry the label.
+    Result<CK_OBJECT_HANDLE> find_unique_kek(const Session& s, const std::string& label) const;
     void forget_kek(const std::string& label);
     void remember_kek(const std::string& label, CK_OBJECT_HANDLE handle);
 

@@ -1,6 +1,8 @@
 // Test inputs and scratch directories, from the environment meson sets for every test.
 #include "support/test_env.hpp"
 
+#include "p11/softhsm.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -31,6 +33,26 @@ fs::path fresh_dir(const std::string& name) {
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
     return dir;
+}
+
+std::optional<std::string> softhsm_missing() {
+    if (!p11::find_softhsm_module()) {
+        return std::string(
+            "SoftHSM not found: install softhsm2 or configure "
+            "-Dsofthsm_module=/path/to/libsofthsm2.so");
+    }
+    const char* conf_in = std::getenv("KEYWARD_SOFTHSM_CONF_IN");
+    if (conf_in == nullptr || *conf_in == '\0') {
+        return std::string("KEYWARD_SOFTHSM_CONF_IN is not set: run the tests through meson test");
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> vectors_missing() {
+    if (vectors_dir()) return std::nullopt;
+    return std::string(
+        "Wycheproof vectors not found: set KEYWARD_VECTORS or place them in ../shared/vectors "
+        "beside the source tree");
 }
 
 Bytes from_hex(std::string_view hex) {

@@ -13,6 +13,12 @@ namespace keyward::test {
 /// executable cannot run here, or nullopt.
 std::optional<std::string> skip_reason();
 
+/// Why SoftHSM tests cannot run here (module not installed, not run through meson), or nullopt.
+std::optional<std::string> softhsm_missing();
+
+/// Why vector tests cannot run here (no Wycheproof files found), or nullopt.
+std::optional<std::string> vectors_missing();
+
 /// $KEYWARD_VECTORS, else ../shared/vectors beside the source tree; nullopt when absent.
 std::optional<std::filesystem::path> vectors_dir();
 
