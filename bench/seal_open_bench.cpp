@@ -79,11 +79,12 @@ bool openssl_seal(const Bytes& pt, Bytes& out) {
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
     int len = 0;
     out.resize(pt.size() + 16);
-    bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, iv) == 1 &&
-              EVP_EncryptUpdate(ctx, nullptr, &len, iv, 9) == 1 &&
-              EVP_EncryptUpdate(ctx, out.data(), &len, pt.data(), static_cast<int>(pt.size())) == 1 &&
-              EVP_EncryptFinal_ex(ctx, out.data() + len, &len) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out.data() + pt.size()) == 1;
+    bool ok =
+        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, iv) == 1 &&
+        EVP_EncryptUpdate(ctx, nullptr, &len, iv, 9) == 1 &&
+        EVP_EncryptUpdate(ctx, out.data(), &len, pt.data(), static_cast<int>(pt.size())) == 1 &&
+        EVP_EncryptFinal_ex(ctx, out.data() + len, &len) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out.data() + pt.size()) == 1;
     EVP_CIPHER_CTX_free(ctx);
     return ok;
 }
@@ -96,17 +97,22 @@ int main(int argc, char** argv) {
     std::filesystem::path dir = std::filesystem::temp_directory_path() / "keyward-bench";
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
-        if (a == "--iterations") iterations = std::atoi(argv[i + 1]);
-        else if (a == "--size") size = static_cast<std::size_t>(std::atol(argv[i + 1]));
-        else if (a == "--dir") dir = argv[i + 1];
-        else die("unknown option " + a);
+        if (a == "--iterations")
+            iterations = std::atoi(argv[i + 1]);
+        else if (a == "--size")
+            size = static_cast<std::size_t>(std::atol(argv[i + 1]));
+        else if (a == "--dir")
+            dir = argv[i + 1];
+        else
+            die("unknown option " + a);
     }
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir / "tokens");
     const std::string conf = (dir / "softhsm2.conf").string();
     {
         std::FILE* f = std::fopen(conf.c_str(), "w");
-        std::fprintf(f, "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n",
+        std::fprintf(f,
+                     "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n",
                      (dir / "tokens").c_str());
         std::fclose(f);
     }
@@ -123,7 +129,9 @@ int main(int argc, char** argv) {
     options.softhsm2_conf = conf;
     auto hsm = must(p11::P11Hsm::connect(std::move(options)), "connect");
     const std::string mechanism = hsm->suite1_mechanism_name();
-    auto store = must(store::SqliteStore::open(dir / "bench.db", store::Database::Mode::create_if_missing), "database");
+    auto store =
+        must(store::SqliteStore::open(dir / "bench.db", store::Database::Mode::create_if_missing),
+             "database");
     auto kw = must(Keyward::open_with(std::move(hsm), std::move(store), Config{}), "open");
     must(kw->create_keyring("b1", Suite::kwp), "keyring b1");
     must(kw->create_keyring("b2", Suite::gcm), "keyring b2");
@@ -149,7 +157,8 @@ int main(int argc, char** argv) {
         return o;
     };
     const CK_OBJECT_HANDLE kek1 = find("keyward:b1:v1"), kek2 = find("keyward:b2:v1");
-    CK_MECHANISM kwp{mechanism == "CKM_AES_KEY_WRAP_KWP" ? 0x210BUL : CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+    CK_MECHANISM kwp{mechanism == "CKM_AES_KEY_WRAP_KWP" ? 0x210BUL : CKM_AES_KEY_WRAP_PAD, nullptr,
+                     0};
     CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
     CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -159,8 +168,12 @@ int main(int argc, char** argv) {
     CK_ULONG wrapped_len = sizeof wrapped;
 
     auto bare_wrap = [&] {
-        CK_ATTRIBUTE t[] = {{CKA_CLASS, &secret, sizeof secret}, {CKA_KEY_TYPE, &generic, sizeof generic},
-                            {CKA_TOKEN, &no, 1}, {CKA_PRIVATE, &no, 1}, {CKA_EXTRACTABLE, &yes, 1}, {CKA_SENSITIVE, &no, 1},
+        CK_ATTRIBUTE t[] = {{CKA_CLASS, &secret, sizeof secret},
+                            {CKA_KEY_TYPE, &generic, sizeof generic},
+                            {CKA_TOKEN, &no, 1},
+                            {CKA_PRIVATE, &no, 1},
+                            {CKA_EXTRACTABLE, &yes, 1},
+                            {CKA_SENSITIVE, &no, 1},
                             {CKA_VALUE, dek, sizeof dek}};
         CK_OBJECT_HANDLE o = 0;
         wrapped_len = sizeof wrapped;
@@ -169,8 +182,12 @@ int main(int argc, char** argv) {
         return f->C_DestroyObject(h, o) == CKR_OK && ok;
     };
     auto bare_unwrap = [&] {
-        CK_ATTRIBUTE t[] = {{CKA_CLASS, &secret, sizeof secret}, {CKA_KEY_TYPE, &generic, sizeof generic},
-                            {CKA_TOKEN, &no, 1}, {CKA_PRIVATE, &no, 1}, {CKA_EXTRACTABLE, &yes, 1}, {CKA_SENSITIVE, &no, 1}};
+        CK_ATTRIBUTE t[] = {{CKA_CLASS, &secret, sizeof secret},
+                            {CKA_KEY_TYPE, &generic, sizeof generic},
+                            {CKA_TOKEN, &no, 1},
+                            {CKA_PRIVATE, &no, 1},
+                            {CKA_EXTRACTABLE, &yes, 1},
+                            {CKA_SENSITIVE, &no, 1}};
         CK_OBJECT_HANDLE o = 0;
         std::uint8_t value[64];
         CK_ATTRIBUTE v{CKA_VALUE, value, sizeof value};
@@ -198,8 +215,10 @@ int main(int argc, char** argv) {
     };
 
     Bytes plaintext(size, 0x5a), sealed_out;
-    Bytes env1 = must(kw->seal("b1", plaintext, as_bytes(std::string_view("record:bench/x#1"))), "seal");
-    Bytes env2 = must(kw->seal("b2", plaintext, as_bytes(std::string_view("record:bench/x#1"))), "seal");
+    Bytes env1 =
+        must(kw->seal("b1", plaintext, as_bytes(std::string_view("record:bench/x#1"))), "seal");
+    Bytes env2 =
+        must(kw->seal("b2", plaintext, as_bytes(std::string_view("record:bench/x#1"))), "seal");
     const ByteView ctx = as_bytes(std::string_view("record:bench/x#1"));
 
     std::printf("keyward seal/open, %zu-byte records, %d iterations each, 1 thread, SoftHSM %s\n",
@@ -226,10 +245,11 @@ int main(int argc, char** argv) {
     auto ratio = [](const Stats& kw_s, const Stats& a, const Stats& b) {
         return kw_s.p50_us / (a.p50_us + b.p50_us);
     };
-    std::printf("ratio keyward p50 / (bare token p50 + bare OpenSSL p50):\n"
-                "  seal suite 1 %.2f   open suite 1 %.2f   seal suite 2 %.2f   open suite 2 %.2f\n",
-                ratio(seal1, wrap1, openssl), ratio(open1, unwrap1, openssl),
-                ratio(seal2, wrap2, openssl), ratio(open2, unwrap2, openssl));
+    std::printf(
+        "ratio keyward p50 / (bare token p50 + bare OpenSSL p50):\n"
+        "  seal suite 1 %.2f   open suite 1 %.2f   seal suite 2 %.2f   open suite 2 %.2f\n",
+        ratio(seal1, wrap1, openssl), ratio(open1, unwrap1, openssl), ratio(seal2, wrap2, openssl),
+        ratio(open2, unwrap2, openssl));
     kw.reset();
     std::filesystem::remove_all(dir);
     return 0;

@@ -34,7 +34,9 @@ struct ZeroizingAllocator {
         std::allocator<T>{}.deallocate(p, n);
     }
     template <typename U>
-    bool operator==(const ZeroizingAllocator<U>&) const noexcept { return true; }
+    bool operator==(const ZeroizingAllocator<U>&) const noexcept {
+        return true;
+    }
 };
 
 using SecretBytes = std::vector<std::uint8_t, ZeroizingAllocator<std::uint8_t>>;
@@ -43,14 +45,17 @@ using SecretBytes = std::vector<std::uint8_t, ZeroizingAllocator<std::uint8_t>>;
 /// the object itself (the small-string buffer), where no allocator sees them and nothing wipes
 /// them; so every SecretString reserves heap storage first, and its characters always live in
 /// memory that ZeroizingAllocator wipes on free. Never call shrink_to_fit on one.
-class SecretString : public std::basic_string<char, std::char_traits<char>, ZeroizingAllocator<char>> {
+class SecretString
+    : public std::basic_string<char, std::char_traits<char>, ZeroizingAllocator<char>> {
     using Base = std::basic_string<char, std::char_traits<char>, ZeroizingAllocator<char>>;
     static constexpr std::size_t kHeapFloor = 32;  // > the 15-byte small-string capacity
 
-public:
+  public:
     SecretString() { Base::reserve(kHeapFloor); }
     SecretString(const char* s) : SecretString() { Base::assign(s); }  // NOLINT
-    SecretString(std::string_view s) : SecretString() { Base::assign(s.data(), s.size()); }  // NOLINT
+    SecretString(std::string_view s) : SecretString() {
+        Base::assign(s.data(), s.size());
+    }  // NOLINT
     template <typename It>
     SecretString(It first, It last) : SecretString() {
         Base::assign(first, last);

@@ -14,11 +14,11 @@
 namespace keyward {
 
 struct Config {
-    std::filesystem::path source;   ///< the file it was read from (empty when built in code)
-    std::string module;             ///< path of the PKCS#11 module
-    std::string token;              ///< token label, or RFC 7512 "pkcs11:" URI
-    std::string pin_source;         ///< "env:VAR", "file:PATH" or "prompt"
-    std::filesystem::path database; ///< SQLite database file
+    std::filesystem::path source;         ///< the file it was read from (empty when built in code)
+    std::string module;                   ///< path of the PKCS#11 module
+    std::string token;                    ///< token label, or RFC 7512 "pkcs11:" URI
+    std::string pin_source;               ///< "env:VAR", "file:PATH" or "prompt"
+    std::filesystem::path database;       ///< SQLite database file
     std::filesystem::path softhsm2_conf;  ///< when set, SOFTHSM2_CONF for the module
     std::uint64_t gcm_wrap_limit = std::uint64_t{1} << 31;  ///< suite 2 wraps per KEK version
     std::uint64_t gcm_wrap_reserve = 256;  ///< wraps reserved per durable counter update
@@ -30,7 +30,8 @@ KEYWARD_API Result<Config> load_config(const std::filesystem::path& path);
 
 /// The file to use: `flag` when given, else $KEYWARD_CONFIG, else ./keyward.conf, else
 /// /etc/keyward/keyward.conf. Errc::bad_config when none exists.
-KEYWARD_API Result<std::filesystem::path> locate_config(const std::optional<std::filesystem::path>& flag);
+KEYWARD_API Result<std::filesystem::path> locate_config(
+    const std::optional<std::filesystem::path>& flag);
 
 /// The text of a config file for cfg, with comments, as `keyward init` writes it.
 KEYWARD_API std::string render_config(const Config& cfg);

@@ -20,13 +20,13 @@ enum class Errc : std::uint16_t {
     failed,
     io_error,
     database_error,
-    hsm_error,           // the token answered with an unexpected CK_RV
+    hsm_error,  // the token answered with an unexpected CK_RV
     already_exists,
-    conflict,            // a concurrent writer won; retry
-    state_refused,       // the object's state forbids the operation
-    limit_reached,       // suite 2 wrap limit, sizes outside policy
-    input_too_large,     // > 64 MiB plaintext or ciphertext
-    unsupported,         // the token lacks a needed mechanism
+    conflict,         // a concurrent writer won; retry
+    state_refused,    // the object's state forbids the operation
+    limit_reached,    // suite 2 wrap limit, sizes outside policy
+    input_too_large,  // > 64 MiB plaintext or ciphertext
+    unsupported,      // the token lacks a needed mechanism
     // exit 2: usage
     usage,
     bad_config,
@@ -39,11 +39,11 @@ enum class Errc : std::uint16_t {
     bad_keyring_name,
     bad_kek_version,
     bad_wrapped_dek_length,
-    truncated,            // fewer bytes than the header says
-    too_short,            // shorter than header + nonce + tag
-    trailing_bytes,       // data key blob with bytes after the wrapped DEK
-    bad_dek_length,       // unwrapped DEK of a length the format does not allow
-    bad_text_form,        // kwe1:/kwk1: text that is not exactly prefix + padded base64
+    truncated,       // fewer bytes than the header says
+    too_short,       // shorter than header + nonce + tag
+    trailing_bytes,  // data key blob with bytes after the wrapped DEK
+    bad_dek_length,  // unwrapped DEK of a length the format does not allow
+    bad_text_form,   // kwe1:/kwk1: text that is not exactly prefix + padded base64
     // exit 4
     not_found,
     // exit 5
@@ -52,7 +52,7 @@ enum class Errc : std::uint16_t {
     hsm_unavailable,
     pin_incorrect,
     pin_locked,
-    token_mismatch,       // database bound to another token, or a KEK was replaced
+    token_mismatch,  // database bound to another token, or a KEK was replaced
 };
 
 /// Exit code of spec/CLI.md for an error code.
@@ -62,7 +62,7 @@ KEYWARD_API int exit_code(Errc code) noexcept;
 KEYWARD_API std::string_view errc_name(Errc code) noexcept;
 
 class Error {
-public:
+  public:
     Error(Errc code, std::string message) : code_(code), message_(std::move(message)) {}
     Errc code() const noexcept { return code_; }
     const std::string& message() const noexcept { return message_; }
@@ -73,7 +73,7 @@ public:
         return Error(code_, std::string(where) + ": " + message_);
     }
 
-private:
+  private:
     Errc code_;
     std::string message_;
 };
@@ -81,8 +81,8 @@ private:
 /// A value of T or an Error. Deliberately small: C++20 has no std::expected.
 template <typename T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  public:
+    Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
     Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const noexcept { return v_.index() == 0; }
@@ -99,14 +99,14 @@ public:
     const Error& error() const& { return std::get<1>(v_); }
     Error&& error() && { return std::get<1>(std::move(v_)); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 /// Result of an operation that returns nothing.
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : err_(std::move(error)), failed_(true) {}  // NOLINT
 
@@ -115,14 +115,16 @@ public:
     const Error& error() const& { return err_; }
     Error&& error() && { return std::move(err_); }
 
-private:
+  private:
     Error err_{Errc::ok, {}};
     bool failed_ = false;
 };
 
 using Status = Result<void>;
 
-inline Status ok_status() { return {}; }
+inline Status ok_status() {
+    return {};
+}
 
 }  // namespace keyward
 
@@ -134,8 +136,8 @@ inline Status ok_status() { return {}; }
     if (!tmp.ok()) return std::move(tmp).error(); \
     decl = std::move(tmp).value()
 #define KW_TRY(decl, expr) KW_TRY_IMPL(KW_CONCAT(kw_try_, __LINE__), decl, expr)
-#define KW_TRY_STATUS(expr)                                          \
-    do {                                                             \
-        auto kw_status_ = (expr);                                    \
+#define KW_TRY_STATUS(expr)                                         \
+    do {                                                            \
+        auto kw_status_ = (expr);                                   \
         if (!kw_status_.ok()) return std::move(kw_status_).error(); \
     } while (0)

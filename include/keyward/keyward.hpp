@@ -26,11 +26,11 @@ class Store;
 struct KekVersionInfo {
     std::uint32_t version = 0;
     KekState state = KekState::pre_active;
-    std::uint64_t records = 0;     ///< stored records this version still protects
-    std::string created_at;        ///< ISO 8601 UTC
-    std::string label;             ///< token object label
-    std::string object_id_hex;     ///< CKA_ID
-    std::uint64_t gcm_wraps = 0;   ///< suite 2: wraps counted against the limit
+    std::uint64_t records = 0;    ///< stored records this version still protects
+    std::string created_at;       ///< ISO 8601 UTC
+    std::string label;            ///< token object label
+    std::string object_id_hex;    ///< CKA_ID
+    std::uint64_t gcm_wraps = 0;  ///< suite 2: wraps counted against the limit
 };
 
 struct KeyringInfo {
@@ -63,7 +63,7 @@ struct RecordVersion {
 };
 
 class KEYWARD_API Keyward {
-public:
+  public:
     /// Loads the PKCS#11 module, finds the token, logs in with the PIN from the config's PIN
     /// source (wiped after login), opens and migrates the database, and checks that database
     /// and token belong together. Errors: hsm_unavailable, pin_incorrect, token_mismatch (exit
@@ -110,7 +110,7 @@ public:
     Result<std::vector<RecordInfo>> records(const std::string& ns = {},
                                             const std::string& kind = {});
 
-private:
+  private:
     struct Impl;
     explicit Keyward(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

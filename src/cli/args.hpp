@@ -12,13 +12,13 @@
 namespace keyward::cli {
 
 struct OptionSpec {
-    std::string name;       // "--keyring"
+    std::string name;  // "--keyring"
     bool takes_value = false;
     bool repeatable = false;
 };
 
 class Args {
-public:
+  public:
     /// Parses argv words after the command name. `--opt=value` and `--opt value` both work.
     static Result<Args> parse(const std::vector<std::string>& words,
                               const std::vector<OptionSpec>& specs, std::size_t min_positional,
@@ -30,10 +30,10 @@ public:
     const std::vector<std::string>& positional() const { return positional_; }
 
     /// A whole number option in [min, max], or fallback when absent.
-    Result<std::uint64_t> number(const std::string& name, std::uint64_t fallback,
-                                 std::uint64_t min, std::uint64_t max) const;
+    Result<std::uint64_t> number(const std::string& name, std::uint64_t fallback, std::uint64_t min,
+                                 std::uint64_t max) const;
 
-private:
+  private:
     std::map<std::string, std::vector<std::string>> values_;
     std::vector<std::string> positional_;
 };

@@ -10,11 +10,13 @@ namespace {
 
 Status run_datakey(const Invocation& inv, const Args& args) {
     auto keyring = args.get("--keyring");
-    if (!keyring) return Error(Errc::usage, "datakey needs --keyring NAME (see keyward datakey --help)");
+    if (!keyring)
+        return Error(Errc::usage, "datakey needs --keyring NAME (see keyward datakey --help)");
     KW_TRY(auto bytes, args.number("--bytes", kDekSize, kMinDataKeySize, kMaxDataKeySize));
     if (!args.has("--out-key") && !inv.json) {
-        return Error(Errc::usage, "datakey needs --out-key FILE for the raw key, or --json (see "
-                                  "keyward datakey --help)");
+        return Error(Errc::usage,
+                     "datakey needs --out-key FILE for the raw key, or --json (see "
+                     "keyward datakey --help)");
     }
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto dk, kw->generate_data_key(*keyring, bytes));
@@ -45,7 +47,8 @@ Status run_datakey(const Invocation& inv, const Args& args) {
 }  // namespace
 
 const Command kDatakeyCommand = {
-    "datakey", "a fresh data key and its kwk1 blob, for your own cipher",
+    "datakey",
+    "a fresh data key and its kwk1 blob, for your own cipher",
     "usage: keyward datakey --keyring NAME [--bytes N] [--out-key F] [--out-blob F] [--json]\n\n"
     "Makes a fresh random data key (N bytes, 16-64, default 32; suite 2 keyrings: 32),\n"
     "wraps it under the keyring's active KEK, writes the raw key to F (mode 0600) and the\n"

@@ -44,8 +44,9 @@ Status run_open(const Invocation& inv, const Args& args) {
     KW_TRY(auto raw, read_input(args.get("--in"), max_envelope_input()));
     KW_TRY(auto input, decode_envelope_input(raw));
     if (crypto::detect_kind(input.bytes) == crypto::BlobKind::data_key) {
-        return Error(Errc::bad_magic, "this is a data key blob (KWK), not an envelope (KWE): it "
-                                      "holds a key, not data (see keyward datakey --help)");
+        return Error(Errc::bad_magic,
+                     "this is a data key blob (KWK), not an envelope (KWE): it "
+                     "holds a key, not data (see keyward datakey --help)");
     }
     // Check the bytes before touching the token, so a malformed input never costs a login.
     KW_TRY(auto parsed, crypto::parse_envelope(input.bytes));
@@ -83,7 +84,8 @@ Status run_rewrap(const Invocation& inv, const Args& args) {
 }  // namespace
 
 const Command kSealCommand = {
-    "seal", "encrypt stdin (or a file) into an envelope",
+    "seal",
+    "encrypt stdin (or a file) into an envelope",
     "usage: keyward seal --keyring NAME [--context CTX] [--in F] [--out F] [--text]\n\n"
     "Seals the input (at most 64 MiB) under the keyring's active KEK: a fresh AES-256 data\n"
     "key encrypts it with AES-256-GCM on the host, and the token wraps the data key.\n\n"
@@ -98,7 +100,8 @@ const Command kSealCommand = {
     run_seal};
 
 const Command kOpenCommand = {
-    "open", "decrypt an envelope (binary or kwe1: text)",
+    "open",
+    "decrypt an envelope (binary or kwe1: text)",
     "usage: keyward open [--context CTX] [--in F] [--out F]\n\n"
     "Writes the plaintext of an envelope read from stdin or F, in binary or kwe1: text\n"
     "form. Nothing is written unless the envelope authenticates: a tampered, truncated or\n"
@@ -110,7 +113,8 @@ const Command kOpenCommand = {
     run_open};
 
 const Command kRewrapCommand = {
-    "rewrap", "re-wrap an envelope or data key blob under the active KEK version",
+    "rewrap",
+    "re-wrap an envelope or data key blob under the active KEK version",
     "usage: keyward rewrap [--in F] [--out F] [--text]\n\n"
     "Re-wraps the data key of an envelope (or kwk1 blob) under its keyring's active KEK\n"
     "version. Only the header changes: nonce, ciphertext and tag stay byte for byte, and\n"

@@ -40,8 +40,8 @@ Status write_pin_file(const fs::path& path, const SecretString& pin) {
 Result<std::string> create_and_bind(const Config& config) {
     const bool existed = fs::exists(config.database);
     {
-        KW_TRY(auto store, store::SqliteStore::open(config.database,
-                                                    store::Database::Mode::create_if_missing));
+        KW_TRY(auto store,
+               store::SqliteStore::open(config.database, store::Database::Mode::create_if_missing));
     }
     auto kw = Keyward::open(config);
     if (!kw.ok()) {
@@ -101,31 +101,38 @@ Status init_softhsm(const Invocation& inv, const Args& args) {
     for (const char* part : {"user.pin", "so.pin", "keyward.db", "softhsm2.conf"}) {
         if (fs::exists(dir / part, ec)) {
             return Error(Errc::already_exists,
-                         (dir / part).string() + " exists from an earlier setup; keyward init will "
-                                                 "not overwrite it (its token's keys depend on it): "
-                                                 "use another DIR, or remove this one");
+                         (dir / part).string() +
+                             " exists from an earlier setup; keyward init will "
+                             "not overwrite it (its token's keys depend on it): "
+                             "use another DIR, or remove this one");
         }
     }
     if (fs::exists(dir / "tokens", ec) && !fs::is_empty(dir / "tokens", ec)) {
-        return Error(Errc::already_exists,
-                     (dir / "tokens").string() + " already holds a token; keyward init will not "
-                                                 "touch it: use another DIR, or remove this one");
+        return Error(Errc::already_exists, (dir / "tokens").string() +
+                                               " already holds a token; keyward init will not "
+                                               "touch it: use another DIR, or remove this one");
     }
     const bool dir_is_new = !fs::exists(dir, ec);
     fs::create_directories(dir / "tokens", ec);
-    if (ec) return Error(Errc::io_error, "cannot create " + (dir / "tokens").string() + ": " + ec.message());
+    if (ec)
+        return Error(Errc::io_error,
+                     "cannot create " + (dir / "tokens").string() + ": " + ec.message());
     // Only a directory we made is narrowed: init --softhsm ~ must not chmod the home directory.
     if (dir_is_new) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
     if (!ec) fs::permissions(dir / "tokens", fs::perms::owner_all, fs::perm_options::replace, ec);
-    if (ec) return Error(Errc::io_error, "cannot make " + dir.string() + " private: " + ec.message());
+    if (ec)
+        return Error(Errc::io_error, "cannot make " + dir.string() + " private: " + ec.message());
 
     const fs::path softhsm_conf = dir / "softhsm2.conf";
     // Debian's SoftHSM has no db object store; the file store is its default and only choice.
-    std::string softhsm_text = "# SoftHSM configuration written by keyward init\n"
-                               "directories.tokendir = " + (dir / "tokens").string() + "\n"
-                               "objectstore.backend = file\n"
-                               "log.level = ERROR\n"
-                               "slots.removable = false\n";
+    std::string softhsm_text =
+        "# SoftHSM configuration written by keyward init\n"
+        "directories.tokendir = " +
+        (dir / "tokens").string() +
+        "\n"
+        "objectstore.backend = file\n"
+        "log.level = ERROR\n"
+        "slots.removable = false\n";
     KW_TRY_STATUS(write_private_file(softhsm_conf.string(), as_bytes(softhsm_text), true));
 
     Config config;
@@ -171,8 +178,9 @@ Status init_module(const Invocation& inv, const Args& args) {
     config.token = *args.get("--token");
     config.database = fs::absolute(*args.get("--db"));
     const char* env_pin = std::getenv("KEYWARD_PIN");
-    config.pin_source = args.get("--pin-source").value_or(
-        env_pin != nullptr && *env_pin != '\0' ? "env:KEYWARD_PIN" : "prompt");
+    config.pin_source =
+        args.get("--pin-source")
+            .value_or(env_pin != nullptr && *env_pin != '\0' ? "env:KEYWARD_PIN" : "prompt");
     // Reuse the config reader's checks on the PIN source by round-tripping through the parser
     // rules: a bad source is a usage error before the token is touched.
     const auto& src = config.pin_source;
@@ -192,8 +200,9 @@ Status init_module(const Invocation& inv, const Args& args) {
 
 Status run_init(const Invocation& inv, const Args& args) {
     if (args.has("--softhsm") == args.has("--module")) {
-        return Error(Errc::usage, "init needs either --softhsm DIR or --module PATH (see keyward "
-                                  "init --help)");
+        return Error(Errc::usage,
+                     "init needs either --softhsm DIR or --module PATH (see keyward "
+                     "init --help)");
     }
     return args.has("--softhsm") ? init_softhsm(inv, args) : init_module(inv, args);
 }
@@ -201,9 +210,11 @@ Status run_init(const Invocation& inv, const Args& args) {
 }  // namespace
 
 const Command kInitCommand = {
-    "init", "set up a token and database (embedded SoftHSM, or an existing HSM)",
+    "init",
+    "set up a token and database (embedded SoftHSM, or an existing HSM)",
     "usage: keyward init --softhsm DIR [--token-label L]\n"
-    "       keyward init --module PATH --token LABEL|URI --db PATH [--pin-source SRC] [--out FILE]\n\n"
+    "       keyward init --module PATH --token LABEL|URI --db PATH [--pin-source SRC] [--out "
+    "FILE]\n\n"
     "--softhsm DIR makes everything a new user needs, readable only by its owner:\n"
     "  DIR/softhsm2.conf  SoftHSM config pointing at DIR/tokens\n"
     "  DIR/tokens/        a fresh SoftHSM token (label \"keyward\" unless --token-label)\n"
@@ -217,7 +228,13 @@ const Command kInitCommand = {
     "after logging in once to prove the PIN works, and writes the config to --out\n"
     "(default ./keyward.conf). --pin-source is env:VAR, file:PATH or prompt (default:\n"
     "env:KEYWARD_PIN when that is set, else prompt). A PIN is never taken on the command line.\n",
-    {{"--softhsm", true}, {"--token-label", true}, {"--module", true}, {"--token", true}, {"--db", true}, {"--pin-source", true}, {"--out", true}},
+    {{"--softhsm", true},
+     {"--token-label", true},
+     {"--module", true},
+     {"--token", true},
+     {"--db", true},
+     {"--pin-source", true},
+     {"--out", true}},
     0,
     0,
     run_init};

@@ -74,7 +74,8 @@ Status run_list(const Invocation& inv, const Args&) {
     for (const auto& r : rings) {
         std::uint64_t records = 0;
         for (const auto& v : r.versions) records += v.records;
-        std::string name = r.name.size() > 32 ? r.name : r.name + std::string(33 - r.name.size(), ' ');
+        std::string name =
+            r.name.size() > 32 ? r.name : r.name + std::string(33 - r.name.size(), ' ');
         char line[160];
         std::snprintf(line, sizeof line, "%-6d %-7s %-9zu %-8llu %s\n", static_cast<int>(r.suite),
                       active_of(r).c_str(), r.versions.size(),
@@ -116,7 +117,8 @@ Status run_show(const Invocation& inv, const Args& args) {
 }  // namespace
 
 const Command kKeyringCreateCommand = {
-    "keyring create", "make a keyring: KEK version 1 generated in the token",
+    "keyring create",
+    "make a keyring: KEK version 1 generated in the token",
     "usage: keyward keyring create NAME [--suite 1|2]\n\n"
     "Generates KEK version 1 of keyring NAME inside the token (AES-256, sensitive,\n"
     "non-extractable, labelled keyward:NAME:v1) and records it in the database.\n\n"
@@ -131,7 +133,8 @@ const Command kKeyringCreateCommand = {
     run_create};
 
 const Command kKeyringListCommand = {
-    "keyring list", "keyrings with their active version and record counts",
+    "keyring list",
+    "keyrings with their active version and record counts",
     "usage: keyward keyring list [--json]\n\nLists every keyring: suite, active version,\n"
     "number of versions, records protected, creation time.\n",
     {},
@@ -140,7 +143,8 @@ const Command kKeyringListCommand = {
     run_list};
 
 const Command kKeyringShowCommand = {
-    "keyring show", "one keyring's versions, states and record counts",
+    "keyring show",
+    "one keyring's versions, states and record counts",
     "usage: keyward keyring show NAME [--json]\n\n"
     "Shows the keyring's suite and, per KEK version, its state (pre-active, active,\n"
     "decrypt-only, compromised, destroyed), the records it still protects, when it was\n"

@@ -91,7 +91,8 @@ Status run_list(const Invocation& inv, const Args& args) {
 }  // namespace
 
 const Command kPutCommand = {
-    "put", "store a new version of a wallet or credential",
+    "put",
+    "store a new version of a wallet or credential",
     "usage: keyward put NS/NAME --kind KIND [--in F] [--expires DATE]\n\n"
     "Stores the value (stdin or F, at most 64 MiB) as the next version of record NS/NAME,\n"
     "sealed under the namespace's keyring (the keyring of the same name, made on first use)\n"
@@ -105,7 +106,8 @@ const Command kPutCommand = {
     run_put};
 
 const Command kGetCommand = {
-    "get", "the value of a record (latest version unless --version)",
+    "get",
+    "the value of a record (latest version unless --version)",
     "usage: keyward get NS/NAME [--version N] [--out F]\n"
     "       keyward get NS/NAME --envelope [--version N]\n\n"
     "Writes the plaintext of the record's latest version (or version N) to stdout or F\n"
@@ -117,7 +119,8 @@ const Command kGetCommand = {
     run_get};
 
 const Command kListCommand = {
-    "list", "records with their metadata, never their values",
+    "list",
+    "records with their metadata, never their values",
     "usage: keyward list [NS] [--kind KIND] [--json]\n\n"
     "Lists records (of one namespace, one kind) with kind, state, latest version and\n"
     "update time. Values are never shown.\n",

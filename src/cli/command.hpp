@@ -14,7 +14,7 @@
 namespace keyward::cli {
 
 struct Invocation {
-    std::string command;               // "keyring create"
+    std::string command;  // "keyring create"
     bool json = false;
     std::optional<std::string> config_path;
 
@@ -31,9 +31,9 @@ struct Invocation {
 /// and --help, which every command takes) before run() sees them, so an option's value is
 /// never mistaken for a flag (`seal --context --help` seals with context "--help").
 struct Command {
-    const char* name;      // "keyring create"
-    const char* summary;   // one line for `keyward --help`
-    const char* help;      // full text for `keyward <name> --help`
+    const char* name;     // "keyring create"
+    const char* summary;  // one line for `keyward --help`
+    const char* help;     // full text for `keyward <name> --help`
     std::vector<OptionSpec> options;
     std::size_t min_positional = 0;
     std::size_t max_positional = 0;

@@ -25,8 +25,12 @@ Result<std::unique_ptr<Keyward>> Invocation::open_keyward() const {
     return Keyward::open(config);
 }
 
-void Invocation::print_json(const Json& doc) const { std::cout << doc.str() << "\n"; }
+void Invocation::print_json(const Json& doc) const {
+    std::cout << doc.str() << "\n";
+}
 
-void Invocation::print_text(const std::string& text) const { std::cout << text; }
+void Invocation::print_text(const std::string& text) const {
+    std::cout << text;
+}
 
 }  // namespace keyward::cli

@@ -14,7 +14,7 @@ namespace keyward::cli {
 std::size_t max_envelope_input() noexcept;
 
 struct EncodedInput {
-    Bytes bytes;       // binary form
+    Bytes bytes;  // binary form
     bool was_text = false;
 };
 

@@ -34,7 +34,8 @@ Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size
     const std::string name = from_stdin ? std::string("standard input") : *path;
     int fd = from_stdin ? STDIN_FILENO : ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT) return Error(Errc::not_found, "input file " + name + " does not exist");
+        if (errno == ENOENT)
+            return Error(Errc::not_found, "input file " + name + " does not exist");
         return io_error("cannot open", name);
     }
     SecretBytes data;
@@ -50,9 +51,9 @@ Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size
         }
         if (n == 0) break;
         if (data.size() + static_cast<std::size_t>(n) > max_bytes) {
-            status = Error(Errc::input_too_large, name + " is larger than " +
-                                                      std::to_string(max_bytes) +
-                                                      " bytes, the most keyward accepts here");
+            status =
+                Error(Errc::input_too_large, name + " is larger than " + std::to_string(max_bytes) +
+                                                 " bytes, the most keyward accepts here");
             break;
         }
         data.insert(data.end(), chunk, chunk + n);
@@ -77,7 +78,8 @@ Status write_private_file(const std::string& path, ByteView bytes, bool exclusiv
     if (st.ok() && ::fsync(fd) != 0) st = io_error("cannot sync", path);
     ::close(fd);
     if (st.ok()) {
-        int rc = exclusive ? ::link(tmp.c_str(), path.c_str()) : ::rename(tmp.c_str(), path.c_str());
+        int rc =
+            exclusive ? ::link(tmp.c_str(), path.c_str()) : ::rename(tmp.c_str(), path.c_str());
         if (rc != 0) st = io_error(exclusive ? "cannot create" : "cannot replace", path);
     }
     ::unlink(tmp.c_str());  // after link(), or on failure; harmless after rename()

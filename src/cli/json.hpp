@@ -14,7 +14,7 @@
 namespace keyward::cli {
 
 class Json {
-public:
+  public:
     Json& begin_object();
     Json& end_object();
     Json& begin_array();
@@ -29,17 +29,18 @@ public:
     Json& value(bool v);
     Json& null();
     template <typename T>
-    Json& field(std::string_view k, const T& v) { return key(k).value(v); }
+    Json& field(std::string_view k, const T& v) {
+        return key(k).value(v);
+    }
 
     std::string_view str() const { return {out_.data(), out_.size()}; }
 
-private:
+  private:
     void separate();
     void append_string(std::string_view s);
     SecretString out_;
     std::vector<bool> first_;  // per open container: nothing written yet
     bool after_key_ = false;
 };
-
 
 }  // namespace keyward::cli

@@ -54,8 +54,9 @@ int fail(const Invocation& inv, const keyward::Error& e) {
     std::string message = one_line(e.message());
     // The error itself never says which check failed (spec); the line still says what to do.
     if (e.code() == keyward::Errc::auth_failed) {
-        message += " (the input was damaged or altered, or --context differs from the one it "
-                   "was sealed with)";
+        message +=
+            " (the input was damaged or altered, or --context differs from the one it "
+            "was sealed with)";
     }
     std::cerr << "keyward: " << message << "\n";
     if (inv.json) {
@@ -72,7 +73,6 @@ int fail(const Invocation& inv, const keyward::Error& e) {
     }
     return e.exit_code();
 }
-
 
 // Splits "keyring create" into its words.
 std::vector<std::string> words_of(const char* name) {
@@ -121,7 +121,8 @@ int run(int argc, char** argv) {
         } else if (w.rfind("--config=", 0) == 0) {
             inv.config_path = w.substr(9);
         } else if (w.size() > 1 && w[0] == '-') {
-            return fail(inv, {keyward::Errc::usage, "unknown option " + w + " (see keyward --help)"});
+            return fail(inv,
+                        {keyward::Errc::usage, "unknown option " + w + " (see keyward --help)"});
         } else {
             break;
         }

@@ -40,8 +40,9 @@ Status check_pin_source(const fs::path& path, int line, const std::string& value
         (value.rfind("file:", 0) == 0 && value.size() > 5)) {
         return {};
     }
-    return bad(path, line, "pin must be env:VAR, file:PATH or prompt (a PIN itself is never "
-                           "written in the config)");
+    return bad(path, line,
+               "pin must be env:VAR, file:PATH or prompt (a PIN itself is never "
+               "written in the config)");
 }
 
 }  // namespace
@@ -55,8 +56,9 @@ Result<Config> load_config(const fs::path& path) {
     Config cfg;
     cfg.source = path;
     const fs::path base = path.has_parent_path() ? path.parent_path() : fs::path(".");
-    auto resolve = [&](const std::string& v) { return fs::path(v).is_absolute() ? fs::path(v)
-                                                                                 : base / v; };
+    auto resolve = [&](const std::string& v) {
+        return fs::path(v).is_absolute() ? fs::path(v) : base / v;
+    };
     std::string raw;
     int line = 0;
     bool seen_pin = false;
@@ -76,9 +78,8 @@ Result<Config> load_config(const fs::path& path) {
         } else if (key == "pin") {
             KW_TRY_STATUS(check_pin_source(path, line, value));
             // file: paths are relative to the config file like every other path.
-            cfg.pin_source = value.rfind("file:", 0) == 0
-                                 ? "file:" + resolve(value.substr(5)).string()
-                                 : value;
+            cfg.pin_source =
+                value.rfind("file:", 0) == 0 ? "file:" + resolve(value.substr(5)).string() : value;
             seen_pin = true;
         } else if (key == "database") {
             cfg.database = resolve(value);

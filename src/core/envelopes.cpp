@@ -9,7 +9,9 @@ namespace keyward::core {
 
 namespace {
 
-Error auth_failed() { return Error(Errc::auth_failed, "authentication failed"); }
+Error auth_failed() {
+    return Error(Errc::auth_failed, "authentication failed");
+}
 
 Status check_context(ByteView context) {
     if (context.size() > kMaxContext) {
@@ -35,8 +37,9 @@ Result<Envelopes::Target> Envelopes::active_target(const std::string& keyring) {
         KekVersionRow version = v;
         return Target{std::move(ring), std::move(version), std::move(kek)};
     }
-    return Error(Errc::state_refused, "keyring \"" + keyring + "\" has no active version "
-                                                               "(see keyward keyring show " +
+    return Error(Errc::state_refused, "keyring \"" + keyring +
+                                          "\" has no active version "
+                                          "(see keyward keyring show " +
                                           keyring + ")");
 }
 
@@ -49,9 +52,8 @@ Result<Envelopes::Target> Envelopes::named_target(const std::string& keyring,
         KekVersionRow row = v;
         return Target{std::move(ring), std::move(row), std::move(kek)};
     }
-    std::string have = ring.versions.empty()
-                           ? "none"
-                           : "1-" + std::to_string(ring.versions.back().version);
+    std::string have =
+        ring.versions.empty() ? "none" : "1-" + std::to_string(ring.versions.back().version);
     return Error(Errc::not_found, "keyring \"" + keyring + "\" has no version " +
                                       std::to_string(version) + " (versions " + have +
                                       " exist; see keyward keyring show " + keyring + ")");
@@ -79,9 +81,9 @@ Result<Bytes> Envelopes::seal(const std::string& keyring, ByteView plaintext, By
     KW_TRY_STATUS(crypto::random_bytes(dek));
     KW_TRY_STATUS(crypto::random_bytes(nonce));
     KW_TRY(auto wrapped, wrap(target, dek));
-    KW_TRY(auto sealed, crypto::aes256gcm_seal(dek, nonce, crypto::payload_aad(target.ring.suite,
-                                                                                context),
-                                               plaintext));
+    KW_TRY(auto sealed,
+           crypto::aes256gcm_seal(dek, nonce, crypto::payload_aad(target.ring.suite, context),
+                                  plaintext));
     crypto::KeyHeader header{target.ring.suite, target.ring.name, target.version.version,
                              std::move(wrapped)};
     ByteView body(sealed);
@@ -140,8 +142,8 @@ Result<DataKey> Envelopes::generate_data_key(const std::string& keyring, std::si
                                       "\" uses suite 2, whose data keys are always 32 bytes");
     }
     if (bytes < kMinDataKeySize || bytes > kMaxDataKeySize) {
-        return Error(Errc::usage, "data key size " + std::to_string(bytes) +
-                                      " is outside 16-64 bytes");
+        return Error(Errc::usage,
+                     "data key size " + std::to_string(bytes) + " is outside 16-64 bytes");
     }
     DataKey out;
     out.key.resize(bytes);

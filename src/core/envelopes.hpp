@@ -12,7 +12,7 @@
 namespace keyward::core {
 
 class Envelopes {
-public:
+  public:
     Envelopes(Hsm& hsm, Keyrings& keyrings, WrapBudget& budget)
         : hsm_(hsm), keyrings_(keyrings), budget_(budget) {}
 
@@ -33,7 +33,7 @@ public:
     /// The DEK inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
 
-private:
+  private:
     struct Target {
         KeyringRow ring;
         KekVersionRow version;

@@ -13,8 +13,8 @@
 namespace keyward::core {
 
 struct TokenIdentity {
-    std::string label;         // CK_TOKEN_INFO.label, trailing blanks removed
-    std::string serial;        // CK_TOKEN_INFO.serialNumber, trailing blanks removed
+    std::string label;   // CK_TOKEN_INFO.label, trailing blanks removed
+    std::string serial;  // CK_TOKEN_INFO.serialNumber, trailing blanks removed
     std::string manufacturer;
     std::string model;
 };
@@ -38,7 +38,7 @@ struct KekRef {
 };
 
 class Hsm {
-public:
+  public:
     virtual ~Hsm() = default;
 
     virtual const TokenIdentity& identity() const = 0;
@@ -66,8 +66,7 @@ public:
     virtual Result<Bytes> wrap_dek(const KekRef& kek, ByteView dek, ByteView aad) = 0;
 
     /// Inverse of wrap_dek. Any integrity failure is Errc::auth_failed, nothing else.
-    virtual Result<SecretBytes> unwrap_dek(const KekRef& kek, ByteView wrapped,
-                                           ByteView aad) = 0;
+    virtual Result<SecretBytes> unwrap_dek(const KekRef& kek, ByteView wrapped, ByteView aad) = 0;
 
     /// Unwraps under `from` and wraps under `to`. For suite 1 to suite 1 the DEK never leaves
     /// the token.

@@ -9,11 +9,12 @@ namespace {
 
 std::optional<std::string> expect_bool(const char* name, const std::optional<bool>& actual,
                                        bool wanted) {
-    if (!actual) return std::string(name) + " cannot be read, the spec requires " +
-                        (wanted ? "TRUE" : "FALSE");
+    if (!actual)
+        return std::string(name) + " cannot be read, the spec requires " +
+               (wanted ? "TRUE" : "FALSE");
     if (*actual != wanted) {
-        return std::string(name) + " is " + (*actual ? "TRUE" : "FALSE") +
-               ", the spec requires " + (wanted ? "TRUE" : "FALSE");
+        return std::string(name) + " is " + (*actual ? "TRUE" : "FALSE") + ", the spec requires " +
+               (wanted ? "TRUE" : "FALSE");
     }
     return std::nullopt;
 }

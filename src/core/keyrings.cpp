@@ -1,8 +1,8 @@
 // Keyring creation, listing and the database-to-token binding check.
 #include "core/keyrings.hpp"
 
-#include "core/kek_spec.hpp"
 #include "core/clock.hpp"
+#include "core/kek_spec.hpp"
 
 namespace keyward::core {
 
@@ -13,7 +13,8 @@ constexpr std::size_t kObjectIdSize = 16;
 Error not_found_keyring(const std::string& name) {
     return Error(Errc::not_found, "keyring \"" + name +
                                       "\" does not exist (see keyward keyring list, or create "
-                                      "it with keyward keyring create " + name + ")");
+                                      "it with keyward keyring create " +
+                                      name + ")");
 }
 
 }  // namespace
@@ -30,8 +31,9 @@ Result<KekAttributes> Keyrings::generate_or_adopt(const std::string& label, Suit
     if (existing.size() > 1) {
         return Error(Errc::already_exists,
                      "the token holds " + std::to_string(existing.size()) + " objects labelled " +
-                         label + "; keyward will not pick one: remove the extra objects with "
-                                 "the token's tools, then retry");
+                         label +
+                         "; keyward will not pick one: remove the extra objects with "
+                         "the token's tools, then retry");
     }
     if (existing.size() == 1) {
         // A crash between generating the KEK and recording it leaves exactly this: adopt it
@@ -40,8 +42,9 @@ Result<KekAttributes> Keyrings::generate_or_adopt(const std::string& label, Suit
             return Error(Errc::already_exists,
                          "the token already holds an object labelled " + label +
                              " that this database does not know, and it is not a keyward KEK (" +
-                             *why + "); refusing to adopt it or to make a second one: remove or "
-                                    "relabel it with the token's tools");
+                             *why +
+                             "); refusing to adopt it or to make a second one: remove or "
+                             "relabel it with the token's tools");
         }
         return existing[0];
     }
@@ -54,9 +57,9 @@ Result<KeyringRow> Keyrings::create(const std::string& name, Suite suite) {
     KW_TRY_STATUS(check_keyring_name(name));
     KW_TRY(auto known, store_.find_keyring(name));
     if (known) {
-        return Error(Errc::already_exists, "keyring \"" + name +
-                                               "\" already exists (see keyward keyring show " +
-                                               name + ")");
+        return Error(
+            Errc::already_exists,
+            "keyring \"" + name + "\" already exists (see keyward keyring show " + name + ")");
     }
     const std::string label = kek_label(name, 1);
     KW_TRY(auto attrs, generate_or_adopt(label, suite));
@@ -86,7 +89,9 @@ Result<KeyringRow> Keyrings::show(const std::string& name) {
     return std::move(*ring);
 }
 
-Result<std::vector<KeyringRow>> Keyrings::list() { return store_.list_keyrings(); }
+Result<std::vector<KeyringRow>> Keyrings::list() {
+    return store_.list_keyrings();
+}
 
 Status Keyrings::verify_version(const KeyringRow& ring, const KekVersionRow& v) {
     KW_TRY(auto found, hsm_.find_keks(v.label));
@@ -94,8 +99,9 @@ Status Keyrings::verify_version(const KeyringRow& ring, const KekVersionRow& v) 
                              std::to_string(v.version) + ")";
     if (found.empty()) {
         return Error(Errc::token_mismatch,
-                     what + " is missing from the token; this database needs the token it was "
-                            "made with (restore the token and database from the same backup)");
+                     what +
+                         " is missing from the token; this database needs the token it was "
+                         "made with (restore the token and database from the same backup)");
     }
     if (found.size() > 1) {
         return Error(Errc::token_mismatch, what + " appears " + std::to_string(found.size()) +
@@ -109,8 +115,9 @@ Status Keyrings::verify_version(const KeyringRow& ring, const KekVersionRow& v) 
     KW_TRY(auto check, hsm_.check_value(KekRef{v.label, ring.suite}));
     if (!constant_time_equal(check, v.check_value)) {
         return Error(Errc::token_mismatch,
-                     what + " was replaced: its check value differs from the one recorded "
-                            "when it was made");
+                     what +
+                         " was replaced: its check value differs from the one recorded "
+                         "when it was made");
     }
     return {};
 }
@@ -143,8 +150,9 @@ Result<KekRef> Keyrings::kek_for(const KeyringRow& ring, const KekVersionRow& v)
         case KekState::compromised:
             return KekRef{v.label, ring.suite};
         case KekState::destroyed:
-            return Error(Errc::state_refused, "KEK " + v.label + " has been destroyed; the data "
-                                                                 "it protected cannot be opened");
+            return Error(Errc::state_refused, "KEK " + v.label +
+                                                  " has been destroyed; the data "
+                                                  "it protected cannot be opened");
         case KekState::pre_active:
             return Error(Errc::state_refused, "KEK " + v.label + " is not active yet");
     }

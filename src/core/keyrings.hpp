@@ -12,7 +12,7 @@
 namespace keyward::core {
 
 class Keyrings {
-public:
+  public:
     Keyrings(Hsm& hsm, Store& store) : hsm_(hsm), store_(store) {}
 
     /// Makes KEK version 1 and records the keyring. Refuses an invalid name (usage), an
@@ -31,7 +31,7 @@ public:
     /// The token object of a version the caller may use, or the reason it may not.
     Result<KekRef> kek_for(const KeyringRow& ring, const KekVersionRow& version) const;
 
-private:
+  private:
     Result<KekAttributes> generate_or_adopt(const std::string& label, Suite suite);
     Status verify_version(const KeyringRow& ring, const KekVersionRow& version);
 

@@ -71,8 +71,8 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config) {
     options.softhsm2_conf = config.softhsm2_conf.string();
     KW_TRY(auto hsm, p11::P11Hsm::connect(std::move(options)));
     std::string mechanism = hsm->suite1_mechanism_name();
-    KW_TRY(auto store, store::SqliteStore::open(config.database,
-                                                store::Database::Mode::open_existing));
+    KW_TRY(auto store,
+           store::SqliteStore::open(config.database, store::Database::Mode::open_existing));
     KW_TRY(auto handle, open_with(std::move(hsm), std::move(store), config));
     handle->impl_->token.suite1_mechanism = std::move(mechanism);
     return handle;
@@ -91,7 +91,9 @@ Result<std::unique_ptr<Keyward>> Keyward::open_with(std::unique_ptr<core::Hsm> h
     return std::unique_ptr<Keyward>(new Keyward(std::move(impl)));
 }
 
-const TokenSummary& Keyward::token() const noexcept { return impl_->token; }
+const TokenSummary& Keyward::token() const noexcept {
+    return impl_->token;
+}
 
 Result<KeyringInfo> Keyward::create_keyring(const std::string& name, Suite suite) {
     KW_TRY(auto ring, impl_->keyrings.create(name, suite));
@@ -163,16 +165,17 @@ Result<SecretBytes> Keyward::get_record(const std::string& address, std::uint32_
 Result<RecordVersion> Keyward::record_version(const std::string& address, std::uint32_t version) {
     KW_TRY(auto a, core::parse_record_address(address));
     KW_TRY(auto row, impl_->records.version(a, version_or_latest(version)));
-    return RecordVersion{row.version,    std::move(row.envelope), row.keyring, row.kek_version,
-                         row.created_at, row.created_by,          row.expires_at.value_or("")};
+    return RecordVersion{
+        row.version,    std::move(row.envelope),    row.keyring, row.kek_version, row.created_at,
+        row.created_by, row.expires_at.value_or("")};
 }
 
 Result<std::vector<RecordInfo>> Keyward::records(const std::string& ns, const std::string& kind) {
     KW_TRY(auto rows, impl_->records.list(ns, kind));
     std::vector<RecordInfo> out;
     for (auto& r : rows) {
-        out.push_back(RecordInfo{r.ns, r.name, r.kind, r.state, r.latest, r.created_at,
-                                 r.updated_at});
+        out.push_back(
+            RecordInfo{r.ns, r.name, r.kind, r.state, r.latest, r.created_at, r.updated_at});
     }
     return out;
 }

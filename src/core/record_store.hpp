@@ -37,7 +37,7 @@ struct RecordPut {
 };
 
 class RecordStore {
-public:
+  public:
     virtual ~RecordStore() = default;
 
     /// The keyring a namespace maps to, recording `keyring` for it on first use.

@@ -9,10 +9,17 @@ namespace keyward::core {
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kKinds = {
-    "wallet",          "api_key",           "oauth_access_token", "oauth_refresh_token",
-    "basic_auth_username", "basic_auth_password", "client_certificate", "client_private_key",
-    "webhook_secret",  "jwt_signing_key",   "custom_secret"};
+constexpr std::array<std::string_view, 11> kKinds = {"wallet",
+                                                     "api_key",
+                                                     "oauth_access_token",
+                                                     "oauth_refresh_token",
+                                                     "basic_auth_username",
+                                                     "basic_auth_password",
+                                                     "client_certificate",
+                                                     "client_private_key",
+                                                     "webhook_secret",
+                                                     "jwt_signing_key",
+                                                     "custom_secret"};
 
 bool is_segment(std::string_view s) {
     auto first_ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -112,8 +119,8 @@ Result<RecordVersionRow> Records::version(const RecordAddress& address,
     if (row) return std::move(*row);
     KW_TRY(auto record, store_.find_record(address.ns, address.name));
     if (!record) {
-        return Error(Errc::not_found, "no record " + address.text() +
-                                          " (see keyward list " + address.ns + ")");
+        return Error(Errc::not_found,
+                     "no record " + address.text() + " (see keyward list " + address.ns + ")");
     }
     return Error(Errc::not_found, "record " + address.text() + " has no version " +
                                       std::to_string(version.value_or(0)) + " (versions 1-" +

@@ -31,15 +31,15 @@ bool is_record_kind(std::string_view kind) noexcept;
 std::string record_context(const RecordAddress& address, std::uint32_t version);
 
 class Records {
-public:
+  public:
     Records(Store& store, Keyrings& keyrings, Envelopes& envelopes)
         : store_(store), keyrings_(keyrings), envelopes_(envelopes) {}
 
     /// Stores value as the record's next version; returns the version. A writer that loses
     /// the race for a version number re-seals for the next one (a few times, then
     /// Errc::conflict: retry).
-    Result<std::uint32_t> put(const RecordAddress& address, const std::string& kind,
-                              ByteView value, const std::optional<std::string>& expires_at,
+    Result<std::uint32_t> put(const RecordAddress& address, const std::string& kind, ByteView value,
+                              const std::optional<std::string>& expires_at,
                               const std::string& actor);
 
     /// Plaintext of a version (latest when nullopt).
@@ -51,7 +51,7 @@ public:
 
     Result<std::vector<RecordRow>> list(const std::string& ns, const std::string& kind);
 
-private:
+  private:
     Result<std::string> keyring_for(const std::string& ns);
 
     Store& store_;

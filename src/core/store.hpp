@@ -24,9 +24,9 @@ struct KekVersionRow {
     std::string keyring;
     std::uint32_t version = 0;
     KekState state = KekState::pre_active;
-    std::string label;          // token object label, keyward:<ring>:v<version>
-    Bytes object_id;            // CKA_ID
-    Bytes check_value;          // first 8 bytes of the KEK's wrap of the fixed test key
+    std::string label;             // token object label, keyward:<ring>:v<version>
+    Bytes object_id;               // CKA_ID
+    Bytes check_value;             // first 8 bytes of the KEK's wrap of the fixed test key
     std::uint64_t wrap_count = 0;  // suite 2: wraps reserved so far (SP 800-38D limit)
     std::string created_at;
 };
@@ -41,8 +41,7 @@ struct KeyringRow {
 
 /// Keyrings here; records in RecordStore (core/record_store.hpp).
 class Store : public RecordStore {
-public:
-
+  public:
     virtual Result<std::optional<TokenBinding>> token_binding() = 0;
     virtual Status bind_token(const TokenBinding& binding) = 0;
 

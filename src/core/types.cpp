@@ -9,11 +9,16 @@ std::string_view suite_name(Suite s) noexcept {
 
 std::string_view kek_state_name(KekState s) noexcept {
     switch (s) {
-        case KekState::pre_active: return "pre-active";
-        case KekState::active: return "active";
-        case KekState::decrypt_only: return "decrypt-only";
-        case KekState::compromised: return "compromised";
-        case KekState::destroyed: return "destroyed";
+        case KekState::pre_active:
+            return "pre-active";
+        case KekState::active:
+            return "active";
+        case KekState::decrypt_only:
+            return "decrypt-only";
+        case KekState::compromised:
+            return "compromised";
+        case KekState::destroyed:
+            return "destroyed";
     }
     return "unknown";
 }

@@ -17,7 +17,7 @@
 namespace keyward::core {
 
 class WrapBudget {
-public:
+  public:
     WrapBudget(Store& store, std::uint64_t limit, std::uint64_t block)
         : store_(store), limit_(limit), block_(block == 0 ? 1 : block) {}
 
@@ -27,7 +27,7 @@ public:
 
     std::uint64_t limit() const noexcept { return limit_; }
 
-private:
+  private:
     Store& store_;
     std::uint64_t limit_;
     std::uint64_t block_;

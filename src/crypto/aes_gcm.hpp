@@ -12,8 +12,8 @@ Result<Bytes> aes256gcm_seal(ByteView key, ByteView nonce, ByteView aad, ByteVie
 
 /// Plaintext, only when the tag verifies; Errc::auth_failed otherwise (no partial output:
 /// the work buffer is wiped before returning the error).
-Result<SecretBytes> aes256gcm_open(ByteView key, ByteView nonce, ByteView aad,
-                                   ByteView ciphertext, ByteView tag);
+Result<SecretBytes> aes256gcm_open(ByteView key, ByteView nonce, ByteView aad, ByteView ciphertext,
+                                   ByteView tag);
 
 /// General form used by the Wycheproof tests: any IV length OpenSSL accepts, tag 16 bytes.
 Result<SecretBytes> aes_gcm_open_any_iv(ByteView key, ByteView iv, ByteView aad,

@@ -46,9 +46,9 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
     // when this connection is the module's only user (finalizing it is ours). A bad label or
     // URI (bad_config) is not retried.
     auto transient = [](const Error& e) { return e.code() != Errc::bad_config; };
-    for (int attempt = 1; attempt <= 5 && !found.ok() && transient(found.error()) &&
-                          module.use_count() == 1 && module->initialized_here() &&
-                          !options.never_finalize;
+    for (int attempt = 1;
+         attempt <= 5 && !found.ok() && transient(found.error()) && module.use_count() == 1 &&
+         module->initialized_here() && !options.never_finalize;
          ++attempt) {
         module.reset();  // C_Finalize and dlclose: the next C_Initialize scans again
         std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));

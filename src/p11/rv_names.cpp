@@ -153,8 +153,9 @@ Error Call::error(Errc code) const {
     message += rv_name(rv_);
     // One place decides that a lost token is "HSM unavailable", whichever call noticed it.
     if (code == Errc::hsm_error && is_token_lost(rv_)) {
-        message += " (the token is no longer reachable: check the HSM and its connection, then "
-                   "retry)";
+        message +=
+            " (the token is no longer reachable: check the HSM and its connection, then "
+            "retry)";
         return Error(Errc::hsm_unavailable, std::move(message));
     }
     return Error(code, std::move(message));

@@ -125,8 +125,8 @@ Result<SlotToken> find_token(CK_FUNCTION_LIST* functions, std::string_view token
         if (match) matches.push_back(t);
     }
 
-    const std::string what = by_uri ? "matching \"" + shown + "\""
-                                    : "labelled \"" + std::string(token) + "\"";
+    const std::string what =
+        by_uri ? "matching \"" + shown + "\"" : "labelled \"" + std::string(token) + "\"";
     if (matches.empty()) {
         return Error(Errc::hsm_unavailable,
                      "no token " + what + " in PKCS#11 module \"" + std::string(module_path) +

@@ -77,7 +77,9 @@ CREATE INDEX record_versions_by_kek ON record_versions(keyring, kek_version);
 
 }  // namespace
 
-int latest_schema_version() noexcept { return static_cast<int>(kMigrations.size()); }
+int latest_schema_version() noexcept {
+    return static_cast<int>(kMigrations.size());
+}
 
 Result<int> schema_version(Database& db) {
     KW_TRY(auto stmt, db.prepare("PRAGMA user_version"));

@@ -19,7 +19,7 @@ namespace keyward::store {
 class Statement;
 
 class Database {
-public:
+  public:
     enum class Mode { open_existing, create_if_missing };
 
     /// Opens (or creates, mode 0600) the file. A file readable by group or others is refused
@@ -42,13 +42,13 @@ public:
     /// Error with the SQLite message, for a failed call on this connection.
     Error error(std::string_view what) const;
 
-private:
+  private:
     explicit Database(sqlite3* db) : db_(db) {}
     sqlite3* db_ = nullptr;
 };
 
 class Statement {
-public:
+  public:
     Statement(Statement&& other) noexcept
         : stmt_(std::exchange(other.stmt_, nullptr)), db_(other.db_) {}
     Statement& operator=(Statement&&) = delete;
@@ -79,7 +79,7 @@ public:
     bool column_is_null(int col) const noexcept;
     std::optional<std::string> column_optional_text(int col) const;
 
-private:
+  private:
     friend class Database;
     Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
     sqlite3_stmt* stmt_ = nullptr;
@@ -89,16 +89,15 @@ private:
 /// BEGIN IMMEDIATE ... COMMIT; rolled back by the destructor unless commit() succeeded. IMMEDIATE
 /// takes the write lock up front, so two writers never both read then fail to upgrade.
 class Transaction {
-public:
+  public:
     static Result<Transaction> begin(Database& db);
-    Transaction(Transaction&& other) noexcept
-        : db_(std::exchange(other.db_, nullptr)) {}
+    Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
     Transaction& operator=(Transaction&&) = delete;
     Transaction(const Transaction&) = delete;
     ~Transaction();
     Status commit();
 
-private:
+  private:
     explicit Transaction(Database* db) : db_(db) {}
     Database* db_ = nullptr;
 };

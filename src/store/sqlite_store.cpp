@@ -17,7 +17,8 @@ Result<core::KekVersionRow> read_version(const Statement& s) {
     row.keyring = s.column_text(0);
     row.version = static_cast<std::uint32_t>(s.column_int(1));
     auto state = parse_kek_state(s.column_text(2));
-    if (!state) return Error(Errc::database_error, "database: unknown key state " + s.column_text(2));
+    if (!state)
+        return Error(Errc::database_error, "database: unknown key state " + s.column_text(2));
     row.state = *state;
     row.label = s.column_text(3);
     row.object_id = s.column_blob(4);
@@ -168,21 +169,19 @@ Result<std::optional<core::KekVersionRow>> SqliteStore::find_version(const std::
     return one_version("WHERE keyring = ?1 AND version = ?2", keyring, version);
 }
 
-Result<std::optional<core::KekVersionRow>> SqliteStore::active_version(
-    const std::string& keyring) {
+Result<std::optional<core::KekVersionRow>> SqliteStore::active_version(const std::string& keyring) {
     std::lock_guard lock(mutex_);
     return one_version("WHERE keyring = ?1 AND state = 'active'", keyring, std::nullopt);
 }
 
-Result<std::uint64_t> SqliteStore::reserve_wraps(const std::string& keyring,
-                                                 std::uint32_t version, std::uint64_t n,
-                                                 std::uint64_t limit) {
+Result<std::uint64_t> SqliteStore::reserve_wraps(const std::string& keyring, std::uint32_t version,
+                                                 std::uint64_t n, std::uint64_t limit) {
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
     KW_TRY(auto current, one_version("WHERE keyring = ?1 AND version = ?2", keyring, version));
     if (!current) {
-        return Error(Errc::not_found, "keyring \"" + keyring + "\" has no version " +
-                                          std::to_string(version));
+        return Error(Errc::not_found,
+                     "keyring \"" + keyring + "\" has no version " + std::to_string(version));
     }
     if (current->wrap_count + n > limit) {
         return Error(Errc::limit_reached,
@@ -192,8 +191,9 @@ Result<std::uint64_t> SqliteStore::reserve_wraps(const std::string& keyring,
     }
     KW_TRY(auto s, db_.prepare("UPDATE kek_versions SET wrap_count = wrap_count + ?3 "
                                "WHERE keyring = ?1 AND version = ?2"));
-    s.bind(1, keyring).bind(2, static_cast<std::int64_t>(version)).bind(3,
-                                                                         static_cast<std::int64_t>(n));
+    s.bind(1, keyring)
+        .bind(2, static_cast<std::int64_t>(version))
+        .bind(3, static_cast<std::int64_t>(n));
     KW_TRY_STATUS(s.run());
     KW_TRY_STATUS(tx.commit());
     return current->wrap_count + n;
@@ -286,7 +286,8 @@ Status SqliteStore::put_record(const core::RecordPut& put) {
             }
             if (existing.state != "active" && existing.state != "expired") {
                 return Error(Errc::state_refused, "record " + put.ns + "/" + put.name + " is " +
-                                                      existing.state + "; new versions are refused");
+                                                      existing.state +
+                                                      "; new versions are refused");
             }
             next = existing.latest + 1;
         }
@@ -301,15 +302,23 @@ Status SqliteStore::put_record(const core::RecordPut& put) {
                                "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
                                "ON CONFLICT(namespace, name) DO UPDATE SET latest = ?4, "
                                "updated_at = ?5"));
-    upsert->bind(1, put.ns).bind(2, put.name).bind(3, put.kind)
-        .bind(4, static_cast<std::int64_t>(put.version)).bind(5, now);
+    upsert->bind(1, put.ns)
+        .bind(2, put.name)
+        .bind(3, put.kind)
+        .bind(4, static_cast<std::int64_t>(put.version))
+        .bind(5, now);
     KW_TRY_STATUS(upsert->run());
     KW_TRY(auto ins, cached("INSERT INTO record_versions(namespace, name, version, envelope, "
                             "keyring, kek_version, created_at, created_by, expires_at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
-    ins->bind(1, put.ns).bind(2, put.name).bind(3, static_cast<std::int64_t>(put.version))
-        .bind(4, ByteView(put.envelope)).bind(5, put.keyring)
-        .bind(6, static_cast<std::int64_t>(put.kek_version)).bind(7, now).bind(8, put.created_by)
+    ins->bind(1, put.ns)
+        .bind(2, put.name)
+        .bind(3, static_cast<std::int64_t>(put.version))
+        .bind(4, ByteView(put.envelope))
+        .bind(5, put.keyring)
+        .bind(6, static_cast<std::int64_t>(put.kek_version))
+        .bind(7, now)
+        .bind(8, put.created_by)
         .bind(9, put.expires_at);
     KW_TRY_STATUS(ins->run());
     return tx.commit();

@@ -14,7 +14,7 @@
 namespace keyward::store {
 
 class SqliteStore final : public core::Store {
-public:
+  public:
     /// Opens the database and migrates it to the latest schema.
     static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path,
                                                      Database::Mode mode);
@@ -29,8 +29,7 @@ public:
     Result<std::optional<core::KekVersionRow>> active_version(const std::string& keyring) override;
     Result<std::uint64_t> reserve_wraps(const std::string& keyring, std::uint32_t version,
                                         std::uint64_t n, std::uint64_t limit) override;
-    Result<std::uint64_t> records_under(const std::string& keyring,
-                                        std::uint32_t version) override;
+    Result<std::uint64_t> records_under(const std::string& keyring, std::uint32_t version) override;
 
     Result<std::string> namespace_keyring(const std::string& ns,
                                           const std::string& keyring_if_new) override;
@@ -48,13 +47,13 @@ public:
     /// For tests and maintenance commands that need raw SQL (never for data paths).
     Database& database() { return db_; }
 
-private:
+  private:
     explicit SqliteStore(Database db) : db_(std::move(db)) {}
 
     /// A cached prepared statement, reset (bindings cleared) when the lease ends. Hot reads
     /// (every seal and open) would otherwise re-parse their SQL each time. Caller holds mutex_.
     class CachedStatement {
-    public:
+      public:
         explicit CachedStatement(Statement* s) : s_(s) {}
         CachedStatement(CachedStatement&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
         CachedStatement& operator=(CachedStatement&&) = delete;
@@ -64,7 +63,7 @@ private:
         Statement* operator->() const noexcept { return s_; }
         Statement& operator*() const noexcept { return *s_; }
 
-    private:
+      private:
         Statement* s_;
     };
     Result<CachedStatement> cached(const std::string& sql);

@@ -69,11 +69,12 @@ TEST_CASE("seal and open use --in and --out files, written whole with mode 0600"
         std::fputs("file payload", f);
         std::fclose(f);
     }
-    auto sealed = s.kw.run({"seal", "--keyring", "k1", "--in", in.string(), "--out",
-                            (dir / "env").string()});
+    auto sealed =
+        s.kw.run({"seal", "--keyring", "k1", "--in", in.string(), "--out", (dir / "env").string()});
     REQUIRE(sealed.exit_code == 0);
     CHECK(sealed.out.empty());
-    auto opened = s.kw.run({"open", "--in", (dir / "env").string(), "--out", (dir / "back").string()});
+    auto opened =
+        s.kw.run({"open", "--in", (dir / "env").string(), "--out", (dir / "back").string()});
     REQUIRE(opened.exit_code == 0);
     CHECK(read_file(dir / "back") == "file payload");
     struct stat st {};
@@ -127,7 +128,8 @@ TEST_CASE("every envelope reader rule gives its own message and exit 3") {
              {with_byte(env, 5, 0x00), "keyring length"},
              {with_byte(env, 5, 65), "keyring length"},
              {with_byte(env, 6, 'K'), "keyring"},
-             {with_byte(env.substr(0, 8) + std::string(4, '\0') + env.substr(12), 0, 'K'), "version"},
+             {with_byte(env.substr(0, 8) + std::string(4, '\0') + env.substr(12), 0, 'K'),
+              "version"},
              {with_byte(env, 13, 41), "wrapped"},
              {env.substr(0, 20), "truncated"},
              {env.substr(0, 14 + 40 + 12 + 15), "short"},
@@ -198,8 +200,8 @@ TEST_CASE("rewrap keeps the form: text in, text out; binary in, binary out") {
 TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
     auto& s = CliSetup::shared();
     auto dir = fresh_dir("cli-datakey");
-    auto r = s.kw.run({"datakey", "--keyring", "k1", "--bytes", "48", "--out-key",
-                       (dir / "key").string()});
+    auto r = s.kw.run(
+        {"datakey", "--keyring", "k1", "--bytes", "48", "--out-key", (dir / "key").string()});
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.out, Catch::StartsWith("kwk1:"));
     CHECK(r.out.back() == '\n');
@@ -246,18 +248,19 @@ TEST_CASE("datakey writes the raw key privately and a kwk1 blob that rewraps") {
 TEST_CASE("--json describes what --out wrote and never changes its bytes") {
     auto& s = CliSetup::shared();
     auto dir = fresh_dir("cli-json-out");
-    auto sealed = s.kw.run({"--json", "seal", "--keyring", "k1", "--out", (dir / "env").string()}, "data");
+    auto sealed =
+        s.kw.run({"--json", "seal", "--keyring", "k1", "--out", (dir / "env").string()}, "data");
     REQUIRE(sealed.exit_code == 0);
     CHECK(sealed.out == "{\"out\":\"" + (dir / "env").string() + "\",\"bytes\":" +
                             std::to_string(read_file(dir / "env").size()) + "}\n");
     CHECK(read_file(dir / "env").substr(0, 4) == "KWE\x01");  // binary, as without --json
-    auto opened = s.kw.run({"open", "--in", (dir / "env").string(), "--out",
-                            (dir / "plain").string(), "--json"});
+    auto opened = s.kw.run(
+        {"open", "--in", (dir / "env").string(), "--out", (dir / "plain").string(), "--json"});
     REQUIRE(opened.exit_code == 0);
     CHECK(opened.out == "{\"out\":\"" + (dir / "plain").string() + "\",\"bytes\":4}\n");
     CHECK(read_file(dir / "plain") == "data");
-    auto rewrapped = s.kw.run({"rewrap", "--in", (dir / "env").string(), "--out",
-                               (dir / "env2").string(), "--json"});
+    auto rewrapped = s.kw.run(
+        {"rewrap", "--in", (dir / "env").string(), "--out", (dir / "env2").string(), "--json"});
     REQUIRE(rewrapped.exit_code == 0);
     CHECK_THAT(rewrapped.out, Catch::StartsWith("{\"out\":"));
     CHECK(read_file(dir / "env2") == read_file(dir / "env"));
@@ -284,12 +287,13 @@ TEST_CASE("an envelope over 64 MiB is refused before the token is touched") {
     auto conf = fresh_dir("cli-big") / "k.conf";
     {
         std::FILE* f = std::fopen(conf.c_str(), "w");
-        std::fputs("module = /nonexistent/module.so\ntoken = t\npin = env:NOPE\ndatabase = d.db\n", f);
+        std::fputs("module = /nonexistent/module.so\ntoken = t\npin = env:NOPE\ndatabase = d.db\n",
+                   f);
         std::fclose(f);
     }
     auto env = seal(s, "k1", "x");
-    std::string big = env.substr(0, env.size() - 16 - 1) + std::string(64u * 1024u * 1024u + 1u, 'c') +
-                      std::string(16, 't');
+    std::string big = env.substr(0, env.size() - 16 - 1) +
+                      std::string(64u * 1024u * 1024u + 1u, 'c') + std::string(16, 't');
     auto r = s.kw.run({"--config", conf.string(), "open"}, big);
     INFO(r.err);
     CHECK(r.exit_code == 1);

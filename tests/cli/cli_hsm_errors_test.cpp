@@ -15,7 +15,8 @@ namespace {
 
 fs::path edited_config(const CliSetup& s, const std::string& key, const std::string& value) {
     auto text = read_file(s.dir / "keyward.conf");
-    text = std::regex_replace(text, std::regex("(^|\n)" + key + " = [^\n]*"), "$1" + key + " = " + value);
+    text = std::regex_replace(text, std::regex("(^|\n)" + key + " = [^\n]*"),
+                              "$1" + key + " = " + value);
     auto path = fresh_dir("cli-conf") / "keyward.conf";
     std::ofstream(path) << text;
     return path;
@@ -34,7 +35,8 @@ void expect(const CliResult& r, int exit, const std::string& says) {
 TEST_CASE("a module that will not load is exit 6 naming the path") {
     auto& s = CliSetup::shared();
     auto conf = edited_config(s, "module", "/nonexistent/libpkcs11.so");
-    expect(s.kw.run({"--config", conf.string(), "keyring", "list"}), 6, "/nonexistent/libpkcs11.so");
+    expect(s.kw.run({"--config", conf.string(), "keyring", "list"}), 6,
+           "/nonexistent/libpkcs11.so");
 }
 
 TEST_CASE("a token that is not there is exit 6 naming the label") {

@@ -42,7 +42,8 @@ TEST_CASE("init prints the export line and refuses to overwrite an existing setu
     kw.env["KEYWARD_PIN"] = "\x7f";
     auto first = kw.run({"init", "--softhsm", dir.string()});
     REQUIRE(first.exit_code == 0);
-    CHECK_THAT(first.out, Catch::Contains("export KEYWARD_CONFIG=" + (dir / "keyward.conf").string()));
+    CHECK_THAT(first.out,
+               Catch::Contains("export KEYWARD_CONFIG=" + (dir / "keyward.conf").string()));
     auto before = read_file(dir / "keyward.conf");
     auto second = kw.run({"init", "--softhsm", dir.string()});
     CHECK(second.exit_code == 1);
@@ -97,8 +98,8 @@ TEST_CASE("a token URI that carries a PIN is refused without repeating it") {
     auto conf = read_file(s.dir / "keyward.conf");
     auto m = conf.find("module = ") + 9;
     auto r = kw.run({"init", "--module", conf.substr(m, conf.find('\n', m) - m), "--token",
-                     "pkcs11:token=keyward?pin-value=Sup3rS3cret", "--db",
-                     (dir / "x.db").string(), "--out", (dir / "x.conf").string()});
+                     "pkcs11:token=keyward?pin-value=Sup3rS3cret", "--db", (dir / "x.db").string(),
+                     "--out", (dir / "x.conf").string()});
     CHECK(r.exit_code == 2);
     CHECK(r.one_line_error());
     CHECK_THAT(r.err, Catch::Contains("carries a PIN"));
@@ -109,7 +110,8 @@ TEST_CASE("a token URI that carries a PIN is refused without repeating it") {
 
 TEST_CASE("an over-long config path is a one-line error, not a crash") {
     auto& s = CliSetup::shared();
-    auto r = s.kw.run({"--config", "/tmp/" + std::string(5000, 'a') + "/x.conf", "keyring", "list"});
+    auto r =
+        s.kw.run({"--config", "/tmp/" + std::string(5000, 'a') + "/x.conf", "keyring", "list"});
     CHECK((r.exit_code == 1 || r.exit_code == 2));
     CHECK(r.one_line_error());
 }
@@ -173,7 +175,8 @@ TEST_CASE("keyring create, list and show, in text and JSON") {
     auto shown = s.kw.run({"keyring", "show", "wallets", "--json"});
     REQUIRE(shown.exit_code == 0);
     CHECK_THAT(shown.out, Catch::StartsWith("{\"name\":\"wallets\",\"suite\":1,"));
-    CHECK_THAT(shown.out, Catch::Contains("\"versions\":[{\"version\":1,\"state\":\"active\",\"records\":0,"));
+    CHECK_THAT(shown.out,
+               Catch::Contains("\"versions\":[{\"version\":1,\"state\":\"active\",\"records\":0,"));
     CHECK_THAT(shown.out, Catch::Contains("\"label\":\"keyward:wallets:v1\""));
 
     auto json_first = s.kw.run({"--json", "keyring", "create", "gcm", "--suite", "2"});

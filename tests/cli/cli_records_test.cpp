@@ -21,10 +21,12 @@ TEST_CASE("put then get returns the value; get --envelope opens with the record 
     CHECK_THAT(env.out, Catch::StartsWith("kwe1:"));
     CHECK(s.kw.run({"open", "--context", "record:tenant1/stripe/api#1"}, env.out).out ==
           "sk_live_123");
-    auto second = s.kw.run({"--json", "put", "tenant1/stripe/api", "--kind", "api_key",
-                            "--expires", "2031-01-01"}, "sk_live_456");
-    CHECK(second.out == "{\"record\":\"tenant1/stripe/api\",\"kind\":\"api_key\",\"version\":2,"
-                        "\"expires_at\":\"2031-01-01T00:00:00Z\"}\n");
+    auto second = s.kw.run(
+        {"--json", "put", "tenant1/stripe/api", "--kind", "api_key", "--expires", "2031-01-01"},
+        "sk_live_456");
+    CHECK(second.out ==
+          "{\"record\":\"tenant1/stripe/api\",\"kind\":\"api_key\",\"version\":2,"
+          "\"expires_at\":\"2031-01-01T00:00:00Z\"}\n");
     CHECK(s.kw.run({"get", "tenant1/stripe/api", "--version", "1"}).out == "sk_live_123");
 }
 
@@ -58,7 +60,8 @@ TEST_CASE("list shows metadata and never a value; the database holds no plaintex
     REQUIRE(s.kw.run({"put", "grep/wallet", "--kind", "wallet"}, secret).exit_code == 0);
     auto list = s.kw.run({"list", "--json"});
     REQUIRE(list.exit_code == 0);
-    CHECK_THAT(list.out, Catch::StartsWith("{\"records\":[{\"record\":\"grep/wallet\",\"kind\":\"wallet\""));
+    CHECK_THAT(list.out,
+               Catch::StartsWith("{\"records\":[{\"record\":\"grep/wallet\",\"kind\":\"wallet\""));
     CHECK(list.out.find(secret) == std::string::npos);
     CHECK(s.kw.run({"list"}).out.find(secret) == std::string::npos);
     for (const char* f : {"keyward.db", "keyward.db-wal"}) {

@@ -29,7 +29,8 @@ CliRunner::CliRunner() {
     work_dir = fresh_dir("cli-io");
 }
 
-CliResult CliRunner::run(const std::vector<std::string>& args, const std::string& stdin_data) const {
+CliResult CliRunner::run(const std::vector<std::string>& args,
+                         const std::string& stdin_data) const {
     static std::atomic<int> n{0};
     const std::string id = std::to_string(n.fetch_add(1));
     const auto in_path = work_dir / ("in" + id), out_path = work_dir / ("out" + id),
@@ -58,8 +59,10 @@ CliResult CliRunner::run(const std::vector<std::string>& args, const std::string
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
     pid_t pid = 0;
     int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);

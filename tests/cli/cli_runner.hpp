@@ -18,9 +18,10 @@ struct CliResult {
 };
 
 struct CliRunner {
-    std::filesystem::path binary;          // from $KEYWARD_CLI
-    std::filesystem::path work_dir;        // scratch for stdin/stdout files
-    std::map<std::string, std::string> env;  // added to (or removing, when value is "\x7f") the parent env
+    std::filesystem::path binary;    // from $KEYWARD_CLI
+    std::filesystem::path work_dir;  // scratch for stdin/stdout files
+    std::map<std::string, std::string>
+        env;  // added to (or removing, when value is "\x7f") the parent env
 
     CliRunner();
     CliResult run(const std::vector<std::string>& args, const std::string& stdin_data = {}) const;

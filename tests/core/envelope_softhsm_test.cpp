@@ -2,8 +2,8 @@
 // independent implementation) decoding what keyward wrote with a test-only KEK of known value,
 // and the test vectors of docs/FORMAT.md checked against that file.
 #include <botan/aead.h>
-#include <botan/nist_keywrap.h>
 #include <botan/block_cipher.h>
+#include <botan/nist_keywrap.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "../p11/p11_test_helpers.hpp"
 #include "core/clock.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/aes_kwp.hpp"
@@ -21,7 +22,6 @@
 #include "store/sqlite_store.hpp"
 #include "support/softhsm_token.hpp"
 #include "support/test_env.hpp"
-#include "../p11/p11_test_helpers.hpp"
 
 using namespace keyward;
 using keyward::test::from_hex;
@@ -91,7 +91,9 @@ struct TokenFixture {
     }
 };
 
-std::string str(const SecretBytes& b) { return std::string(b.begin(), b.end()); }
+std::string str(const SecretBytes& b) {
+    return std::string(b.begin(), b.end());
+}
 
 // Decodes an envelope with Botan only (plus the spec): no keyward crypto involved.
 std::string botan_open(const Bytes& env, const std::string& context) {
@@ -116,9 +118,15 @@ std::string botan_open(const Bytes& env, const std::string& context) {
     }
     auto gcm = Botan::AEAD_Mode::create_or_throw("AES-256/GCM", Botan::DECRYPTION);
     gcm->set_key(dek);
-    Bytes aad = {env[0], env[1], env[2], env[3], env[4],
-                 static_cast<uint8_t>(context.size() >> 24), static_cast<uint8_t>(context.size() >> 16),
-                 static_cast<uint8_t>(context.size() >> 8), static_cast<uint8_t>(context.size())};
+    Bytes aad = {env[0],
+                 env[1],
+                 env[2],
+                 env[3],
+                 env[4],
+                 static_cast<uint8_t>(context.size() >> 24),
+                 static_cast<uint8_t>(context.size() >> 16),
+                 static_cast<uint8_t>(context.size() >> 8),
+                 static_cast<uint8_t>(context.size())};
     aad.insert(aad.end(), context.begin(), context.end());
     gcm->set_associated_data(aad.data(), aad.size());
     gcm->start(env.data() + hdr + w, 12);
@@ -136,7 +144,8 @@ std::vector<std::map<std::string, std::string>> format_md_vectors() {
     std::string line;
     while (std::getline(in, line)) {
         auto colon = line.find(':');
-        if (colon == std::string::npos || line.empty() || line[0] == ' ' || line[0] == '|') continue;
+        if (colon == std::string::npos || line.empty() || line[0] == ' ' || line[0] == '|')
+            continue;
         std::string key = line.substr(0, colon);
         if (key.find(' ') != std::string::npos || key.find('`') != std::string::npos) continue;
         std::string value = line.substr(colon + 1);
@@ -241,7 +250,8 @@ TEST_CASE("the test vectors in docs/FORMAT.md are what keyward and the token pro
             CHECK(*in_token == wrapped);
         } else {
             Bytes iv = from_hex(v["dek_iv"]);
-            auto sealed = crypto::aes256gcm_seal(kTestKek, iv, crypto::gcm_dek_wrap_aad(keyring, 1), dek);
+            auto sealed =
+                crypto::aes256gcm_seal(kTestKek, iv, crypto::gcm_dek_wrap_aad(keyring, 1), dek);
             wrapped = iv;
             wrapped.insert(wrapped.end(), sealed->begin(), sealed->end());
         }
@@ -252,8 +262,9 @@ TEST_CASE("the test vectors in docs/FORMAT.md are what keyward and the token pro
             built = *crypto::serialize_data_key_blob(header);
         } else {
             const Bytes nonce = from_hex(v["nonce"]);
-            auto body = crypto::aes256gcm_seal(
-                dek, nonce, crypto::payload_aad(suite, as_bytes(v["context"])), as_bytes(v["plaintext"]));
+            auto body = crypto::aes256gcm_seal(dek, nonce,
+                                               crypto::payload_aad(suite, as_bytes(v["context"])),
+                                               as_bytes(v["plaintext"]));
             ByteView b(*body);
             built = *crypto::serialize_envelope(header, nonce, b.first(b.size() - 16), b.last(16));
         }

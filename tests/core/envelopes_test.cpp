@@ -10,8 +10,12 @@ using keyward::test::ServicesFixture;
 
 namespace {
 
-ByteView text(const char* s) { return as_bytes(std::string_view(s)); }
-std::string str(const SecretBytes& b) { return std::string(b.begin(), b.end()); }
+ByteView text(const char* s) {
+    return as_bytes(std::string_view(s));
+}
+std::string str(const SecretBytes& b) {
+    return std::string(b.begin(), b.end());
+}
 
 // Makes v2 of a keyring active and v1 decrypt-only, as a rotation will (rotation is its own
 // issue; the test stages its end state).
@@ -22,10 +26,12 @@ void stage_version_2(ServicesFixture& f, const std::string& ring, Suite suite) {
     auto check = f.hsm->check_value({label, suite});
     REQUIRE(check.ok());
     std::string stmt =
-        "UPDATE kek_versions SET state='decrypt-only' WHERE keyring='" + ring + "';"
+        "UPDATE kek_versions SET state='decrypt-only' WHERE keyring='" + ring +
+        "';"
         "INSERT INTO kek_versions(keyring, version, state, label, object_id, check_value, "
-        "created_at) VALUES ('" + ring + "', 2, 'active', '" + label + "', x'22', x'" +
-        to_hex(*check) + "', '2026-01-01T00:00:00Z');";
+        "created_at) VALUES ('" +
+        ring + "', 2, 'active', '" + label + "', x'22', x'" + to_hex(*check) +
+        "', '2026-01-01T00:00:00Z');";
     f.sql(stmt.c_str());
 }
 
@@ -182,7 +188,8 @@ TEST_CASE("rewrap moves an envelope to the active version and changes only the h
               Bytes(before->nonce.begin(), before->nonce.end()));
         CHECK(Bytes(after->ciphertext.begin(), after->ciphertext.end()) ==
               Bytes(before->ciphertext.begin(), before->ciphertext.end()));
-        CHECK(Bytes(after->tag.begin(), after->tag.end()) == Bytes(before->tag.begin(), before->tag.end()));
+        CHECK(Bytes(after->tag.begin(), after->tag.end()) ==
+              Bytes(before->tag.begin(), before->tag.end()));
         CHECK(str(*f.kw->open(*moved, text("c"))) == "payload");
         CHECK(str(*f.kw->open(*env, text("c"))) == "payload");
         // New seals use the active version at once.

@@ -96,8 +96,7 @@ Result<Bytes> FakeHsm::wrap_dek(const core::KekRef& kek, ByteView dek, ByteView 
     return iv;
 }
 
-Result<SecretBytes> FakeHsm::unwrap_dek(const core::KekRef& kek, ByteView wrapped,
-                                        ByteView aad) {
+Result<SecretBytes> FakeHsm::unwrap_dek(const core::KekRef& kek, ByteView wrapped, ByteView aad) {
     KW_TRY(auto obj, one(kek.label));
     if (kek.suite == Suite::kwp) return crypto::aes_kwp_unwrap(obj->key, wrapped);
     if (wrapped.size() < 28) return Error(Errc::auth_failed, "authentication failed");
@@ -111,6 +110,8 @@ Result<Bytes> FakeHsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, By
     return wrap_dek(to, dek, to_aad);
 }
 
-Status FakeHsm::generate_random(MutableByteView out) { return crypto::random_bytes(out); }
+Status FakeHsm::generate_random(MutableByteView out) {
+    return crypto::random_bytes(out);
+}
 
 }  // namespace keyward::test

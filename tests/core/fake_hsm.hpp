@@ -11,7 +11,7 @@
 namespace keyward::test {
 
 class FakeHsm final : public core::Hsm {
-public:
+  public:
     FakeHsm();
 
     const core::TokenIdentity& identity() const override { return identity_; }
@@ -38,7 +38,7 @@ public:
 
     static core::KekAttributes spec_attributes(const std::string& label, Suite suite, ByteView id);
 
-private:
+  private:
     struct Object {
         core::KekAttributes attrs;
         SecretBytes key;

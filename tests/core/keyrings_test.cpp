@@ -38,8 +38,8 @@ TEST_CASE("a second keyring with the same name is refused") {
 
 TEST_CASE("keyring names outside the grammar are usage errors") {
     ServicesFixture f;
-    for (const char* bad : {"", "Upper", "-lead", ".lead", "sp ace", "slash/x", "\xc3\xa9t\xc3\xa9",
-                            "a:b"}) {
+    for (const char* bad :
+         {"", "Upper", "-lead", ".lead", "sp ace", "slash/x", "\xc3\xa9t\xc3\xa9", "a:b"}) {
         auto r = f.kw->create_keyring(bad);
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code() == Errc::usage);
@@ -61,7 +61,8 @@ TEST_CASE("a crash leftover KEK with exactly the spec's attributes is adopted, n
     CHECK(f.hsm->find_keks("keyward:orphan:v1")->size() == 1);
 }
 
-TEST_CASE("an object with the label but not keyward's attributes is refused, naming the attribute") {
+TEST_CASE(
+    "an object with the label but not keyward's attributes is refused, naming the attribute") {
     ServicesFixture f;
     auto attrs = FakeHsm::spec_attributes("keyward:foreign:v1", Suite::kwp, Bytes{9});
     attrs.extractable = true;
@@ -85,8 +86,10 @@ TEST_CASE("a suite 1 object offered for a suite 2 keyring is refused") {
 
 TEST_CASE("two objects with one label are refused") {
     ServicesFixture f;
-    f.hsm->plant(FakeHsm::spec_attributes("keyward:twice:v1", Suite::kwp, Bytes{1}), SecretBytes(32, 1));
-    f.hsm->plant(FakeHsm::spec_attributes("keyward:twice:v1", Suite::kwp, Bytes{2}), SecretBytes(32, 2));
+    f.hsm->plant(FakeHsm::spec_attributes("keyward:twice:v1", Suite::kwp, Bytes{1}),
+                 SecretBytes(32, 1));
+    f.hsm->plant(FakeHsm::spec_attributes("keyward:twice:v1", Suite::kwp, Bytes{2}),
+                 SecretBytes(32, 2));
     auto ring = f.kw->create_keyring("twice");
     REQUIRE_FALSE(ring.ok());
     CHECK_THAT(ring.error().message(), Catch::Contains("holds 2 objects labelled"));
@@ -110,11 +113,13 @@ TEST_CASE("a missing, replaced or re-keyed KEK stops start-up with token_mismatc
     SECTION("missing") {
         auto empty = std::make_unique<FakeHsm>();
         f.kw.reset();
-        REQUIRE_THROWS_WITH(f.reopen(std::move(empty)), Catch::Contains("is missing from the token"));
+        REQUIRE_THROWS_WITH(f.reopen(std::move(empty)),
+                            Catch::Contains("is missing from the token"));
     }
     SECTION("same label, other CKA_ID") {
         auto other = std::make_unique<FakeHsm>();
-        other->plant(FakeHsm::spec_attributes("keyward:r:v1", Suite::kwp, Bytes{0xee}), SecretBytes(32, 3));
+        other->plant(FakeHsm::spec_attributes("keyward:r:v1", Suite::kwp, Bytes{0xee}),
+                     SecretBytes(32, 3));
         f.kw.reset();
         REQUIRE_THROWS_WITH(f.reopen(std::move(other)), Catch::Contains("its CKA_ID is ee"));
     }

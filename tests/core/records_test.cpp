@@ -10,8 +10,12 @@ using namespace keyward;
 using keyward::test::ServicesFixture;
 
 namespace {
-ByteView text(const char* s) { return as_bytes(std::string_view(s)); }
-std::string str(const SecretBytes& b) { return std::string(b.begin(), b.end()); }
+ByteView text(const char* s) {
+    return as_bytes(std::string_view(s));
+}
+std::string str(const SecretBytes& b) {
+    return std::string(b.begin(), b.end());
+}
 }  // namespace
 
 TEST_CASE("every put makes the next version, sealed with context record:NS/NAME#V") {
@@ -34,8 +38,8 @@ TEST_CASE("every put makes the next version, sealed with context record:NS/NAME#
 TEST_CASE("record errors: unknown kind, bad address, kind change, missing version") {
     ServicesFixture f;
     CHECK(f.kw->put_record("ns/a", "password", text("x")).error().code() == Errc::usage);
-    for (const char* bad : {"noslash", "/a", "ns/", "NS/a", "ns/A", "ns/a//b", "ns/a/", "-ns/a",
-                            "ns/.a"}) {
+    for (const char* bad :
+         {"noslash", "/a", "ns/", "NS/a", "ns/A", "ns/a//b", "ns/a/", "-ns/a", "ns/.a"}) {
         INFO(bad);
         CHECK(f.kw->put_record(bad, "api_key", text("x")).error().code() == Errc::usage);
     }
@@ -72,8 +76,9 @@ TEST_CASE("ISO 8601 expiry dates are normalised to UTC") {
     CHECK(*core::normalize_iso8601("2030-01-01T12:30:00+02:00") == "2030-01-01T10:30:00Z");
     CHECK(*core::normalize_iso8601("2030-01-01T23:30:00-01:00") == "2030-01-02T00:30:00Z");
     CHECK(*core::normalize_iso8601("2030-06-01T00:00:00Z") == "2030-06-01T00:00:00Z");
-    for (const char* bad : {"2030-02-31", "2030-13-01", "2030-1-01", "tomorrow",
-                            "2030-01-01T12:00:00", "2030-01-01 12:00:00Z", "2030-01-01T25:00:00Z"}) {
+    for (const char* bad :
+         {"2030-02-31", "2030-13-01", "2030-1-01", "tomorrow", "2030-01-01T12:00:00",
+          "2030-01-01 12:00:00Z", "2030-01-01T25:00:00Z"}) {
         INFO(bad);
         CHECK(core::normalize_iso8601(bad).error().code() == Errc::usage);
     }

@@ -23,7 +23,10 @@ TEST_CASE("a new database file is mode 0600 and at the latest schema version") {
 
 TEST_CASE("a database readable by others is narrowed to 0600 when it is ours") {
     auto dir = test::fresh_dir("store");
-    { REQUIRE(store::SqliteStore::open(dir / "k.db", store::Database::Mode::create_if_missing).ok()); }
+    {
+        REQUIRE(
+            store::SqliteStore::open(dir / "k.db", store::Database::Mode::create_if_missing).ok());
+    }
     ::chmod((dir / "k.db").c_str(), 0644);
     REQUIRE(store::SqliteStore::open(dir / "k.db", store::Database::Mode::open_existing).ok());
     struct stat st {};
@@ -62,7 +65,8 @@ TEST_CASE("only one version of a keyring can be active, enforced by the schema")
     REQUIRE(db.exec("INSERT INTO kek_versions(keyring, version, state, label, object_id, "
                     "check_value, created_at) VALUES ('r', 1, 'active', 'a', x'01', x'02', 't')")
                 .ok());
-    CHECK_FALSE(db.exec("INSERT INTO kek_versions(keyring, version, state, label, object_id, "
-                        "check_value, created_at) VALUES ('r', 2, 'active', 'b', x'01', x'02', 't')")
-                    .ok());
+    CHECK_FALSE(
+        db.exec("INSERT INTO kek_versions(keyring, version, state, label, object_id, "
+                "check_value, created_at) VALUES ('r', 2, 'active', 'b', x'01', x'02', 't')")
+            .ok());
 }

@@ -12,7 +12,6 @@
 #include "support/catch_errc.hpp"
 #include "support/test_env.hpp"
 
-
 namespace keyward::test {
 
 /// Errc::ok for a success, else the error's code: lets one CHECK state the exact outcome.

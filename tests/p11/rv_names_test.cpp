@@ -30,9 +30,9 @@ TEST_CASE("a failed call becomes an error naming the function and the CK_RV") {
 }
 
 TEST_CASE("a token lost in the middle of an operation is hsm_unavailable, exit 6") {
-    for (CK_RV rv : {CKR_DEVICE_REMOVED, CKR_DEVICE_ERROR, CKR_TOKEN_NOT_PRESENT,
-                     CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN,
-                     CKR_CRYPTOKI_NOT_INITIALIZED}) {
+    for (CK_RV rv :
+         {CKR_DEVICE_REMOVED, CKR_DEVICE_ERROR, CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID,
+          CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN, CKR_CRYPTOKI_NOT_INITIALIZED}) {
         auto e = Call("C_WrapKey", rv).error(Errc::hsm_error);
         INFO(rv);
         CHECK(e.code() == Errc::hsm_unavailable);

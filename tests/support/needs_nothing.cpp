@@ -1,4 +1,6 @@
 // For test executables that need nothing outside the build tree.
 #include "support/test_env.hpp"
 
-std::optional<std::string> keyward::test::skip_reason() { return std::nullopt; }
+std::optional<std::string> keyward::test::skip_reason() {
+    return std::nullopt;
+}

@@ -27,8 +27,8 @@ fs::path fresh_dir(const std::string& name) {
     static std::atomic<int> counter{0};
     const char* tmp = std::getenv("KEYWARD_TEST_TMP");
     fs::path base = tmp != nullptr ? fs::path(tmp) : fs::temp_directory_path() / "keyward-tests";
-    fs::path dir = base / (name + "-" + std::to_string(getpid()) + "-" +
-                           std::to_string(counter.fetch_add(1)));
+    fs::path dir =
+        base / (name + "-" + std::to_string(getpid()) + "-" + std::to_string(counter.fetch_add(1)));
     fs::remove_all(dir);
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
