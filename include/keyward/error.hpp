@@ -27,6 +27,7 @@ enum class Errc : std::uint16_t {
     limit_reached,    // suite 2 wrap limit, sizes outside policy
     input_too_large,  // > 64 MiB plaintext or ciphertext
     unsupported,      // the token lacks a needed mechanism
+    bad_input,        // a value or input line that is not what its format or kind requires
     // exit 2: usage
     usage,
     bad_config,

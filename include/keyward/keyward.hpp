@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "keyward/bytes.hpp"
 #include "keyward/config.hpp"
 #include "keyward/error.hpp"
+#include "keyward/records.hpp"
 #include "keyward/types.hpp"
 
 namespace keyward {
@@ -46,20 +48,17 @@ struct TokenSummary {
     std::string suite1_mechanism;  ///< e.g. "CKM_AES_KEY_WRAP_PAD"; empty when unsupported
 };
 
-/// A wallet or credential: its address, kind, state and latest version (never its value).
-struct RecordInfo {
-    std::string ns, name, kind, state;
-    std::uint32_t latest = 0;
-    std::string created_at, updated_at;
+/// What `rotate-secret --due` did for one record: version > 0 when rotated, else why not.
+struct SecretRotation {
+    std::string record;
+    std::uint32_t version = 0;
+    int exit_code = 0;
+    std::string error;
 };
 
-/// One stored version of a record, its envelope unopened.
-struct RecordVersion {
-    std::uint32_t version = 0;
-    Bytes envelope;  ///< KWE1, sealed with context "record:NS/NAME#V"
-    std::string keyring;
-    std::uint32_t kek_version = 0;
-    std::string created_at, created_by, expires_at;
+/// A namespace and the keyring its records are sealed under.
+struct NamespaceInfo {
+    std::string name, keyring, created_at;
 };
 
 class KEYWARD_API Keyward {
@@ -97,18 +96,58 @@ class KEYWARD_API Keyward {
     /// The data key inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
 
-    /// Stores value (at most 64 MiB) as the next version of record "NS/NAME" of kind `kind`
-    /// (spec/CLI.md kinds), sealed under the namespace's keyring; returns the version. The
-    /// namespace's keyring (by default the one of the same name) is made on first use.
+    // Records (docs/RECORDS.md). Addresses are "NS/NAME" (spec/CLI.md); values go only to
+    // the caller, never into metadata, errors or logs.
+
+    /// Stores value (at most 64 MiB) as the next version of record "NS/NAME", sealed under
+    /// the namespace's keyring (by default the one of the same name, made on first use) with
+    /// context "record:NS/NAME#V"; returns V.
+    Result<std::uint32_t> put_record(const std::string& address, const PutOptions& options,
+                                     ByteView value);
+    /// put_record with only a kind and an optional expiry (ISO 8601, "" for none).
     Result<std::uint32_t> put_record(const std::string& address, const std::string& kind,
                                      ByteView value, const std::string& expires_at = {});
+    /// A new version of `bytes` (16-4096) random bytes from the token's RNG, for kinds keyward
+    /// may generate (api_key, basic_auth_password, webhook_secret, jwt_signing_key,
+    /// custom_secret).
+    Result<std::uint32_t> generate_record(const std::string& address, const PutOptions& options,
+                                          std::size_t bytes);
+    /// Version `version`'s value as the new latest version.
+    Result<std::uint32_t> restore_record(const std::string& address, std::uint32_t version);
+    /// A new generated version; bytes 0 means the record's length, else 32.
+    Result<std::uint32_t> rotate_secret(const std::string& address, std::size_t bytes = 0);
+    /// rotate_secret for every auto-rotate record (of ns; all when empty) whose rotation is due.
+    Result<std::vector<SecretRotation>> rotate_due_secrets(const std::string& ns = {});
+    /// Bulk put into one namespace, stored in one transaction; each item has its outcome.
+    Result<std::vector<ImportOutcome>> import_records(const std::string& ns,
+                                                      std::span<const ImportItem> items);
+
     /// Plaintext of a record version (the latest when version is 0).
     Result<SecretBytes> get_record(const std::string& address, std::uint32_t version = 0);
     /// A stored version without opening it (the latest when version is 0).
     Result<RecordVersion> record_version(const std::string& address, std::uint32_t version = 0);
+    Result<std::vector<RecordVersion>> record_versions(const std::string& address);
+    /// Metadata of a record in any state.
+    Result<RecordInfo> record(const std::string& address);
+    /// Records matching the filter, in namespace and name order.
+    Result<std::vector<RecordInfo>> records(const RecordFilter& filter);
     /// Records of a namespace (every namespace when empty), optionally of one kind.
     Result<std::vector<RecordInfo>> records(const std::string& ns = {},
                                             const std::string& kind = {});
+
+    Status revoke_record(const std::string& address);
+    Status delete_record(const std::string& address);
+    Status recover_record(const std::string& address);
+    /// Only a deleted record; every version is gone for good.
+    Status purge_record(const std::string& address);
+    Status update_record(const std::string& address, const MetadataUpdate& update);
+
+    Result<RecordStats> record_stats();
+    Result<HealthReport> health();
+
+    /// Maps a namespace to an existing keyring before its first record.
+    Status map_namespace(const std::string& ns, const std::string& keyring);
+    Result<std::vector<NamespaceInfo>> namespaces();
 
   private:
     struct Impl;

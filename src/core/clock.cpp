@@ -6,12 +6,30 @@
 namespace keyward::core {
 
 std::string utc_now_iso8601() {
-    std::time_t now = std::time(nullptr);
+    return iso8601_from_unix(static_cast<std::int64_t>(std::time(nullptr)));
+}
+
+std::string iso8601_from_unix(std::int64_t seconds) {
+    const auto t = static_cast<std::time_t>(seconds);
     std::tm tm{};
-    gmtime_r(&now, &tm);
+    gmtime_r(&t, &tm);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
+}
+
+std::optional<std::int64_t> unix_from_iso8601(const std::string& stamp) {
+    if (stamp.size() != 20 || stamp.back() != 'Z') return std::nullopt;
+    auto normalized = normalize_iso8601(stamp);
+    if (!normalized.ok() || *normalized != stamp) return std::nullopt;
+    std::tm tm{};
+    if (strptime(stamp.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return std::nullopt;
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string add_days(const std::string& stamp, std::int64_t days) {
+    auto t = unix_from_iso8601(stamp);
+    return t ? iso8601_from_unix(*t + days * 86400) : stamp;
 }
 
 namespace {

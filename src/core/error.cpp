@@ -62,6 +62,8 @@ std::string_view errc_name(Errc code) noexcept {
             return "input_too_large";
         case Errc::unsupported:
             return "unsupported";
+        case Errc::bad_input:
+            return "bad_input";
         case Errc::usage:
             return "usage";
         case Errc::bad_config:

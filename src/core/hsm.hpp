@@ -75,6 +75,10 @@ class Hsm {
 
     /// Random bytes from the token's RNG.
     virtual Status generate_random(MutableByteView out) = 0;
+
+    /// Asks the token now: is the login session still logged in as the user? hsm_unavailable
+    /// when the token does not answer.
+    virtual Result<bool> logged_in() = 0;
 };
 
 }  // namespace keyward::core

@@ -5,35 +5,12 @@
 
 #include <cstdlib>
 
-#include "core/envelopes.hpp"
-#include "core/hsm.hpp"
-#include "core/keyrings.hpp"
-#include "core/records.hpp"
-#include "core/store.hpp"
-#include "core/wrap_budget.hpp"
+#include "core/keyward_impl.hpp"
 #include "p11/p11_hsm.hpp"
 #include "p11/pin_source.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace keyward {
-
-struct Keyward::Impl {
-    Impl(std::unique_ptr<core::Hsm> h, std::unique_ptr<core::Store> s, const Config& cfg)
-        : hsm(std::move(h)),
-          store(std::move(s)),
-          keyrings(*hsm, *store),
-          budget(*store, cfg.gcm_wrap_limit, cfg.gcm_wrap_reserve),
-          envelopes(*hsm, keyrings, budget),
-          records(*store, keyrings, envelopes) {}
-
-    std::unique_ptr<core::Hsm> hsm;
-    std::unique_ptr<core::Store> store;
-    core::Keyrings keyrings;
-    core::WrapBudget budget;
-    core::Envelopes envelopes;
-    core::Records records;
-    TokenSummary token;
-};
 
 namespace {
 
@@ -135,49 +112,10 @@ Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {
     return impl_->envelopes.decrypt_data_key(blob);
 }
 
-namespace {
-
-std::optional<std::uint32_t> version_or_latest(std::uint32_t version) {
-    return version == 0 ? std::nullopt : std::optional<std::uint32_t>(version);
-}
-
-// Who made a version: the OS user, until access control names principals.
+// Who made a change: the OS user, until access control names principals.
 std::string current_actor() {
     const char* user = std::getenv("USER");
     return user != nullptr && *user != '\0' ? user : "uid:" + std::to_string(::getuid());
-}
-
-}  // namespace
-
-Result<std::uint32_t> Keyward::put_record(const std::string& address, const std::string& kind,
-                                          ByteView value, const std::string& expires_at) {
-    KW_TRY(auto a, core::parse_record_address(address));
-    std::optional<std::string> expires;
-    if (!expires_at.empty()) expires = expires_at;
-    return impl_->records.put(a, kind, value, expires, current_actor());
-}
-
-Result<SecretBytes> Keyward::get_record(const std::string& address, std::uint32_t version) {
-    KW_TRY(auto a, core::parse_record_address(address));
-    return impl_->records.get(a, version_or_latest(version));
-}
-
-Result<RecordVersion> Keyward::record_version(const std::string& address, std::uint32_t version) {
-    KW_TRY(auto a, core::parse_record_address(address));
-    KW_TRY(auto row, impl_->records.version(a, version_or_latest(version)));
-    return RecordVersion{
-        row.version,    std::move(row.envelope),    row.keyring, row.kek_version, row.created_at,
-        row.created_by, row.expires_at.value_or("")};
-}
-
-Result<std::vector<RecordInfo>> Keyward::records(const std::string& ns, const std::string& kind) {
-    KW_TRY(auto rows, impl_->records.list(ns, kind));
-    std::vector<RecordInfo> out;
-    for (auto& r : rows) {
-        out.push_back(
-            RecordInfo{r.ns, r.name, r.kind, r.state, r.latest, r.created_at, r.updated_at});
-    }
-    return out;
 }
 
 }  // namespace keyward

@@ -1,13 +1,17 @@
-// The records part of the Store port: wallets and credentials, their versions and envelopes.
+// The records part of the Store port: wallets and credentials, their versions, envelopes,
+// metadata and lifecycle state. Every write is one transaction; state changes are conditional
+// on the state the caller judged, so a concurrent change is reported, never overwritten.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
+#include "keyward/records.hpp"
 
 namespace keyward::core {
 
@@ -19,12 +23,22 @@ struct RecordVersionRow {
     std::uint32_t kek_version = 0;
     std::string created_at, created_by;
     std::optional<std::string> expires_at;
+    std::string value_since, origin;
 };
 
+/// A record as stored. `state` is the stored one (active, revoked, deleted, purged): "expired"
+/// is judged against the clock by the service, never stored.
 struct RecordRow {
     std::string ns, name, kind, state;
     std::uint32_t latest = 0;
-    std::string created_at, updated_at;
+    std::string description;
+    std::vector<Tag> tags;
+    std::string created_at, created_by, updated_at, updated_by;
+    std::optional<std::string> expires_at;
+    std::string value_since;
+    RotationPolicy policy;
+    std::optional<std::uint32_t> generate_bytes;
+    std::string state_before_delete;  ///< what recover returns to (deleted records only)
 };
 
 /// One new version, sealed for `version` (its context names the version).
@@ -34,20 +48,54 @@ struct RecordPut {
     std::uint32_t version = 1;
     Bytes envelope;
     std::uint32_t kek_version = 0;
+    std::string origin = "put";
+    std::optional<std::string> value_since;  ///< nullopt: now (a new value)
+    std::optional<std::string> description;  ///< nullopt: unchanged
+    std::vector<Tag> tags;                   ///< merged
+    std::optional<RotationPolicy> policy;    ///< nullopt: unchanged; required for a new record
+    std::optional<std::uint32_t> generate_bytes;
+};
+
+/// A metadata change without a new version (see MetadataUpdate).
+struct RecordChange {
+    std::optional<std::string> description;
+    std::vector<Tag> set_tags;
+    std::vector<std::string> remove_tags;
+    std::optional<RotationPolicy> policy;
+    std::optional<std::optional<std::string>> expires_at;
+    std::optional<std::uint32_t> generate_bytes;
+};
+
+struct NamespaceRow {
+    std::string name, keyring, created_at;
+};
+
+struct DatabaseHealth {
+    std::string integrity;  ///< "ok" or the first problem quick_check reports
+    std::uint64_t bytes = 0, wal_bytes = 0;
 };
 
 class RecordStore {
   public:
     virtual ~RecordStore() = default;
 
-    /// The keyring a namespace maps to, recording `keyring` for it on first use.
+    /// The keyring a namespace maps to, recording `keyring_if_new` for it on first use.
     virtual Result<std::string> namespace_keyring(const std::string& ns,
                                                   const std::string& keyring_if_new) = 0;
+    /// The keyring a namespace is mapped to; nullopt before its first record or mapping.
+    virtual Result<std::optional<std::string>> find_namespace(const std::string& ns) = 0;
+    /// Maps a namespace that has no mapping yet; Errc::already_exists otherwise.
+    virtual Status map_namespace(const std::string& ns, const std::string& keyring) = 0;
+    virtual Result<std::vector<NamespaceRow>> list_namespaces() = 0;
 
     /// Adds put.version in one write transaction, only if it is exactly the record's next
     /// version (1 for a new record); Errc::conflict when another writer took it first (the
-    /// caller re-seals for the next one). A kind differing from the record's is refused.
+    /// caller re-seals for the next one). A kind differing from the record's is refused, and
+    /// so is a record that is revoked or deleted. A purged record starts a new life.
     virtual Status put_record(const RecordPut& put) = 0;
+    /// Several puts in ONE transaction (bulk import); each gets its own outcome, and a refused
+    /// one does not stop the others.
+    virtual Result<std::vector<Status>> put_records(std::span<const RecordPut> puts) = 0;
 
     virtual Result<std::optional<RecordRow>> find_record(const std::string& ns,
                                                          const std::string& name) = 0;
@@ -56,9 +104,28 @@ class RecordStore {
         const std::string& ns, const std::string& name, std::optional<std::uint32_t> version) = 0;
     virtual Result<std::vector<RecordVersionRow>> record_versions(const std::string& ns,
                                                                   const std::string& name) = 0;
-    /// Records of a namespace (all when empty), optionally of one kind, name order.
+    /// Records of a namespace (all when empty), optionally of one kind, in name order;
+    /// deleted and purged ones only when include_hidden.
     virtual Result<std::vector<RecordRow>> list_records(const std::string& ns,
-                                                        const std::string& kind) = 0;
+                                                        const std::string& kind,
+                                                        bool include_hidden) = 0;
+
+    /// Applies a metadata change to a record whose stored state is `expected_state`;
+    /// Errc::conflict when it changed meanwhile.
+    virtual Status change_record(const std::string& ns, const std::string& name,
+                                 const std::string& expected_state, const RecordChange& change,
+                                 const std::string& actor) = 0;
+    /// Moves a record from stored state `from` to `to` (remembering `from` when `to` is
+    /// deleted); Errc::conflict when it is no longer in `from`.
+    virtual Status set_record_state(const std::string& ns, const std::string& name,
+                                    const std::string& from, const std::string& to,
+                                    const std::string& actor) = 0;
+    /// Deletes every version, tag and the description of a deleted record and leaves a
+    /// "purged" tombstone (so version numbers, and so contexts, are never reused).
+    virtual Status purge_record(const std::string& ns, const std::string& name,
+                                const std::string& actor) = 0;
+
+    virtual Result<DatabaseHealth> check_database() = 0;
 };
 
 }  // namespace keyward::core

@@ -78,6 +78,7 @@ class P11Hsm final : public core::Hsm {
     Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
                              const core::KekRef& to, ByteView to_aad) override;
     Status generate_random(MutableByteView out) override;
+    Result<bool> logged_in() override;
 
     /// Whether the suite passed its known-answer test at connect time.
     bool supports(Suite suite) const noexcept;

@@ -170,4 +170,12 @@ Status P11Hsm::generate_random(MutableByteView out) {
     return status;
 }
 
+Result<bool> P11Hsm::logged_in() {
+    CK_SESSION_INFO info{};
+    auto c = KW_P11_CALL(login_session_.functions(), C_GetSessionInfo, login_session_.handle(),
+                         &info);
+    if (!c.ok()) return c.error(Errc::hsm_unavailable);
+    return info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS;
+}
+
 }  // namespace keyward::p11

@@ -73,6 +73,48 @@ CREATE TABLE record_versions (
 ) STRICT;
 CREATE INDEX record_versions_by_kek ON record_versions(keyring, kek_version);
 )sql",
+    // 3: record metadata. Rotation policy, description, who changed it, and the latest
+    // version's expiry on the record itself so that list filters need no join. value_since is
+    // when a value was first stored: a restored version keeps its original date, so restoring
+    // an old value does not reset its rotation clock. Tags get their own table so that
+    // "--tag K=V" is an index lookup and a tag never has to be parsed out of a blob.
+    R"sql(
+ALTER TABLE records ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN updated_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN expires_at TEXT;
+ALTER TABLE records ADD COLUMN value_since TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN rotate_after_days INTEGER NOT NULL DEFAULT 0
+    CHECK (rotate_after_days >= 0);
+ALTER TABLE records ADD COLUMN warn_before_days INTEGER NOT NULL DEFAULT 0
+    CHECK (warn_before_days >= 0);
+ALTER TABLE records ADD COLUMN auto_rotate INTEGER NOT NULL DEFAULT 0
+    CHECK (auto_rotate IN (0, 1));
+ALTER TABLE records ADD COLUMN generate_bytes INTEGER;
+ALTER TABLE records ADD COLUMN state_before_delete TEXT NOT NULL DEFAULT '';
+ALTER TABLE record_versions ADD COLUMN value_since TEXT NOT NULL DEFAULT '';
+ALTER TABLE record_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'put';
+UPDATE record_versions SET value_since = created_at;
+UPDATE records SET
+    value_since = (SELECT v.created_at FROM record_versions v WHERE v.namespace = records.namespace
+                   AND v.name = records.name AND v.version = records.latest),
+    expires_at = (SELECT v.expires_at FROM record_versions v WHERE v.namespace = records.namespace
+                  AND v.name = records.name AND v.version = records.latest),
+    created_by = (SELECT v.created_by FROM record_versions v WHERE v.namespace = records.namespace
+                  AND v.name = records.name AND v.version = 1),
+    updated_by = (SELECT v.created_by FROM record_versions v WHERE v.namespace = records.namespace
+                  AND v.name = records.name AND v.version = records.latest);
+CREATE TABLE record_tags (
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (namespace, name, key),
+    FOREIGN KEY (namespace, name) REFERENCES records(namespace, name)
+) STRICT;
+CREATE INDEX record_tags_by_tag ON record_tags(key, value);
+CREATE INDEX records_by_expiry ON records(expires_at) WHERE expires_at IS NOT NULL;
+)sql",
 };
 
 }  // namespace

@@ -33,7 +33,11 @@ class SqliteStore final : public core::Store {
 
     Result<std::string> namespace_keyring(const std::string& ns,
                                           const std::string& keyring_if_new) override;
+    Result<std::optional<std::string>> find_namespace(const std::string& ns) override;
+    Status map_namespace(const std::string& ns, const std::string& keyring) override;
+    Result<std::vector<core::NamespaceRow>> list_namespaces() override;
     Status put_record(const core::RecordPut& put) override;
+    Result<std::vector<Status>> put_records(std::span<const core::RecordPut> puts) override;
     Result<std::optional<core::RecordRow>> find_record(const std::string& ns,
                                                        const std::string& name) override;
     Result<std::optional<core::RecordVersionRow>> record_version(
@@ -42,13 +46,24 @@ class SqliteStore final : public core::Store {
     Result<std::vector<core::RecordVersionRow>> record_versions(const std::string& ns,
                                                                 const std::string& name) override;
     Result<std::vector<core::RecordRow>> list_records(const std::string& ns,
-                                                      const std::string& kind) override;
+                                                      const std::string& kind,
+                                                      bool include_hidden) override;
+    Status change_record(const std::string& ns, const std::string& name,
+                         const std::string& expected_state, const core::RecordChange& change,
+                         const std::string& actor) override;
+    Status set_record_state(const std::string& ns, const std::string& name,
+                            const std::string& from, const std::string& to,
+                            const std::string& actor) override;
+    Status purge_record(const std::string& ns, const std::string& name,
+                        const std::string& actor) override;
+    Result<core::DatabaseHealth> check_database() override;
 
     /// For tests and maintenance commands that need raw SQL (never for data paths).
     Database& database() { return db_; }
 
   private:
-    explicit SqliteStore(Database db) : db_(std::move(db)) {}
+    SqliteStore(Database db, std::filesystem::path path)
+        : db_(std::move(db)), path_(std::move(path)) {}
 
     /// A cached prepared statement, reset (bindings cleared) when the lease ends. Hot reads
     /// (every seal and open) would otherwise re-parse their SQL each time. Caller holds mutex_.
@@ -68,6 +83,12 @@ class SqliteStore final : public core::Store {
     };
     Result<CachedStatement> cached(const std::string& sql);
 
+    // Record writes, for callers that hold mutex_ and a write transaction.
+    Status insert_version(const core::RecordPut& put);
+    Status write_tags(const std::string& ns, const std::string& name, const std::vector<Tag>& set,
+                      const std::vector<std::string>& remove);
+    Status read_tags(std::vector<core::RecordRow>& rows, const std::string& ns);
+
     Result<std::vector<core::KekVersionRow>> versions_of(const std::string& keyring);
     Result<std::optional<core::KekVersionRow>> one_version(std::string_view sql,
                                                            const std::string& keyring,
@@ -75,6 +96,7 @@ class SqliteStore final : public core::Store {
 
     std::mutex mutex_;
     Database db_;
+    std::filesystem::path path_;
     std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
 };
 

@@ -26,6 +26,7 @@ class FakeHsm final : public core::Hsm {
     Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
                              const core::KekRef& to, ByteView to_aad) override;
     Status generate_random(MutableByteView out) override;
+    Result<bool> logged_in() override { return true; }
 
     // Test controls.
     void set_identity(core::TokenIdentity id) { identity_ = std::move(id); }

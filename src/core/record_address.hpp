@@ -1,0 +1,27 @@
+// Record addresses (NS/NAME, spec/CLI.md grammar) and the context that seals each version.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "keyward/error.hpp"
+
+namespace keyward::core {
+
+struct RecordAddress {
+    std::string ns;
+    std::string name;
+    std::string text() const { return ns + "/" + name; }
+};
+
+/// NS/NAME per spec/CLI.md: NS is [a-z0-9][a-z0-9._-]* (at most 64, as it names a keyring),
+/// NAME one or more such segments joined by '/'. Errc::usage naming the rule otherwise.
+Result<RecordAddress> parse_record_address(const std::string& text);
+
+/// A namespace on its own (same rule as NS above).
+Status check_namespace(const std::string& ns);
+
+/// "record:NS/NAME#V".
+std::string record_context(const RecordAddress& address, std::uint32_t version);
+
+}  // namespace keyward::core
