@@ -4,28 +4,46 @@
 #include "cli/command.hpp"
 #include "cli/envelope_io.hpp"
 #include "cli/io.hpp"
-#include "core/clock.hpp"
+#include "cli/record_output.hpp"
+#include "core/record_kinds.hpp"
 
 namespace keyward::cli {
 
 namespace {
 
-Status run_put(const Invocation& inv, const Args& args) {
+Result<PutOptions> put_options(const Args& args) {
+    PutOptions options;
     auto kind = args.get("--kind");
     if (!kind) return Error(Errc::usage, "put needs --kind KIND (see keyward put --help)");
-    std::string expires;
-    if (auto e = args.get("--expires")) {
-        KW_TRY(expires, core::normalize_iso8601(*e));
-    }
-    KW_TRY(auto value, read_input(args.get("--in"), kMaxPlaintext));
-    KW_TRY(auto kw, inv.open_keyward());
+    options.kind = *kind;
+    options.expires_at = args.get("--expires").value_or("");
+    options.description = args.get("--description");
+    KW_TRY(options.tags, tags_from(args));
+    KW_TRY(options.policy, policy_from(args, core::default_rotation_policy(options.kind)));
+    return options;
+}
+
+Status run_put(const Invocation& inv, const Args& args) {
+    KW_TRY(auto options, put_options(args));
     const std::string& address = args.positional()[0];
-    KW_TRY(auto version, kw->put_record(address, *kind, value, expires));
+    std::uint32_t version = 0;
+    if (args.has("--generate")) {
+        if (args.has("--in")) return Error(Errc::usage, "give --generate N or --in F, not both");
+        KW_TRY(auto bytes, args.number("--generate", 32, 1, 1u << 20));
+        KW_TRY(auto kw, inv.open_keyward());
+        KW_TRY(version, kw->generate_record(address, options, bytes));
+    } else {
+        KW_TRY(auto value, read_input(args.get("--in"), kMaxPlaintext));
+        KW_TRY(auto kw, inv.open_keyward());
+        KW_TRY(version, kw->put_record(address, options, value));
+    }
     if (inv.json) {
         Json j;
-        j.begin_object().field("record", address).field("kind", *kind).field("version", version);
-        if (!expires.empty()) j.field("expires_at", expires);
-        j.end_object();
+        j.begin_object()
+            .field("record", address)
+            .field("kind", options.kind)
+            .field("version", version)
+            .end_object();
         inv.print_json(j);
     } else {
         inv.print_text("stored " + address + " version " + std::to_string(version) + "\n");
@@ -58,34 +76,38 @@ Status run_get(const Invocation& inv, const Args& args) {
 }
 
 Status run_list(const Invocation& inv, const Args& args) {
-    const std::string ns = args.positional().empty() ? std::string() : args.positional()[0];
+    RecordFilter filter;
+    filter.ns = args.positional().empty() ? std::string() : args.positional()[0];
+    filter.kind = args.get("--kind").value_or("");
+    filter.state = args.get("--state").value_or("");
+    if (args.has("--expiring")) {
+        KW_TRY(auto days, args.number("--expiring", 0, 0, 36500));
+        filter.expiring_days = static_cast<std::uint32_t>(days);
+    }
+    KW_TRY(filter.tags, tags_from(args));
     KW_TRY(auto kw, inv.open_keyward());
-    KW_TRY(auto rows, kw->records(ns, args.get("--kind").value_or("")));
+    KW_TRY(auto rows, kw->records(filter));
     if (inv.json) {
         Json j;
         j.begin_object().key("records").begin_array();
-        for (const auto& r : rows) {
-            j.begin_object()
-                .field("record", r.ns + "/" + r.name)
-                .field("kind", r.kind)
-                .field("state", r.state)
-                .field("latest", r.latest)
-                .field("created_at", r.created_at)
-                .field("updated_at", r.updated_at)
-                .end_object();
-        }
+        for (const auto& r : rows) record_json(j, r);
         j.end_array().end_object();
         inv.print_json(j);
         return {};
     }
-    std::ostringstream out;
-    for (const auto& r : rows) {
-        out << r.ns << "/" << r.name << "  " << r.kind << "  " << r.state << "  v" << r.latest
-            << "  " << r.updated_at << "\n";
-    }
-    if (rows.empty()) out << "no records\n";
-    inv.print_text(out.str());
+    std::string out;
+    for (const auto& r : rows) out += record_line(r);
+    if (rows.empty()) out = "no records\n";
+    inv.print_text(out);
     return {};
+}
+
+std::vector<OptionSpec> put_option_specs() {
+    std::vector<OptionSpec> specs = {{"--kind", true},      {"--in", true},
+                                     {"--expires", true},   {"--description", true},
+                                     {"--tag", true, true}, {"--generate", true}};
+    for (auto& p : policy_options()) specs.push_back(p);
+    return specs;
 }
 
 }  // namespace
@@ -93,14 +115,25 @@ Status run_list(const Invocation& inv, const Args& args) {
 const Command kPutCommand = {
     "put",
     "store a new version of a wallet or credential",
-    "usage: keyward put NS/NAME --kind KIND [--in F] [--expires DATE]\n\n"
+    "usage: keyward put NS/NAME --kind KIND [--in F | --generate N] [--expires DATE]\n"
+    "                   [--description TEXT] [--tag K=V]... [--rotate-after DAYS|none]\n"
+    "                   [--warn-before DAYS] [--auto-rotate | --no-auto-rotate]\n\n"
     "Stores the value (stdin or F, at most 64 MiB) as the next version of record NS/NAME,\n"
-    "sealed under the namespace's keyring (the keyring of the same name, made on first use)\n"
-    "with the context record:NS/NAME#V. Kinds: wallet, api_key, oauth_access_token,\n"
-    "oauth_refresh_token, basic_auth_username, basic_auth_password, client_certificate,\n"
-    "client_private_key, webhook_secret, jwt_signing_key, custom_secret.\n"
-    "--expires: ISO 8601 date (its start in UTC) or date-time with offset.\n",
-    {{"--kind", true}, {"--in", true}, {"--expires", true}},
+    "sealed under the namespace's keyring (the keyring of the same name, made on first use,\n"
+    "unless `keyward namespace map` chose another) with the context record:NS/NAME#V.\n"
+    "Kinds: wallet, api_key, oauth_access_token, oauth_refresh_token, basic_auth_username,\n"
+    "basic_auth_password, client_certificate, client_private_key, webhook_secret,\n"
+    "jwt_signing_key, custom_secret.\n"
+    "--generate N   N random bytes (16-4096) from the token's RNG instead of a value, for\n"
+    "               api_key, basic_auth_password, webhook_secret, jwt_signing_key and\n"
+    "               custom_secret.\n"
+    "--expires      ISO 8601 date (its start in UTC) or date-time with offset. A\n"
+    "               client_certificate without it expires at its certificate's notAfter.\n"
+    "--tag K=V      set tag K (repeatable); other tags of the record stay.\n"
+    "Rotation policy: a new record gets its kind's default (docs/RECORDS.md); the options\n"
+    "change it: --rotate-after DAYS (or none), --warn-before DAYS, --auto-rotate (keyward\n"
+    "replaces it with a generated value in `rotate-secret --due`).\n",
+    put_option_specs(),
     1,
     1,
     run_put};
@@ -112,7 +145,8 @@ const Command kGetCommand = {
     "       keyward get NS/NAME --envelope [--version N]\n\n"
     "Writes the plaintext of the record's latest version (or version N) to stdout or F\n"
     "(mode 0600). --envelope prints the stored envelope in kwe1: text form without opening\n"
-    "it; it opens with keyward open --context 'record:NS/NAME#V'.\n",
+    "it; it opens with keyward open --context 'record:NS/NAME#V'. Revoked records keep their\n"
+    "values withheld; deleted ones are found again with keyward recover.\n",
     {{"--version", true}, {"--out", true}, {"--envelope", false}},
     1,
     1,
@@ -121,10 +155,12 @@ const Command kGetCommand = {
 const Command kListCommand = {
     "list",
     "records with their metadata, never their values",
-    "usage: keyward list [NS] [--kind KIND] [--json]\n\n"
-    "Lists records (of one namespace, one kind) with kind, state, latest version and\n"
-    "update time. Values are never shown.\n",
-    {{"--kind", true}},
+    "usage: keyward list [NS] [--kind KIND] [--state STATE] [--expiring DAYS] [--tag K=V]...\n\n"
+    "Lists records (of one namespace, kind, state; expiring within DAYS and not yet expired;\n"
+    "carrying every given tag) with kind, state, latest version, expiry and rotation date.\n"
+    "States: active, expired, revoked, deleted, purged; deleted and purged records are listed\n"
+    "only when --state names them. Values are never shown.\n",
+    {{"--kind", true}, {"--state", true}, {"--expiring", true}, {"--tag", true, true}},
     0,
     1,
     run_list};

@@ -54,5 +54,18 @@ extern const Command kDatakeyCommand;
 extern const Command kPutCommand;
 extern const Command kGetCommand;
 extern const Command kListCommand;
+extern const Command kShowCommand;
+extern const Command kVersionsCommand;
+extern const Command kRestoreCommand;
+extern const Command kRevokeCommand;
+extern const Command kDeleteCommand;
+extern const Command kRecoverCommand;
+extern const Command kPurgeCommand;
+extern const Command kUpdateCommand;
+extern const Command kRotateSecretCommand;
+extern const Command kStatsCommand;
+extern const Command kHealthCommand;
+extern const Command kNamespaceMapCommand;
+extern const Command kNamespaceListCommand;
 
 }  // namespace keyward::cli

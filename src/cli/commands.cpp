@@ -9,10 +9,13 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 11> table = {
-        &kInitCommand, &kKeyringCreateCommand, &kKeyringListCommand, &kKeyringShowCommand,
-        &kSealCommand, &kOpenCommand,          &kRewrapCommand,      &kDatakeyCommand,
-        &kPutCommand,  &kGetCommand,           &kListCommand,
+    static const std::array<const Command*, 24> table = {
+        &kInitCommand,         &kKeyringCreateCommand, &kKeyringListCommand, &kKeyringShowCommand,
+        &kSealCommand,         &kOpenCommand,          &kRewrapCommand,      &kDatakeyCommand,
+        &kNamespaceMapCommand, &kNamespaceListCommand, &kPutCommand,         &kGetCommand,
+        &kListCommand,         &kShowCommand,          &kVersionsCommand,    &kRestoreCommand,
+        &kUpdateCommand,       &kRotateSecretCommand,  &kRevokeCommand,      &kDeleteCommand,
+        &kRecoverCommand,      &kPurgeCommand,         &kStatsCommand,       &kHealthCommand,
     };
     return table;
 }
