@@ -73,6 +73,28 @@ KEYWARD_C_API int keyward_datakey(keyward_handle* handle, const char* keyring, s
 KEYWARD_C_API int keyward_datakey_decrypt(keyward_handle* handle, const uint8_t* blob,
                                           size_t blob_len, uint8_t** key, size_t* key_len);
 
+/* Records (docs/RECORDS.md): wallets and credentials at addresses "NS/NAME".
+ *
+ * Stores value (value_len bytes, at most 64 MiB; value may be NULL when value_len is 0) as the
+ * next version of the record, of kind `kind` ("wallet", "api_key", ... as in spec/CLI.md),
+ * sealed under the namespace's keyring with context "record:NS/NAME#V". expires: ISO 8601
+ * date or date-time with offset, or NULL for none (a client_certificate then expires at its
+ * notAfter). On success *version (may be NULL) is V. */
+KEYWARD_C_API int keyward_put(keyward_handle* handle, const char* address, const char* kind,
+                              const uint8_t* value, size_t value_len, const char* expires,
+                              uint32_t* version);
+/* Plaintext of version `version` of a record (0: the latest). *value is a secret: release it
+ * with keyward_free_secret(*value, *value_len). Revoked records: status 1; deleted, purged or
+ * unknown ones: 4. */
+KEYWARD_C_API int keyward_get(keyward_handle* handle, const char* address, uint32_t version,
+                              uint8_t** value, size_t* value_len);
+/* Metadata of the live records of namespace ns (NULL or "" for all) of kind `kind` (NULL or ""
+ * for any), as one NUL-terminated UTF-8 JSON document, the same as `keyward list --json`:
+ * {"records": [{"record", "kind", "state", "latest", "tags", "expires_at", ...}]}. Never
+ * holds a value. *json is released with keyward_free; *json_len (may be NULL) excludes the
+ * NUL. */
+KEYWARD_C_API int keyward_list(keyward_handle* handle, const char* ns, const char* kind,
+                               char** json, size_t* json_len);
 /* Frees a public buffer (envelope, blob) returned by this API. NULL is ignored. */
 KEYWARD_C_API void keyward_free(void* p);
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "core/record_json.hpp"
 #include "keyward/keyward.hpp"
 
 struct keyward_handle {
@@ -237,6 +238,62 @@ int keyward_datakey_decrypt(keyward_handle* handle, const uint8_t* blob, size_t 
         auto k = handle->kw->decrypt_data_key(view(blob, blob_len));
         if (!k) return fail(handle, k.error());
         return give_secret(handle, fn, *k, key, key_len);
+    });
+}
+
+int keyward_put(keyward_handle* handle, const char* address, const char* kind, const uint8_t* value,
+                size_t value_len, const char* expires, uint32_t* version) {
+    static constexpr const char* fn = "keyward_put";
+    if (version != nullptr) *version = 0;
+    return guarded(handle, fn, [&]() -> int {
+        if (handle == nullptr) return usage(nullptr, fn, "handle");
+        if (address == nullptr) return usage(handle, fn, "address");
+        if (kind == nullptr) return usage(handle, fn, "kind");
+        if (value == nullptr && value_len != 0) return usage(handle, fn, "value");
+        auto v = handle->kw->put_record(address, kind, view(value, value_len),
+                                        expires == nullptr ? "" : expires);
+        if (!v) return fail(handle, v.error());
+        if (version != nullptr) *version = *v;
+        return succeed(handle);
+    });
+}
+
+int keyward_get(keyward_handle* handle, const char* address, uint32_t version, uint8_t** value,
+                size_t* value_len) {
+    static constexpr const char* fn = "keyward_get";
+    reset(value, value_len);
+    return guarded(handle, fn, [&]() -> int {
+        if (handle == nullptr) return usage(nullptr, fn, "handle");
+        if (address == nullptr) return usage(handle, fn, "address");
+        if (value == nullptr || value_len == nullptr) return usage(handle, fn, "output pointer");
+        auto v = handle->kw->get_record(address, version);
+        if (!v) return fail(handle, v.error());
+        return give_secret(handle, fn, *v, value, value_len);
+    });
+}
+
+int keyward_list(keyward_handle* handle, const char* ns, const char* kind, char** json,
+                 size_t* json_len) {
+    static constexpr const char* fn = "keyward_list";
+    if (json != nullptr) *json = nullptr;
+    if (json_len != nullptr) *json_len = 0;
+    return guarded(handle, fn, [&]() -> int {
+        if (handle == nullptr) return usage(nullptr, fn, "handle");
+        if (json == nullptr) return usage(handle, fn, "json");
+        auto rows = handle->kw->records(ns == nullptr ? "" : ns, kind == nullptr ? "" : kind);
+        if (!rows) return fail(handle, rows.error());
+        keyward::core::Json doc;
+        doc.begin_object().key("records").begin_array();
+        for (const auto& r : *rows) keyward::core::record_json(doc, r);
+        doc.end_array().end_object();
+        const auto text = doc.str();
+        auto* p = static_cast<char*>(std::malloc(text.size() + 1));
+        if (p == nullptr) return out_of_memory(handle, fn, text.size() + 1);
+        std::memcpy(p, text.data(), text.size());
+        p[text.size()] = '\0';
+        *json = p;
+        if (json_len != nullptr) *json_len = text.size();
+        return succeed(handle);
     });
 }
 

@@ -26,24 +26,31 @@ Result<PutOptions> put_options(const Args& args) {
 Status run_put(const Invocation& inv, const Args& args) {
     KW_TRY(auto options, put_options(args));
     const std::string& address = args.positional()[0];
+    if (args.has("--generate") && args.has("--in")) {
+        return Error(Errc::usage, "give --generate N or --in F, not both");
+    }
+    KW_TRY(auto bytes, args.number("--generate", 32, 1, 1u << 20));
+    SecretBytes value;
+    if (!args.has("--generate")) {
+        KW_TRY(value, read_input(args.get("--in"), kMaxPlaintext));
+    }
+    KW_TRY(auto kw, inv.open_keyward());
     std::uint32_t version = 0;
     if (args.has("--generate")) {
-        if (args.has("--in")) return Error(Errc::usage, "give --generate N or --in F, not both");
-        KW_TRY(auto bytes, args.number("--generate", 32, 1, 1u << 20));
-        KW_TRY(auto kw, inv.open_keyward());
         KW_TRY(version, kw->generate_record(address, options, bytes));
     } else {
-        KW_TRY(auto value, read_input(args.get("--in"), kMaxPlaintext));
-        KW_TRY(auto kw, inv.open_keyward());
         KW_TRY(version, kw->put_record(address, options, value));
     }
     if (inv.json) {
+        // The expiry as stored: a client certificate's comes from its notAfter.
+        KW_TRY(auto info, kw->record(address));
         Json j;
         j.begin_object()
             .field("record", address)
             .field("kind", options.kind)
-            .field("version", version)
-            .end_object();
+            .field("version", version);
+        if (!info.expires_at.empty()) j.field("expires_at", info.expires_at);
+        j.end_object();
         inv.print_json(j);
     } else {
         inv.print_text("stored " + address + " version " + std::to_string(version) + "\n");

@@ -8,15 +8,19 @@
 #include <vector>
 
 #include "cli/args.hpp"
-#include "cli/json.hpp"
+#include "core/json_writer.hpp"
 #include "keyward/keyward.hpp"
 
 namespace keyward::cli {
+
+using core::Json;
 
 struct Invocation {
     std::string command;  // "keyring create"
     bool json = false;
     std::optional<std::string> config_path;
+    /// Set by print_json: stdout holds one JSON document, so an error adds none.
+    mutable bool printed_document = false;
 
     /// Loads the configuration (--config, $KEYWARD_CONFIG, ./keyward.conf, /etc/keyward) and
     /// opens keyward with it.
@@ -54,6 +58,7 @@ extern const Command kDatakeyCommand;
 extern const Command kPutCommand;
 extern const Command kGetCommand;
 extern const Command kListCommand;
+extern const Command kImportCommand;
 extern const Command kShowCommand;
 extern const Command kVersionsCommand;
 extern const Command kRestoreCommand;

@@ -9,13 +9,14 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 24> table = {
-        &kInitCommand,         &kKeyringCreateCommand, &kKeyringListCommand, &kKeyringShowCommand,
-        &kSealCommand,         &kOpenCommand,          &kRewrapCommand,      &kDatakeyCommand,
-        &kNamespaceMapCommand, &kNamespaceListCommand, &kPutCommand,         &kGetCommand,
-        &kListCommand,         &kShowCommand,          &kVersionsCommand,    &kRestoreCommand,
-        &kUpdateCommand,       &kRotateSecretCommand,  &kRevokeCommand,      &kDeleteCommand,
-        &kRecoverCommand,      &kPurgeCommand,         &kStatsCommand,       &kHealthCommand,
+    static const std::array<const Command*, 25> table = {
+        &kInitCommand,         &kKeyringCreateCommand, &kKeyringListCommand,  &kKeyringShowCommand,
+        &kSealCommand,         &kOpenCommand,          &kRewrapCommand,       &kDatakeyCommand,
+        &kNamespaceMapCommand, &kNamespaceListCommand, &kPutCommand,          &kGetCommand,
+        &kListCommand,         &kImportCommand,        &kShowCommand,         &kVersionsCommand,
+        &kRestoreCommand,      &kUpdateCommand,        &kRotateSecretCommand, &kRevokeCommand,
+        &kDeleteCommand,       &kRecoverCommand,       &kPurgeCommand,        &kStatsCommand,
+        &kHealthCommand,
     };
     return table;
 }
@@ -29,6 +30,7 @@ Result<std::unique_ptr<Keyward>> Invocation::open_keyward() const {
 }
 
 void Invocation::print_json(const Json& doc) const {
+    printed_document = true;
     std::cout << doc.str() << "\n";
 }
 

@@ -59,7 +59,8 @@ int fail(const Invocation& inv, const keyward::Error& e) {
             "was sealed with)";
     }
     std::cerr << "keyward: " << message << "\n";
-    if (inv.json) {
+    // A command that already printed its document (import's summary) keeps it the only one.
+    if (inv.json && !inv.printed_document) {
         keyward::cli::Json doc;
         doc.begin_object()
             .key("error")

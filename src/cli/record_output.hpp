@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "cli/args.hpp"
-#include "cli/json.hpp"
+#include "core/record_json.hpp"
 #include "keyward/records.hpp"
 
 namespace keyward::cli {
 
-void record_json(Json& j, const RecordInfo& r);
-void version_json(Json& j, const RecordVersion& v);
+using core::record_json;
+using core::version_json;
+
 /// "NS/NAME  kind  state  vN  expires ...", one line.
 std::string record_line(const RecordInfo& r);
 /// The record's metadata, one "key: value" per line.

@@ -1,6 +1,7 @@
 # The C API from Python through ctypes, loading the built libkeyward.so by path: a fresh SoftHSM
 # setup, then seal/open, wrong context, data keys. Exit 0 pass, 1 fail, 77 skip (no SoftHSM).
 import ctypes
+import json
 import os
 import shutil
 import subprocess
@@ -34,6 +35,16 @@ def load(path):
     lib.keyward_datakey_decrypt.restype = ctypes.c_int
     lib.keyward_datakey_decrypt.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                             ctypes.POINTER(u8p), size_p]
+    lib.keyward_put.restype = ctypes.c_int
+    lib.keyward_put.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                                ctypes.POINTER(ctypes.c_uint32)]
+    lib.keyward_get.restype = ctypes.c_int
+    lib.keyward_get.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint32,
+                                ctypes.POINTER(u8p), size_p]
+    lib.keyward_list.restype = ctypes.c_int
+    lib.keyward_list.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                 ctypes.POINTER(ctypes.c_void_p), size_p]
     lib.keyward_free.restype = None
     lib.keyward_free.argtypes = [ctypes.c_void_p]
     lib.keyward_free_secret.restype = None
@@ -128,6 +139,37 @@ def main():
         rc = lib.keyward_datakey_decrypt(handle, b, len(b), ctypes.byref(key),
                                          ctypes.byref(key_len))
         check(rc == 0 and take(lib, key, key_len, secret=True) == k, "datakey round trip")
+
+    # Records: what an integration service in Python does with OAuth tokens per tenant.
+    version = ctypes.c_uint32()
+    for token in (b"ya29.first", b"ya29.second"):
+        rc = lib.keyward_put(handle, b"tenant-a/google/access", b"oauth_access_token", token,
+                             len(token), b"2031-06-01T12:00:00+02:00", ctypes.byref(version))
+        check(rc == 0, "put is 0")
+    check(version.value == 2, "second put is version 2")
+    rc = lib.keyward_get(handle, b"tenant-a/google/access", 1, ctypes.byref(out),
+                         ctypes.byref(out_len))
+    check(rc == 0 and take(lib, out, out_len, secret=True) == b"ya29.first", "get version 1")
+    rc = lib.keyward_get(handle, b"tenant-a/google/access", 0, ctypes.byref(out),
+                         ctypes.byref(out_len))
+    check(rc == 0 and take(lib, out, out_len, secret=True) == b"ya29.second", "get latest")
+    doc, doc_len = ctypes.c_void_p(), ctypes.c_size_t()
+    rc = lib.keyward_list(handle, b"tenant-a", None, ctypes.byref(doc), ctypes.byref(doc_len))
+    check(rc == 0, "list is 0")
+    if rc == 0:
+        text = ctypes.string_at(doc, doc_len.value)
+        lib.keyward_free(doc)
+        records = json.loads(text)["records"]
+        check([r["record"] for r in records] == ["tenant-a/google/access"], "list names it")
+        check(records[0]["latest"] == 2 and records[0]["kind"] == "oauth_access_token",
+              "list metadata")
+        check(records[0]["expires_at"] == "2031-06-01T10:00:00Z", "expiry normalised to UTC")
+        check(records[0]["rotation"] is None, "access tokens have no rotation policy")
+        check(b"ya29" not in text, "list never holds a value")
+    rc = lib.keyward_get(handle, b"tenant-a/none", 0, ctypes.byref(out), ctypes.byref(out_len))
+    check(rc == 4 and not out, "unknown record is 4")
+    rc = lib.keyward_put(handle, b"tenant-a/x", b"nope", b"v", 1, None, None)
+    check(rc == 2 and b"unknown kind" in lib.keyward_last_error(handle), "unknown kind is 2")
 
     lib.keyward_close(handle)
     if not failures:

@@ -183,6 +183,61 @@ static void test_two_handles(keyward_handle* a, keyward_handle* b) {
     keyward_free(env);
 }
 
+/* put, get and list: versions, exact bytes, metadata without values, and errors by code. */
+static void test_records(keyward_handle* h, const char* cli) {
+    static const uint8_t v1[] = "wallet-key-v1";
+    static const uint8_t v2[] = {0x00, 0xff, 0x10, 0x00};
+    uint32_t version = 99;
+    CHECK(keyward_put(h, "capi-ns/user/42", "wallet", v1, sizeof v1 - 1, NULL, &version) ==
+          KEYWARD_OK);
+    CHECK(version == 1);
+    CHECK(keyward_put(h, "capi-ns/user/42", "wallet", v2, sizeof v2, "2031-01-01", &version) ==
+          KEYWARD_OK);
+    CHECK(version == 2);
+    uint8_t* out = NULL;
+    size_t out_len = 0;
+    CHECK(keyward_get(h, "capi-ns/user/42", 0, &out, &out_len) == KEYWARD_OK);
+    CHECK(out_len == sizeof v2 && memcmp(out, v2, sizeof v2) == 0);
+    keyward_free_secret(out, out_len);
+    CHECK(keyward_get(h, "capi-ns/user/42", 1, &out, &out_len) == KEYWARD_OK);
+    CHECK(out_len == sizeof v1 - 1 && memcmp(out, v1, sizeof v1 - 1) == 0);
+    keyward_free_secret(out, out_len);
+
+    char* json = NULL;
+    size_t json_len = 0;
+    CHECK(keyward_list(h, "capi-ns", NULL, &json, &json_len) == KEYWARD_OK);
+    CHECK(json != NULL && strlen(json) == json_len);
+    CHECK(contains(json, "\"record\":\"capi-ns/user/42\""));
+    CHECK(contains(json, "\"latest\":2"));
+    CHECK(contains(json, "\"expires_at\":\"2031-01-01T00:00:00Z\""));
+    CHECK(!contains(json, "wallet-key-v1"));
+    keyward_free(json);
+    CHECK(keyward_list(h, "capi-ns", "api_key", &json, NULL) == KEYWARD_OK);
+    CHECK(strcmp(json, "{\"records\":[]}") == 0);
+    keyward_free(json);
+
+    /* Errors: codes are CLI exit codes, outputs stay NULL. */
+    CHECK(keyward_get(h, "capi-ns/nothing", 0, &out, &out_len) == KEYWARD_ERR_NOT_FOUND);
+    CHECK(out == NULL && out_len == 0 && contains(keyward_last_error(h), "no record"));
+    CHECK(keyward_get(h, "capi-ns/user/42", 7, &out, &out_len) == KEYWARD_ERR_NOT_FOUND);
+    CHECK(keyward_put(h, "Bad/addr", "wallet", v1, 1, NULL, &version) == KEYWARD_ERR_USAGE);
+    CHECK(version == 0);
+    CHECK(keyward_put(h, "capi-ns/x", "password", v1, 1, NULL, NULL) == KEYWARD_ERR_USAGE);
+    CHECK(contains(keyward_last_error(h), "unknown kind"));
+    CHECK(keyward_put(h, "capi-ns/x", "wallet", v1, 1, "tomorrow", NULL) == KEYWARD_ERR_USAGE);
+    CHECK(keyward_put(h, "capi-ns/x", "wallet", NULL, 3, NULL, NULL) == KEYWARD_ERR_USAGE);
+    CHECK(keyward_put(h, NULL, "wallet", v1, 1, NULL, NULL) == KEYWARD_ERR_USAGE);
+    CHECK(keyward_get(h, "capi-ns/user/42", 0, NULL, &out_len) == KEYWARD_ERR_USAGE);
+    CHECK(keyward_list(h, "Bad NS", NULL, &json, NULL) == KEYWARD_ERR_USAGE && json == NULL);
+    CHECK(keyward_list(NULL, NULL, NULL, &json, NULL) == KEYWARD_ERR_USAGE);
+
+    /* The CLI reads what the C API stored: the same database, the same contexts. */
+    const char* revoke[] = {"revoke", "capi-ns/user/42", NULL};
+    CHECK(run_cli(cli, revoke) == 0);
+    CHECK(keyward_get(h, "capi-ns/user/42", 0, &out, &out_len) == KEYWARD_ERR_FAILED);
+    CHECK(contains(keyward_last_error(h), "revoked"));
+}
+
 int main(void) {
     if (!softhsm_installed()) {
         printf("SKIP: SoftHSM (libsofthsm2.so) is not installed\n");
@@ -243,6 +298,7 @@ int main(void) {
     test_envelopes(h);
     test_null_arguments(h);
     test_datakeys(h);
+    test_records(h, cli);
     keyward_close(h);
 
     if (failures == 0) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

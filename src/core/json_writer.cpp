@@ -1,9 +1,9 @@
 // JSON writer for --json output.
-#include "cli/json.hpp"
+#include "core/json_writer.hpp"
 
 #include <cstdio>
 
-namespace keyward::cli {
+namespace keyward::core {
 
 void Json::separate() {
     if (after_key_) {
@@ -112,4 +112,4 @@ Json& Json::null() {
     return *this;
 }
 
-}  // namespace keyward::cli
+}  // namespace keyward::core

@@ -11,7 +11,7 @@
 
 #include "keyward/bytes.hpp"
 
-namespace keyward::cli {
+namespace keyward::core {
 
 class Json {
   public:
@@ -43,4 +43,4 @@ class Json {
     bool after_key_ = false;
 };
 
-}  // namespace keyward::cli
+}  // namespace keyward::core

@@ -1,0 +1,66 @@
+// Record metadata as JSON (see record_json.hpp).
+#include "core/record_json.hpp"
+
+namespace keyward::core {
+
+namespace {
+
+void optional_field(Json& j, std::string_view key, const std::string& value) {
+    j.key(key);
+    if (value.empty()) {
+        j.null();
+    } else {
+        j.value(value);
+    }
+}
+
+}  // namespace
+
+void record_json(Json& j, const RecordInfo& r) {
+    j.begin_object()
+        .field("record", r.ns + "/" + r.name)
+        .field("namespace", r.ns)
+        .field("name", r.name)
+        .field("kind", r.kind)
+        .field("state", r.state)
+        .field("latest", r.latest)
+        .field("description", r.description);
+    j.key("tags").begin_object();
+    for (const auto& [k, v] : r.tags) j.field(k, v);
+    j.end_object();
+    j.field("created_at", r.created_at)
+        .field("created_by", r.created_by)
+        .field("updated_at", r.updated_at)
+        .field("updated_by", r.updated_by);
+    optional_field(j, "expires_at", r.expires_at);
+    optional_field(j, "value_since", r.value_since);
+    j.key("rotation");
+    if (r.policy.rotate_after_days == 0) {
+        j.null();
+    } else {
+        j.begin_object()
+            .field("rotate_after_days", r.policy.rotate_after_days)
+            .field("warn_before_days", r.policy.warn_before_days)
+            .field("auto_rotate", r.policy.auto_rotate)
+            .field("due_at", r.rotation_due_at)
+            .end_object();
+    }
+    if (r.generate_bytes != 0) j.field("generate_bytes", r.generate_bytes);
+    j.end_object();
+}
+
+void version_json(Json& j, const RecordVersion& v) {
+    j.begin_object()
+        .field("version", v.version)
+        .field("created_at", v.created_at)
+        .field("created_by", v.created_by)
+        .field("origin", v.origin)
+        .field("value_since", v.value_since);
+    optional_field(j, "expires_at", v.expires_at);
+    j.field("keyring", v.keyring)
+        .field("kek_version", v.kek_version)
+        .field("envelope_bytes", static_cast<std::uint64_t>(v.envelope.size()))
+        .end_object();
+}
+
+}  // namespace keyward::core
