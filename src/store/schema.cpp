@@ -131,6 +131,10 @@ Result<int> schema_version(Database& db) {
 }
 
 Status migrate(Database& db) {
+    return migrate_to(db, latest_schema_version());
+}
+
+Status migrate_to(Database& db, int target) {
     KW_TRY(int current, schema_version(db));
     if (current > latest_schema_version()) {
         return Error(Errc::failed, "database schema version " + std::to_string(current) +
@@ -138,7 +142,7 @@ Status migrate(Database& db) {
                                        std::to_string(latest_schema_version()) +
                                        "); upgrade keyward, the database was not touched");
     }
-    for (int v = current; v < latest_schema_version(); ++v) {
+    for (int v = current; v < target && v < latest_schema_version(); ++v) {
         KW_TRY(auto tx, Transaction::begin(db));
         // Re-read inside the write lock: another process may have migrated meanwhile.
         KW_TRY(int now, schema_version(db));

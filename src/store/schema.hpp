@@ -12,6 +12,8 @@ int latest_schema_version() noexcept;
 /// Brings the database to latest_schema_version(), one migration per transaction. A database
 /// newer than this binary is refused and left untouched.
 Status migrate(Database& db);
+/// Migrates only up to `target` (tests of the upgrade path from older releases).
+Status migrate_to(Database& db, int target);
 
 /// PRAGMA user_version.
 Result<int> schema_version(Database& db);
