@@ -28,7 +28,7 @@ extern "C" {
 #define KEYWARD_ERR_FAILED 1          /* any other failure */
 #define KEYWARD_ERR_USAGE 2           /* bad argument (NULL pointer...), bad config */
 #define KEYWARD_ERR_AUTH 3            /* tampered/truncated envelope, wrong context */
-#define KEYWARD_ERR_NOT_FOUND 4       /* keyring, KEK version */
+#define KEYWARD_ERR_NOT_FOUND 4       /* keyring, KEK version, record */
 #define KEYWARD_ERR_ACCESS_DENIED 5   /* access denied */
 #define KEYWARD_ERR_HSM_UNAVAILABLE 6 /* module, token, login, token mismatch */
 

@@ -61,8 +61,17 @@ struct Summary {
 
 Status flush(Keyward& kw, const std::string& ns, std::vector<ImportItem>& batch, Summary& sum) {
     if (batch.empty()) return {};
-    KW_TRY(auto outcomes, kw.import_records(ns, batch));
-    for (auto& o : outcomes) (o.version != 0 ? sum.stored : sum.refused).push_back(std::move(o));
+    auto outcomes = kw.import_records(ns, batch);
+    if (!outcomes.ok()) {
+        // This batch was rolled back whole; the earlier ones stay.
+        for (const auto& item : batch) {
+            sum.refused.push_back({item.line, item.name, 0, outcomes.error().exit_code(),
+                                   "not stored: " + outcomes.error().message()});
+        }
+        batch.clear();
+        return outcomes.error();
+    }
+    for (auto& o : *outcomes) (o.version != 0 ? sum.stored : sum.refused).push_back(std::move(o));
     batch.clear();
     return {};
 }
@@ -102,6 +111,15 @@ void print_summary(const Invocation& inv, const std::string& ns, const Summary& 
     inv.print_text(out.str());
 }
 
+// An import that cannot go on still reports what it stored before the error.
+Status stopped(const Invocation& inv, const std::string& ns, const Summary& sum, Progress& progress,
+               const Error& e) {
+    progress.done();
+    print_summary(inv, ns, sum);
+    return e.context("import stopped after " + std::to_string(sum.stored.size()) +
+                     " stored records");
+}
+
 Status run_import(const Invocation& inv, const Args& args) {
     auto path = args.get("--jsonl");
     if (!path)
@@ -119,11 +137,8 @@ Status run_import(const Invocation& inv, const Args& args) {
         auto more = in.next(line);
         if (!more.ok()) {
             // What was committed stays; say so, then stop at the unreadable line.
-            KW_TRY_STATUS(flush(*kw, ns, batch, sum));
-            progress.done();
-            print_summary(inv, ns, sum);
-            return more.error().context("after " + std::to_string(sum.stored.size()) +
-                                        " stored records");
+            (void)flush(*kw, ns, batch, sum);
+            return stopped(inv, ns, sum, progress, more.error());
         }
         if (!*more) break;
         if (blank(line)) continue;
@@ -145,12 +160,16 @@ Status run_import(const Invocation& inv, const Args& args) {
         batch_bytes += item.value.size();
         batch.push_back(std::move(item));
         if (batch.size() >= batch_size || batch_bytes >= kMaxBatchBytes) {
-            KW_TRY_STATUS(flush(*kw, ns, batch, sum));
+            if (auto st = flush(*kw, ns, batch, sum); !st.ok()) {
+                return stopped(inv, ns, sum, progress, st.error());
+            }
             batch_bytes = 0;
             progress.show(in, sum.stored.size(), sum.refused.size());
         }
     }
-    KW_TRY_STATUS(flush(*kw, ns, batch, sum));
+    if (auto st = flush(*kw, ns, batch, sum); !st.ok()) {
+        return stopped(inv, ns, sum, progress, st.error());
+    }
     progress.show(in, sum.stored.size(), sum.refused.size());
     progress.done();
     std::sort(sum.refused.begin(), sum.refused.end(),

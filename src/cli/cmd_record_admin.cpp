@@ -103,7 +103,7 @@ Status run_update(const Invocation& inv, const Args& args) {
     update.remove_tags = args.all("--untag");
     if (auto e = args.get("--expires")) update.expires_at = *e == "none" ? std::string() : *e;
     if (args.has("--generate-bytes")) {
-        KW_TRY(auto n, args.number("--generate-bytes", 0, 1, 1u << 20));
+        KW_TRY(auto n, args.number("--generate-bytes", 0, 16, 4096));
         update.generate_bytes = static_cast<std::uint32_t>(n);
     }
     KW_TRY(auto kw, inv.open_keyward());

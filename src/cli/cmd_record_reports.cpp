@@ -11,7 +11,7 @@ Status run_rotate_secret(const Invocation& inv, const Args& args) {
     const bool due = args.has("--due");
     if (due && args.has("--bytes"))
         return Error(Errc::usage, "--bytes goes with NS/NAME, not --due");
-    KW_TRY(auto bytes, args.number("--bytes", 0, 1, 1u << 20));
+    KW_TRY(auto bytes, args.number("--bytes", 0, 16, 4096));
     const std::string target = args.positional().empty() ? std::string() : args.positional()[0];
     if (!due && target.empty()) {
         return Error(Errc::usage, "rotate-secret needs NS/NAME, or --due [NS]");

@@ -19,8 +19,20 @@ Result<PutOptions> put_options(const Args& args) {
     options.expires_at = args.get("--expires").value_or("");
     options.description = args.get("--description");
     KW_TRY(options.tags, tags_from(args));
-    KW_TRY(options.policy, policy_from(args, core::default_rotation_policy(options.kind)));
+    // Checked before the token is touched; applied to the record's current policy below.
+    KW_TRY(auto unused, policy_from(args, core::default_rotation_policy(options.kind)));
+    (void)unused;
     return options;
+}
+
+// Policy options change the record's current policy, or the kind's default for a new record.
+Status apply_policy(Keyward& kw, const std::string& address, const Args& args,
+                    PutOptions& options) {
+    RotationPolicy base = core::default_rotation_policy(options.kind);
+    auto current = kw.record(address);
+    if (current.ok() && current->state != "purged") base = current->policy;
+    KW_TRY(options.policy, policy_from(args, base));
+    return {};
 }
 
 Status run_put(const Invocation& inv, const Args& args) {
@@ -29,12 +41,13 @@ Status run_put(const Invocation& inv, const Args& args) {
     if (args.has("--generate") && args.has("--in")) {
         return Error(Errc::usage, "give --generate N or --in F, not both");
     }
-    KW_TRY(auto bytes, args.number("--generate", 32, 1, 1u << 20));
+    KW_TRY(auto bytes, args.number("--generate", 32, 16, 4096));
     SecretBytes value;
     if (!args.has("--generate")) {
         KW_TRY(value, read_input(args.get("--in"), kMaxPlaintext));
     }
     KW_TRY(auto kw, inv.open_keyward());
+    KW_TRY_STATUS(apply_policy(*kw, address, args, options));
     std::uint32_t version = 0;
     if (args.has("--generate")) {
         KW_TRY(version, kw->generate_record(address, options, bytes));

@@ -34,13 +34,14 @@ void record_advice(HealthReport& report) {
     auto& advice = report.recommendations;
     if (report.due_for_rotation > 0) {
         advice.push_back(count(report.due_for_rotation, "record is", "records are") +
-                         " past the rotation date of its policy: store new values (keyward put), "
-                         "or run keyward rotate-secret --due for those keyward generates.");
+                         " past the rotation date set by the rotation policy: store new values "
+                         "(keyward put), or run keyward rotate-secret --due for those keyward "
+                         "generates.");
     }
     if (report.rotation_warning > 0) {
-        advice.push_back(count(report.rotation_warning, "record reaches", "records reach") +
-                         " its rotation date within the policy's warning period: plan the "
-                         "rotation (keyward list --json shows rotation_due_at).");
+        advice.push_back(count(report.rotation_warning, "record is", "records are") +
+                         " within the warning period before the rotation date: plan the rotation "
+                         "(keyward list --json shows rotation.due_at).");
     }
     if (report.expired > 0) {
         advice.push_back(count(report.expired, "record has", "records have") +

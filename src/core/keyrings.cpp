@@ -61,25 +61,35 @@ Result<KeyringRow> Keyrings::create(const std::string& name, Suite suite) {
             Errc::already_exists,
             "keyring \"" + name + "\" already exists (see keyward keyring show " + name + ")");
     }
-    const std::string label = kek_label(name, 1);
-    KW_TRY(auto attrs, generate_or_adopt(label, suite));
-    KW_TRY(auto check, hsm_.check_value(KekRef{label, suite}));
-
     KeyringRow ring;
     ring.name = name;
     ring.suite = suite;
     ring.created_at = utc_now_iso8601();
-    KekVersionRow v1;
-    v1.keyring = name;
-    v1.version = 1;
-    v1.state = KekState::active;
-    v1.label = label;
-    v1.object_id = attrs.id;
-    v1.check_value = std::move(check);
-    v1.created_at = ring.created_at;
-    ring.versions.push_back(std::move(v1));
-    KW_TRY_STATUS(store_.create_keyring(ring));
-    return ring;
+    KW_TRY_STATUS(store_.create_keyring_locked(ring, [&]() -> Result<KekVersionRow> {
+        KW_TRY(auto v1, prepare_version(ring, 1));
+        v1.created_at = ring.created_at;
+        return v1;
+    }));
+    KW_TRY(auto made, store_.find_keyring(name));
+    if (!made) return not_found_keyring(name);
+    return std::move(*made);
+}
+
+Result<KekVersionRow> Keyrings::prepare_version(const KeyringRow& ring, std::uint32_t version) {
+    const std::string label = kek_label(ring.name, version);
+    KW_TRY(auto attrs, generate_or_adopt(label, ring.suite));
+    // check_value finds the object again by its label: a version is recorded only once the
+    // token can give its key back (SoftHSM's file store only fflushes a new object).
+    KW_TRY(auto check, hsm_.check_value(KekRef{label, ring.suite}));
+    KekVersionRow v;
+    v.keyring = ring.name;
+    v.version = version;
+    v.state = KekState::active;
+    v.label = label;
+    v.object_id = attrs.id;
+    v.check_value = std::move(check);
+    v.created_at = utc_now_iso8601();
+    return v;
 }
 
 Result<KeyringRow> Keyrings::show(const std::string& name) {

@@ -28,6 +28,11 @@ class Keyrings {
     /// Errc::token_mismatch naming it.
     Status verify_binding();
 
+    /// KEK version `version` of an existing keyring, made in the token (or adopted, when a crash
+    /// left exactly a spec KEK with its label) and found again, but not yet recorded: the
+    /// caller records it in the same transaction as what depends on it. State: active.
+    Result<KekVersionRow> prepare_version(const KeyringRow& ring, std::uint32_t version);
+
     /// The token object of a version the caller may use, or the reason it may not.
     Result<KekRef> kek_for(const KeyringRow& ring, const KekVersionRow& version) const;
 

@@ -4,6 +4,7 @@
 #include "core/records.hpp"
 
 #include <map>
+#include <set>
 
 #include "core/clock.hpp"
 #include "core/record_kinds.hpp"
@@ -64,7 +65,13 @@ Result<Records::Prepared> Records::prepare(const RecordAddress& address, const P
     p.tags = options.tags;
     if (options.description) KW_TRY_STATUS(check_description(*options.description));
     p.description = options.description;
-    if (options.policy) KW_TRY_STATUS(check_policy(*options.policy));
+    if (options.policy) {
+        KW_TRY_STATUS(check_policy(*options.policy));
+        if (options.policy->auto_rotate && !kind_allows_generation(options.kind)) {
+            return Error(Errc::usage, "auto-rotate needs a kind keyward generates (" +
+                                          generated_kinds_text() + "), not " + options.kind);
+        }
+    }
     p.policy = options.policy;
     if (!options.expires_at.empty()) {
         KW_TRY(auto normalized, normalize_iso8601(options.expires_at));
@@ -109,6 +116,16 @@ Result<std::uint32_t> Records::store_with_retry(const RecordAddress& address,
         Prepared p = prepared;
         std::uint32_t version = 1;
         if (found) version = found->latest + 1;
+        if (found && found->state != "purged") {
+            std::set<std::string> keys;
+            for (const auto& tag : found->tags) keys.insert(tag.first);
+            for (const auto& tag : p.tags) keys.insert(tag.first);
+            if (keys.size() > kMaxTags) {
+                return Error(Errc::usage, "record " + address.text() + " would have " +
+                                              std::to_string(keys.size()) +
+                                              " tags; at most 32 (keyward update --untag K)");
+            }
+        }
         // A new record, or a purged one starting again, gets its kind's default policy.
         if ((!found || found->state == "purged") && !p.policy) {
             p.policy = default_rotation_policy(p.kind);
@@ -159,7 +176,7 @@ Result<std::uint32_t> Records::rotate_secret(const RecordAddress& address,
                                               "; only an active or expired record is rotated");
     }
     if (!kind_allows_generation(row.kind)) {
-        return Error(Errc::state_refused, "record " + address.text() + " is a " + row.kind +
+        return Error(Errc::state_refused, "record " + address.text() + " is of kind " + row.kind +
                                               ", which its issuer rotates, not keyward; "
                                               "keyward rotates " +
                                               generated_kinds_text());

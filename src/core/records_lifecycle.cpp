@@ -67,7 +67,9 @@ Status Records::update(const RecordAddress& address, const MetadataUpdate& updat
                        const std::string& actor) {
     KW_TRY(auto row, existing(address));
     if (row.state != "active" && row.state != "revoked") {
-        return refused(address, row.state, "recover it before changing its metadata");
+        return refused(address, row.state,
+                       row.state == "purged" ? "a purged record has no metadata to change"
+                                             : "recover it before changing its metadata");
     }
     RecordChange change;
     if (update.description) KW_TRY_STATUS(check_description(*update.description));

@@ -3,44 +3,23 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/record_store.hpp"
+#include "core/rotation_store.hpp"
+#include "core/store_rows.hpp"
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
 #include "keyward/types.hpp"
 
 namespace keyward::core {
 
-/// The token a database belongs to.
-struct TokenBinding {
-    std::string serial;
-    std::string label;
-};
-
-struct KekVersionRow {
-    std::string keyring;
-    std::uint32_t version = 0;
-    KekState state = KekState::pre_active;
-    std::string label;             // token object label, keyward:<ring>:v<version>
-    Bytes object_id;               // CKA_ID
-    Bytes check_value;             // first 8 bytes of the KEK's wrap of the fixed test key
-    std::uint64_t wrap_count = 0;  // suite 2: wraps reserved so far (SP 800-38D limit)
-    std::string created_at;
-};
-
-struct KeyringRow {
-    std::string name;
-    Suite suite = Suite::kwp;
-    std::string created_at;
-    std::uint32_t cryptoperiod_days = 365;
-    std::vector<KekVersionRow> versions;  // ascending version
-};
-
-/// Keyrings here; records in RecordStore (core/record_store.hpp).
-class Store : public RecordStore {
+/// Keyrings here; records in RecordStore (core/record_store.hpp), rotation jobs in
+/// RotationStore (core/rotation_store.hpp).
+class Store : public RecordStore, public RotationStore {
   public:
     virtual Result<std::optional<TokenBinding>> token_binding() = 0;
     virtual Status bind_token(const TokenBinding& binding) = 0;
@@ -51,6 +30,12 @@ class Store : public RecordStore {
     /// Inserts the keyring and its versions in one transaction; Errc::already_exists when
     /// the name is taken.
     virtual Status create_keyring(const KeyringRow& keyring) = 0;
+    /// Inserts the keyring and the version make_first returns, calling it while holding the
+    /// database's write lock: two processes creating the same keyring at once cannot both
+    /// make a KEK with its label (SoftHSM would accept the duplicate). The loser waits for the
+    /// lock and gets Errc::already_exists.
+    virtual Status create_keyring_locked(
+        const KeyringRow& keyring, const std::function<Result<KekVersionRow>()>& make_first) = 0;
 
     /// The version of a keyring, or nullopt.
     virtual Result<std::optional<KekVersionRow>> find_version(const std::string& keyring,

@@ -37,7 +37,23 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
     module_options.softhsm2_conf = options.softhsm2_conf;
     module_options.never_finalize = options.never_finalize;
     KW_TRY(auto module, Module::acquire(options.module_path, module_options));
-    auto found = find_token(module->functions(), options.token, options.module_path);
+    // The same race can also leave, in the module's memory, a token that reads as having no
+    // user PIN (its file half rewritten when it was scanned): that is looked for again too.
+    auto locate = [&]() -> Result<SlotToken> {
+        KW_TRY(auto t, find_token(module->functions(), options.token, options.module_path));
+        const CK_FLAGS f = t.info.flags;
+        if (t.serial.empty()) {
+            return Error(Errc::hsm_unavailable,
+                         "token " + quoted(t.label) + " reports no serial number");
+        }
+        if ((f & CKF_LOGIN_REQUIRED) != 0 && (f & CKF_USER_PIN_INITIALIZED) == 0) {
+            return Error(Errc::hsm_unavailable, "token " + quoted(t.label) +
+                                                    " has no user PIN yet; initialise the "
+                                                    "token (keyward init)");
+        }
+        return t;
+    };
+    auto found = locate();
     // SoftHSM 2.6.1 scans its token directory once, at C_Initialize, and leaves out a token
     // whose file another process is rewriting at that instant (it rewrites token.object on
     // every login): concurrent keyward processes then saw "no token", or C_GetTokenInfo
@@ -47,13 +63,14 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
     // URI (bad_config) is not retried.
     auto transient = [](const Error& e) { return e.code() != Errc::bad_config; };
     for (int attempt = 1;
-         attempt <= 5 && !found.ok() && transient(found.error()) && module.use_count() == 1 &&
+         attempt <= 8 && !found.ok() && transient(found.error()) && module.use_count() == 1 &&
          module->initialized_here() && !options.never_finalize;
          ++attempt) {
         module.reset();  // C_Finalize and dlclose: the next C_Initialize scans again
-        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+        // Jittered, so that processes that collided once do not collide again in step.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt + (::getpid() % 17)));
         KW_TRY(module, Module::acquire(options.module_path, module_options));
-        found = find_token(module->functions(), options.token, options.module_path);
+        found = locate();
     }
     if (!found.ok()) return std::move(found).error();
     auto token = std::move(found).value();
@@ -87,10 +104,22 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
             return Error(Errc::bad_config,
                          name + " needs a user PIN; give one as env:VAR, file:PATH or prompt");
         }
-        // Tried once, never again with the same PIN: retries would lock the token.
-        auto c = KW_P11_CALL(module->functions(), C_Login, hsm->login_session_.handle(), CKU_USER,
-                             reinterpret_cast<CK_UTF8CHAR*>(options.pin.data()),
-                             static_cast<CK_ULONG>(options.pin.size()));
+        // A wrong PIN is tried once, never again: retries would lock the token. Only
+        // CKR_GENERAL_ERROR and CKR_USER_PIN_NOT_INITIALIZED, SoftHSM's answers when another
+        // process is rewriting the token file at that instant (never its answers to a wrong
+        // PIN), are tried again.
+        auto login = [&] {
+            return KW_P11_CALL(module->functions(), C_Login, hsm->login_session_.handle(), CKU_USER,
+                               reinterpret_cast<CK_UTF8CHAR*>(options.pin.data()),
+                               static_cast<CK_ULONG>(options.pin.size()));
+        };
+        auto c = login();
+        for (int attempt = 1; attempt <= 8 && (c.rv() == CKR_GENERAL_ERROR ||
+                                               c.rv() == CKR_USER_PIN_NOT_INITIALIZED);
+             ++attempt) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+            c = login();
+        }
         secure_wipe(options.pin.data(), options.pin.size());
         switch (c.rv()) {
             case CKR_OK:

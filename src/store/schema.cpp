@@ -115,6 +115,56 @@ CREATE TABLE record_tags (
 CREATE INDEX record_tags_by_tag ON record_tags(key, value);
 CREATE INDEX records_by_expiry ON records(expires_at) WHERE expires_at IS NOT NULL;
 )sql",
+    // 4: rotation. A job is one rotation, re-encryption or rollback of a keyring, with a
+    // cursor so that a crashed run resumes where its last committed batch ended. kept_wraps
+    // holds, per record version, the wrapped DEK it had before the last rotation, so that a
+    // rollback is a header swap without the HSM. The lease names the process running a job.
+    R"sql(
+CREATE TABLE rotation_jobs (
+    id               INTEGER PRIMARY KEY,
+    keyring          TEXT NOT NULL REFERENCES keyrings(name),
+    kind             TEXT NOT NULL CHECK (kind IN ('rotate', 'reencrypt', 'rollback')),
+    from_version     INTEGER NOT NULL,
+    to_version       INTEGER NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('running', 'finished', 'rolled-back')),
+    started_at       TEXT NOT NULL,
+    started_by       TEXT NOT NULL,
+    finished_at      TEXT,
+    cursor_namespace TEXT NOT NULL DEFAULT '',
+    cursor_name      TEXT NOT NULL DEFAULT '',
+    cursor_version   INTEGER NOT NULL DEFAULT 0,
+    total            INTEGER NOT NULL DEFAULT 0,
+    done             INTEGER NOT NULL DEFAULT 0,
+    skipped          INTEGER NOT NULL DEFAULT 0,
+    failed           INTEGER NOT NULL DEFAULT 0,
+    hsm_rewraps      INTEGER NOT NULL DEFAULT 0,
+    seconds          REAL NOT NULL DEFAULT 0,
+    max_commit_ms    REAL NOT NULL DEFAULT 0,
+    runs             INTEGER NOT NULL DEFAULT 1
+) STRICT;
+CREATE UNIQUE INDEX one_running_job ON rotation_jobs(keyring) WHERE state = 'running';
+CREATE TABLE kept_wraps (
+    namespace   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    job_id      INTEGER NOT NULL REFERENCES rotation_jobs(id),
+    keyring     TEXT NOT NULL,
+    kek_version INTEGER NOT NULL,
+    wrapped_dek BLOB NOT NULL,
+    PRIMARY KEY (namespace, name, version),
+    FOREIGN KEY (namespace, name, version) REFERENCES record_versions(namespace, name, version)
+) STRICT;
+CREATE INDEX kept_wraps_by_kek ON kept_wraps(keyring, kek_version);
+CREATE TABLE rotation_leases (
+    keyring      TEXT PRIMARY KEY REFERENCES keyrings(name),
+    host         TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    acquired_at  TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX record_versions_by_keyring_key
+    ON record_versions(keyring, namespace, name, version);
+)sql",
 };
 
 }  // namespace

@@ -121,6 +121,11 @@ Statement& Statement::bind(int index, std::int64_t value) {
     return *this;
 }
 
+Statement& Statement::bind(int index, double value) {
+    sqlite3_bind_double(stmt_, index, value);
+    return *this;
+}
+
 Statement& Statement::bind(int index, std::string_view value) {
     sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     return *this;
@@ -163,6 +168,10 @@ void Statement::reset() noexcept {
 
 std::int64_t Statement::column_int(int col) const noexcept {
     return sqlite3_column_int64(stmt_, col);
+}
+
+double Statement::column_double(int col) const noexcept {
+    return sqlite3_column_double(stmt_, col);
 }
 
 std::string Statement::column_text(int col) const {

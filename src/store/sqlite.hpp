@@ -58,6 +58,7 @@ class Statement {
 
     // Parameters are 1-based, as in SQLite.
     Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, double value);
     Statement& bind(int index, std::string_view value);
     Statement& bind(int index, ByteView value);
     Statement& bind_null(int index);
@@ -74,6 +75,7 @@ class Statement {
     void reset() noexcept;
 
     std::int64_t column_int(int col) const noexcept;
+    double column_double(int col) const noexcept;
     std::string column_text(int col) const;
     Bytes column_blob(int col) const;
     bool column_is_null(int col) const noexcept;

@@ -167,8 +167,8 @@ Status SqliteStore::insert_version(const core::RecordPut& put) {
             auto existing = read_record(*s);
             exists = true;
             if (existing.kind != put.kind && existing.state != "purged") {
-                return Error(Errc::usage, where + " is a " + existing.kind + ", not a " + put.kind +
-                                              "; a record keeps its kind");
+                return Error(Errc::usage, where + " is of kind " + existing.kind + ", not " +
+                                              put.kind + "; a record keeps its kind");
             }
             if (existing.state == "revoked" || existing.state == "deleted") {
                 return Error(Errc::state_refused,
@@ -436,7 +436,8 @@ Status SqliteStore::purge_record(const std::string& ns, const std::string& name,
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
     KW_TRY(auto s, db_.prepare("UPDATE records SET state = 'purged', description = '', "
-                               "expires_at = NULL, generate_bytes = NULL, "
+                               "expires_at = NULL, generate_bytes = NULL, value_since = '', "
+                               "rotate_after_days = 0, warn_before_days = 0, auto_rotate = 0, "
                                "state_before_delete = '', updated_at = ?3, updated_by = ?4 "
                                "WHERE namespace = ?1 AND name = ?2 AND state = 'deleted'"));
     s.bind(1, ns).bind(2, name).bind(3, core::utc_now_iso8601()).bind(4, actor);
@@ -447,7 +448,8 @@ Status SqliteStore::purge_record(const std::string& ns, const std::string& name,
                                          "meanwhile, look again");
     }
     // secure_delete is on, so SQLite overwrites the freed envelope bytes in the file.
-    for (const char* sql : {"DELETE FROM record_versions WHERE namespace = ?1 AND name = ?2",
+    for (const char* sql : {"DELETE FROM kept_wraps WHERE namespace = ?1 AND name = ?2",
+                            "DELETE FROM record_versions WHERE namespace = ?1 AND name = ?2",
                             "DELETE FROM record_tags WHERE namespace = ?1 AND name = ?2"}) {
         KW_TRY(auto d, db_.prepare(sql));
         d.bind(1, ns).bind(2, name);

@@ -121,6 +121,11 @@ Result<std::vector<core::KeyringRow>> SqliteStore::list_keyrings() {
 }
 
 Status SqliteStore::create_keyring(const core::KeyringRow& ring) {
+    return create_keyring_locked(ring, nullptr);
+}
+
+Status SqliteStore::create_keyring_locked(
+    const core::KeyringRow& ring, const std::function<Result<core::KekVersionRow>()>& make_first) {
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
     KW_TRY(auto k, db_.prepare("INSERT INTO keyrings(name, suite, created_at, cryptoperiod_days) "
@@ -135,21 +140,28 @@ Status SqliteStore::create_keyring(const core::KeyringRow& ring) {
         }
         return st;
     }
+    for (const auto& version : ring.versions) KW_TRY_STATUS(insert_version_row(version));
+    if (make_first) {
+        KW_TRY(auto first, make_first());
+        KW_TRY_STATUS(insert_version_row(first));
+    }
+    return tx.commit();
+}
+
+// Caller holds mutex_ and a transaction.
+Status SqliteStore::insert_version_row(const core::KekVersionRow& version) {
     KW_TRY(auto v, db_.prepare("INSERT INTO kek_versions(keyring, version, state, label, "
                                "object_id, check_value, wrap_count, created_at) "
                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
-    for (const auto& version : ring.versions) {
-        v.bind(1, ring.name)
-            .bind(2, static_cast<std::int64_t>(version.version))
-            .bind(3, kek_state_name(version.state))
-            .bind(4, version.label)
-            .bind(5, ByteView(version.object_id))
-            .bind(6, ByteView(version.check_value))
-            .bind(7, static_cast<std::int64_t>(version.wrap_count))
-            .bind(8, version.created_at);
-        KW_TRY_STATUS(v.run());
-    }
-    return tx.commit();
+    v.bind(1, version.keyring)
+        .bind(2, static_cast<std::int64_t>(version.version))
+        .bind(3, kek_state_name(version.state))
+        .bind(4, version.label)
+        .bind(5, ByteView(version.object_id))
+        .bind(6, ByteView(version.check_value))
+        .bind(7, static_cast<std::int64_t>(version.wrap_count))
+        .bind(8, version.created_at);
+    return v.run();
 }
 
 Result<std::optional<core::KekVersionRow>> SqliteStore::one_version(

@@ -24,6 +24,9 @@ class SqliteStore final : public core::Store {
     Result<std::optional<core::KeyringRow>> find_keyring(const std::string& name) override;
     Result<std::vector<core::KeyringRow>> list_keyrings() override;
     Status create_keyring(const core::KeyringRow& keyring) override;
+    Status create_keyring_locked(
+        const core::KeyringRow& keyring,
+        const std::function<Result<core::KekVersionRow>()>& make_first) override;
     Result<std::optional<core::KekVersionRow>> find_version(const std::string& keyring,
                                                             std::uint32_t version) override;
     Result<std::optional<core::KekVersionRow>> active_version(const std::string& keyring) override;
@@ -51,12 +54,37 @@ class SqliteStore final : public core::Store {
     Status change_record(const std::string& ns, const std::string& name,
                          const std::string& expected_state, const core::RecordChange& change,
                          const std::string& actor) override;
-    Status set_record_state(const std::string& ns, const std::string& name,
-                            const std::string& from, const std::string& to,
-                            const std::string& actor) override;
+    Status set_record_state(const std::string& ns, const std::string& name, const std::string& from,
+                            const std::string& to, const std::string& actor) override;
     Status purge_record(const std::string& ns, const std::string& name,
                         const std::string& actor) override;
     Result<core::DatabaseHealth> check_database() override;
+
+    Result<std::optional<core::Lease>> take_lease(const std::string& keyring, const core::Lease& me,
+                                                  bool (*is_dead)(const core::Lease&,
+                                                                  const std::string& now)) override;
+    Status release_lease(const std::string& keyring, const core::Lease& me) override;
+    Result<std::optional<core::RotationJob>> running_job(const std::string& keyring) override;
+    Result<std::optional<core::RotationJob>> last_rotation(const std::string& keyring) override;
+    Result<std::vector<core::RotationJob>> jobs(const std::string& keyring) override;
+    Result<core::RotationJob> begin_rotation(const std::string& keyring, const std::string& kind,
+                                             std::uint32_t from_version,
+                                             const core::KekVersionRow& next,
+                                             const std::string& actor) override;
+    Result<core::RotationJob> begin_rollback(const core::RotationJob& rotation,
+                                             const std::string& actor) override;
+    Result<std::vector<core::RewrapCandidate>> next_batch(const core::RotationJob& job,
+                                                          std::size_t limit) override;
+    Result<std::uint64_t> count_remaining(const core::RotationJob& job) override;
+    Result<core::RotationJob> commit_batch(const core::RotationJob& job,
+                                           const std::vector<core::RewrapUpdate>& updates,
+                                           const core::BatchTally& tally,
+                                           const core::Lease& lease) override;
+    Status finish_job(const core::RotationJob& job, double seconds) override;
+    Status resume_job(const core::RotationJob& job) override;
+    Result<std::uint64_t> kept_under(const std::string& keyring, std::uint32_t version) override;
+    Status mark_compromised(const std::string& keyring, std::uint32_t version) override;
+    Status retire_version(const std::string& keyring, std::uint32_t version) override;
 
     /// For tests and maintenance commands that need raw SQL (never for data paths).
     Database& database() { return db_; }
@@ -88,6 +116,14 @@ class SqliteStore final : public core::Store {
     Status write_tags(const std::string& ns, const std::string& name, const std::vector<Tag>& set,
                       const std::vector<std::string>& remove);
     Status read_tags(std::vector<core::RecordRow>& rows, const std::string& ns);
+    // Rotation helpers, for callers that hold mutex_ (and a transaction where they write).
+    Status insert_version_row(const core::KekVersionRow& version);
+    Result<core::RotationJob> insert_job(const std::string& keyring, const std::string& kind,
+                                         std::uint32_t from, std::uint32_t to,
+                                         const std::string& actor);
+    static std::string job_filter(const core::RotationJob& job);
+    Status set_job_total(core::RotationJob& job);
+    Result<std::uint64_t> count_remaining_locked(const core::RotationJob& job);
 
     Result<std::vector<core::KekVersionRow>> versions_of(const std::string& keyring);
     Result<std::optional<core::KekVersionRow>> one_version(std::string_view sql,

@@ -61,7 +61,9 @@ TEST_CASE("list shows metadata and never a value; the database holds no plaintex
     auto list = s.kw.run({"list", "--json"});
     REQUIRE(list.exit_code == 0);
     CHECK_THAT(list.out,
-               Catch::StartsWith("{\"records\":[{\"record\":\"grep/wallet\",\"kind\":\"wallet\""));
+               Catch::StartsWith(
+                   "{\"records\":[{\"record\":\"grep/"
+                   "wallet\",\"namespace\":\"grep\",\"name\":\"wallet\",\"kind\":\"wallet\""));
     CHECK(list.out.find(secret) == std::string::npos);
     CHECK(s.kw.run({"list"}).out.find(secret) == std::string::npos);
     for (const char* f : {"keyward.db", "keyward.db-wal"}) {

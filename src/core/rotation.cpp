@@ -1,0 +1,341 @@
+// Rotation, rollback, compromise and retirement of a keyring's KEK versions.
+#include "core/rotation.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "core/record_address.hpp"
+#include "crypto/envelope_codec.hpp"
+
+namespace keyward::core {
+
+namespace {
+
+constexpr std::size_t kFailuresShown = 10;
+// A holder on another host is presumed dead when its heartbeat is this old; one on this host
+// when its process is gone, or (pid reuse) when its heartbeat is older than the second bound.
+constexpr std::int64_t kRemoteLeaseSeconds = 120;
+constexpr std::int64_t kLocalLeaseSeconds = 600;
+
+std::string this_host() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0) return "unknown-host";
+    return name;
+}
+
+std::int64_t age_seconds(const std::string& stamp, const std::string& now) {
+    auto t = unix_from_iso8601(stamp);
+    auto n = unix_from_iso8601(now);
+    return t && n ? *n - *t : 0;
+}
+
+bool lease_holder_dead(const Lease& holder, const std::string& now) {
+    const auto age = age_seconds(holder.heartbeat_at, now);
+    if (holder.host != this_host()) return age > kRemoteLeaseSeconds;
+    const bool gone = ::kill(static_cast<pid_t>(holder.pid), 0) != 0 && errno == ESRCH;
+    return gone || age > kLocalLeaseSeconds;
+}
+
+Bytes dek_aad(Suite suite, const std::string& keyring, std::uint32_t version) {
+    if (suite == Suite::gcm) return crypto::gcm_dek_wrap_aad(keyring, version);
+    return {};
+}
+
+// Runs f(i) for i in [0, n) on up to `threads` threads.
+template <typename F>
+void parallel_for(std::size_t n, unsigned threads, F&& f) {
+    const std::size_t workers = std::max<std::size_t>(1, std::min<std::size_t>(threads, n));
+    if (workers == 1) {
+        for (std::size_t i = 0; i < n; ++i) f(i);
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::vector<std::jthread> pool;
+    for (std::size_t w = 0; w < workers; ++w) {
+        pool.emplace_back([&] {
+            for (std::size_t i = next++; i < n; i = next++) f(i);
+        });
+    }
+}
+
+}  // namespace
+
+/// What a run knows about its keyring, resolved once: the token objects of its versions.
+struct Rotation::Plan {
+    RotationJob job;
+    KeyringRow ring;
+    std::map<std::uint32_t, Result<KekRef>> keks;
+    const Result<KekRef>& kek(std::uint32_t version) const {
+        static const Result<KekRef> missing =
+            Error(Errc::not_found, "the envelope names a KEK version this keyring does not have");
+        auto it = keks.find(version);
+        return it == keks.end() ? missing : it->second;
+    }
+};
+
+Result<Lease> Rotation::take_lease(const std::string& keyring) {
+    Lease me{this_host(), static_cast<std::int64_t>(::getpid()), {}, {}};
+    KW_TRY(auto holder, store_.take_lease(keyring, me, &lease_holder_dead));
+    if (holder) {
+        return Error(Errc::conflict,
+                     "keyring " + keyring + " is being rotated by pid " +
+                         std::to_string(holder->pid) + " on host " + holder->host + " (since " +
+                         holder->acquired_at + ", last heartbeat " + holder->heartbeat_at +
+                         "); wait for it, or stop that process and run the command again");
+    }
+    return me;
+}
+
+Result<RotationOutcome> Rotation::rotate(const std::string& keyring, bool reencrypt,
+                                         const RotationOptions& options, const std::string& actor) {
+    KW_TRY(auto ring, keyrings_.show(keyring));
+    KW_TRY(auto lease, take_lease(keyring));
+    auto result = [&]() -> Result<RotationOutcome> {
+        KW_TRY(auto running, store_.running_job(keyring));
+        if (running) {
+            if (running->kind == "rollback") {
+                return Error(Errc::state_refused,
+                             "keyring " + keyring +
+                                 " has an unfinished rollback; run keyward keyring rollback " +
+                                 keyring + " to finish it first");
+            }
+            KW_TRY_STATUS(store_.resume_job(*running));
+            KW_TRY(auto again, store_.running_job(keyring));
+            return run(std::move(*again), true, options, lease);
+        }
+        std::uint32_t from = 0, newest = 0;
+        for (const auto& v : ring.versions) {
+            newest = std::max(newest, v.version);
+            if (v.state == KekState::active) from = v.version;
+        }
+        if (from == 0) from = newest;  // no active version (compromised): rotate away from it
+        KW_TRY(auto next, keyrings_.prepare_version(ring, newest + 1));
+        KW_TRY(auto job, store_.begin_rotation(keyring, reencrypt ? "reencrypt" : "rotate", from,
+                                               next, actor));
+        return run(std::move(job), false, options, lease);
+    }();
+    (void)store_.release_lease(keyring, lease);
+    return result;
+}
+
+Result<RotationOutcome> Rotation::rollback(const std::string& keyring,
+                                           const RotationOptions& options,
+                                           const std::string& actor) {
+    KW_TRY(auto ring, keyrings_.show(keyring));
+    KW_TRY(auto lease, take_lease(keyring));
+    auto result = [&]() -> Result<RotationOutcome> {
+        KW_TRY(auto running, store_.running_job(keyring));
+        if (running && running->kind == "rollback") {
+            KW_TRY_STATUS(store_.resume_job(*running));
+            KW_TRY(auto again, store_.running_job(keyring));
+            return run(std::move(*again), true, options, lease);
+        }
+        KW_TRY(auto last, store_.last_rotation(keyring));
+        if (!last) {
+            return Error(Errc::not_found, "keyring " + keyring +
+                                              " has no rotation to roll back (see keyward "
+                                              "keyring history " +
+                                              keyring + ")");
+        }
+        for (const auto& v : ring.versions) {
+            if (v.version != last->from_version) continue;
+            if (v.state == KekState::compromised || v.state == KekState::destroyed) {
+                return Error(Errc::state_refused, "the rotation of keyring " + keyring +
+                                                      " left version " + std::to_string(v.version) +
+                                                      ", which is " +
+                                                      std::string(kek_state_name(v.state)) +
+                                                      "; rolling back to it is refused");
+            }
+        }
+        KW_TRY(auto job, store_.begin_rollback(*last, actor));
+        return run(std::move(job), false, options, lease);
+    }();
+    (void)store_.release_lease(keyring, lease);
+    return result;
+}
+
+Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const RotationOptions& options,
+                                      const Lease& lease) {
+    const auto started = std::chrono::steady_clock::now();
+    Plan plan;
+    KW_TRY(plan.ring, keyrings_.show(job.keyring));
+    for (const auto& v : plan.ring.versions) {
+        plan.keks.emplace(v.version, keyrings_.kek_for(plan.ring, v));
+    }
+    RotationOutcome outcome;
+    outcome.resumed = resumed;
+    const std::size_t batch_size = std::max<std::size_t>(1, options.batch);
+    for (;;) {
+        if (options.stop && options.stop->load()) {
+            outcome.interrupted = true;
+            break;
+        }
+        const auto batch_started = std::chrono::steady_clock::now();
+        plan.job = job;
+        KW_TRY(auto candidates, store_.next_batch(job, batch_size));
+        if (candidates.empty()) break;
+        std::vector<std::optional<Result<RewrapUpdate>>> moved(candidates.size());
+        std::vector<char> used_hsm(candidates.size(), 0);
+        parallel_for(candidates.size(), options.threads, [&](std::size_t i) {
+            bool hsm = false;
+            moved[i] = move(plan, candidates[i], hsm);
+            used_hsm[i] = hsm ? 1 : 0;
+        });
+        std::vector<RewrapUpdate> updates;
+        BatchTally tally;
+        for (std::size_t i = 0; i < candidates.size(); ++i) {
+            if (moved[i]->ok()) {
+                updates.push_back(std::move(**moved[i]));
+                tally.hsm_rewraps += used_hsm[i] != 0 ? 1 : 0;
+                continue;
+            }
+            ++tally.failed;
+            if (outcome.failures.size() < kFailuresShown) {
+                const auto& c = candidates[i];
+                outcome.failures.push_back(c.ns + "/" + c.name + "#" + std::to_string(c.version) +
+                                           ": " + moved[i]->error().message());
+            }
+        }
+        const auto& last = candidates.back();
+        tally.cursor = {last.ns, last.name, last.version};
+        tally.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count();
+        KW_TRY(job, store_.commit_batch(job, updates, tally, lease));
+        if (options.progress) options.progress(job);
+    }
+    if (!outcome.interrupted) {
+        const double tail =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() * 0.0;
+        KW_TRY_STATUS(store_.finish_job(job, tail));
+        job.state = "finished";
+        job.finished_at = utc_now_iso8601();
+    }
+    outcome.job = std::move(job);
+    return outcome;
+}
+
+// The header of `envelope` with its DEK wrapped under version `to` (by the token, or, with a
+// replacement, that wrapped DEK as kept). Nonce, ciphertext and tag are copied unchanged.
+Result<Bytes> Rotation::rewrap_header(const Plan& plan, ByteView envelope, std::uint32_t to,
+                                      const Bytes* replacement) {
+    KW_TRY(auto env, crypto::parse_envelope(envelope));
+    if (env.header.keyring != plan.ring.name || env.header.suite != plan.ring.suite) {
+        return Error(Errc::auth_failed, "the stored envelope names keyring " + env.header.keyring +
+                                            ", not " + plan.ring.name);
+    }
+    crypto::KeyHeader header = env.header;
+    if (replacement != nullptr) {
+        header.wrapped_dek = *replacement;
+    } else {
+        const auto& from = plan.kek(env.header.kek_version);
+        if (!from.ok()) return from.error();
+        const auto& target = plan.kek(to);
+        if (!target.ok()) return target.error();
+        if (plan.ring.suite == Suite::gcm) KW_TRY_STATUS(budget_.take(plan.ring.name, to));
+        KW_TRY(header.wrapped_dek,
+               hsm_.rewrap_dek(*from, env.header.wrapped_dek,
+                               dek_aad(plan.ring.suite, plan.ring.name, env.header.kek_version),
+                               *target, dek_aad(plan.ring.suite, plan.ring.name, to)));
+    }
+    header.kek_version = to;
+    return crypto::serialize_envelope(header, env.nonce, env.ciphertext, env.tag);
+}
+
+Result<RewrapUpdate> Rotation::move(const Plan& plan, const RewrapCandidate& c, bool& used_hsm) {
+    const auto& job = plan.job;
+    RewrapUpdate u{c.ns, c.name, c.version, c.envelope, {}, job.to_version, std::nullopt, false};
+    if (job.kind == "reencrypt") {
+        // A new DEK and nonce: open under whatever version wraps it, seal under the active one
+        // (the job's target) with the same context.
+        const RecordAddress address{c.ns, c.name};
+        const std::string context = record_context(address, c.version);
+        KW_TRY(auto plain, envelopes_.open(c.envelope, as_bytes(context)));
+        KW_TRY(u.after, envelopes_.seal(plan.ring.name, plain, as_bytes(context)));
+        used_hsm = true;
+        return u;
+    }
+    if (job.kind == "rollback") {
+        // The copy kept by the rotation puts the record back exactly as it was, without the
+        // token, as long as the version it names may still be used.
+        if (c.kept) {
+            const auto& kept_kek = plan.kek(c.kept->kek_version);
+            if (kept_kek.ok()) {
+                KW_TRY(u.after,
+                       rewrap_header(plan, c.envelope, c.kept->kek_version, &c.kept->wrapped_dek));
+                u.after_kek_version = c.kept->kek_version;
+                u.drop_kept = true;
+                return u;
+            }
+        }
+        KW_TRY(u.after, rewrap_header(plan, c.envelope, job.to_version, nullptr));
+        u.drop_kept = c.kept.has_value();
+        used_hsm = true;
+        return u;
+    }
+    KW_TRY(auto env, crypto::parse_envelope(c.envelope));
+    u.keep = KeptWrap{env.header.kek_version, env.header.wrapped_dek};
+    KW_TRY(u.after, rewrap_header(plan, c.envelope, job.to_version, nullptr));
+    used_hsm = true;
+    return u;
+}
+
+Result<std::vector<RotationJob>> Rotation::history(const std::string& keyring) {
+    KW_TRY(auto ring, keyrings_.show(keyring));
+    (void)ring;
+    return store_.jobs(keyring);
+}
+
+Status Rotation::compromise(const std::string& keyring, std::uint32_t version) {
+    KW_TRY(auto ring, keyrings_.show(keyring));
+    for (const auto& v : ring.versions) {
+        if (v.version != version) continue;
+        if (v.state == KekState::destroyed || v.state == KekState::compromised) {
+            return Error(Errc::state_refused, "keyring " + keyring + " version " +
+                                                  std::to_string(version) + " is already " +
+                                                  std::string(kek_state_name(v.state)));
+        }
+        return store_.mark_compromised(keyring, version);
+    }
+    return Error(Errc::not_found,
+                 "keyring " + keyring + " has no version " + std::to_string(version));
+}
+
+Status Rotation::retire(const std::string& keyring, std::uint32_t version) {
+    KW_TRY(auto ring, keyrings_.show(keyring));
+    const KekVersionRow* found = nullptr;
+    for (const auto& v : ring.versions) {
+        if (v.version == version) found = &v;
+    }
+    if (found == nullptr) {
+        return Error(Errc::not_found,
+                     "keyring " + keyring + " has no version " + std::to_string(version));
+    }
+    if (found->state == KekState::active || found->state == KekState::pre_active) {
+        return Error(Errc::state_refused,
+                     "keyring " + keyring + " version " + std::to_string(version) + " is " +
+                         std::string(kek_state_name(found->state)) +
+                         "; only a decrypt-only or compromised version can be retired");
+    }
+    KW_TRY(auto running, store_.running_job(keyring));
+    if (running) {
+        return Error(Errc::state_refused, "keyring " + keyring + " has an unfinished " +
+                                              running->kind + "; finish it first");
+    }
+    if (found->state != KekState::destroyed) {
+        KW_TRY_STATUS(store_.retire_version(keyring, version));
+    }
+    // Recorded as destroyed first, then destroyed in the token: a crash in between leaves an
+    // orphan object that nothing uses (and a second retire removes), never a database that
+    // needs a key the token no longer has.
+    auto destroyed = hsm_.destroy_kek(found->label);
+    if (!destroyed.ok() && destroyed.error().code() != Errc::not_found) return destroyed;
+    return {};
+}
+
+}  // namespace keyward::core
