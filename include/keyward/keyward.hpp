@@ -16,6 +16,7 @@
 #include "keyward/config.hpp"
 #include "keyward/error.hpp"
 #include "keyward/records.hpp"
+#include "keyward/rotation.hpp"
 #include "keyward/types.hpp"
 
 namespace keyward {
@@ -84,6 +85,22 @@ class KEYWARD_API Keyward {
     Result<KeyringInfo> create_keyring(const std::string& name, Suite suite = Suite::kwp);
     Result<KeyringInfo> keyring(const std::string& name);
     Result<std::vector<KeyringInfo>> keyrings();
+
+    // Rotation (docs/OPERATIONS.md). One rotation or rollback runs per keyring at a time
+    // (a lease naming host and pid); seal, open, put and get keep working meanwhile.
+
+    /// Makes the next KEK version active and moves every stored record to it in batches;
+    /// resumes the keyring's unfinished rotation instead, if there is one.
+    Result<RotationReport> rotate_keyring(const std::string& name, const RotateOptions& options);
+    /// Undoes the last rotation: its source version is active again and every record is back
+    /// under it (kept wrapped DEKs put back without the token where possible).
+    Result<RotationReport> rollback_keyring(const std::string& name, const RotateOptions& options);
+    Result<std::vector<RotationReport>> keyring_history(const std::string& name);
+    /// Marks a KEK version compromised (opens still work and are flagged) and drops the
+    /// copies kept under it; follow with a reencrypt rotation, then retire it.
+    Status compromise_kek(const std::string& name, std::uint32_t version);
+    /// Destroys a decrypt-only or compromised KEK version that no record uses any more.
+    Status retire_kek(const std::string& name, std::uint32_t version);
 
     /// Envelope of plaintext (at most 64 MiB) under the keyring's active KEK, bound to context.
     Result<Bytes> seal(const std::string& keyring, ByteView plaintext, ByteView context = {});

@@ -9,13 +9,36 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 25> table = {
-        &kInitCommand,         &kKeyringCreateCommand, &kKeyringListCommand,  &kKeyringShowCommand,
-        &kSealCommand,         &kOpenCommand,          &kRewrapCommand,       &kDatakeyCommand,
-        &kNamespaceMapCommand, &kNamespaceListCommand, &kPutCommand,          &kGetCommand,
-        &kListCommand,         &kImportCommand,        &kShowCommand,         &kVersionsCommand,
-        &kRestoreCommand,      &kUpdateCommand,        &kRotateSecretCommand, &kRevokeCommand,
-        &kDeleteCommand,       &kRecoverCommand,       &kPurgeCommand,        &kStatsCommand,
+    static const std::array<const Command*, 30> table = {
+        &kInitCommand,
+        &kKeyringCreateCommand,
+        &kKeyringListCommand,
+        &kKeyringShowCommand,
+        &kKeyringRotateCommand,
+        &kKeyringRollbackCommand,
+        &kKeyringHistoryCommand,
+        &kKeyringCompromiseCommand,
+        &kKeyringRetireCommand,
+        &kSealCommand,
+        &kOpenCommand,
+        &kRewrapCommand,
+        &kDatakeyCommand,
+        &kNamespaceMapCommand,
+        &kNamespaceListCommand,
+        &kPutCommand,
+        &kGetCommand,
+        &kListCommand,
+        &kImportCommand,
+        &kShowCommand,
+        &kVersionsCommand,
+        &kRestoreCommand,
+        &kUpdateCommand,
+        &kRotateSecretCommand,
+        &kRevokeCommand,
+        &kDeleteCommand,
+        &kRecoverCommand,
+        &kPurgeCommand,
+        &kStatsCommand,
         &kHealthCommand,
     };
     return table;

@@ -1,6 +1,9 @@
 // JSON writer for --json output.
 #include "core/json_writer.hpp"
 
+#include <cmath>
+#include <cstdio>
+
 #include <cstdio>
 
 namespace keyward::core {
@@ -97,6 +100,15 @@ Json& Json::value(std::int64_t v) {
 Json& Json::value(std::uint64_t v) {
     separate();
     out_ += std::to_string(v).c_str();
+    return *this;
+}
+
+Json& Json::value(double v) {
+    separate();
+    // Durations and rates: three decimals are all a reader needs, and never NaN or Inf.
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", std::isfinite(v) ? v : 0.0);
+    out_ += buf;
     return *this;
 }
 

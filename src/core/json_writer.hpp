@@ -27,6 +27,7 @@ class Json {
     Json& value(std::uint32_t v) { return value(static_cast<std::uint64_t>(v)); }
     Json& value(int v) { return value(static_cast<std::int64_t>(v)); }
     Json& value(bool v);
+    Json& value(double v);
     Json& null();
     template <typename T>
     Json& field(std::string_view k, const T& v) {

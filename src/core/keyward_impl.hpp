@@ -7,6 +7,7 @@
 #include "core/hsm.hpp"
 #include "core/keyrings.hpp"
 #include "core/records.hpp"
+#include "core/rotation.hpp"
 #include "core/store.hpp"
 #include "core/wrap_budget.hpp"
 #include "keyward/keyward.hpp"
@@ -21,6 +22,7 @@ struct Keyward::Impl {
           budget(*store, cfg.gcm_wrap_limit, cfg.gcm_wrap_reserve),
           envelopes(*hsm, keyrings, budget),
           records(*store, *hsm, keyrings, envelopes),
+          rotation(*store, *hsm, keyrings, envelopes, budget),
           config(cfg) {}
 
     std::unique_ptr<core::Hsm> hsm;
@@ -29,6 +31,7 @@ struct Keyward::Impl {
     core::WrapBudget budget;
     core::Envelopes envelopes;
     core::Records records;
+    core::Rotation rotation;
     Config config;
     TokenSummary token;
 };

@@ -1,4 +1,5 @@
 // SQLite implementation of the rotation part of core::Store (core/rotation_store.hpp).
+#include <algorithm>
 #include <chrono>
 
 #include "core/clock.hpp"
@@ -343,6 +344,7 @@ Result<core::RotationJob> SqliteStore::commit_batch(const core::RotationJob& job
     after.failed += tally.failed;
     after.hsm_rewraps += tally.hsm_rewraps;
     after.seconds += tally.seconds;
+    after.max_commit_ms = std::max(after.max_commit_ms, held_ms);
     return after;
 }
 

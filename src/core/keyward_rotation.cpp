@@ -1,0 +1,80 @@
+// The rotation part of the public facade.
+#include "core/keyward_impl.hpp"
+
+namespace keyward {
+
+namespace {
+
+RotationReport to_report(const core::RotationJob& j) {
+    RotationReport r;
+    r.id = j.id;
+    r.keyring = j.keyring;
+    r.kind = j.kind;
+    r.state = j.state;
+    r.from_version = j.from_version;
+    r.to_version = j.to_version;
+    r.started_at = j.started_at;
+    r.started_by = j.started_by;
+    r.finished_at = j.finished_at;
+    r.total = j.total;
+    r.done = j.done;
+    r.skipped = j.skipped;
+    r.failed = j.failed;
+    r.hsm_rewraps = j.hsm_rewraps;
+    r.seconds = j.seconds;
+    r.max_commit_ms = j.max_commit_ms;
+    r.runs = j.runs;
+    return r;
+}
+
+core::RotationOptions core_options(const RotateOptions& o) {
+    core::RotationOptions c;
+    c.batch = o.batch;
+    c.threads = o.threads;
+    c.stop = o.stop;
+    if (o.progress) {
+        auto progress = o.progress;
+        c.progress = [progress](const core::RotationJob& j) { progress(to_report(j)); };
+    }
+    return c;
+}
+
+RotationReport from_outcome(core::RotationOutcome&& o) {
+    RotationReport r = to_report(o.job);
+    r.resumed = o.resumed;
+    r.interrupted = o.interrupted;
+    r.failures = std::move(o.failures);
+    return r;
+}
+
+}  // namespace
+
+Result<RotationReport> Keyward::rotate_keyring(const std::string& name,
+                                               const RotateOptions& options) {
+    KW_TRY(auto outcome, impl_->rotation.rotate(name, options.reencrypt, core_options(options),
+                                                current_actor()));
+    return from_outcome(std::move(outcome));
+}
+
+Result<RotationReport> Keyward::rollback_keyring(const std::string& name,
+                                                 const RotateOptions& options) {
+    KW_TRY(auto outcome, impl_->rotation.rollback(name, core_options(options), current_actor()));
+    return from_outcome(std::move(outcome));
+}
+
+Result<std::vector<RotationReport>> Keyward::keyring_history(const std::string& name) {
+    KW_TRY(auto jobs, impl_->rotation.history(name));
+    std::vector<RotationReport> out;
+    for (const auto& j : jobs) out.push_back(to_report(j));
+    return out;
+}
+
+Status Keyward::compromise_kek(const std::string& name, std::uint32_t version) {
+    return impl_->rotation.compromise(name, version);
+}
+
+Status Keyward::retire_kek(const std::string& name, std::uint32_t version) {
+    return impl_->rotation.retire(name, version);
+}
+
+}  // namespace keyward
