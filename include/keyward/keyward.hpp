@@ -41,6 +41,8 @@ struct KeyringInfo {
     Suite suite = Suite::kwp;
     std::string created_at;
     std::uint32_t cryptoperiod_days = 365;
+    std::string rotation_due_at;  ///< active version's creation + cryptoperiod; "" when none
+    bool rotation_due = false;    ///< rotation_due_at has passed
     std::vector<KekVersionInfo> versions;
 };
 
@@ -82,7 +84,10 @@ class KEYWARD_API Keyward {
     const TokenSummary& token() const noexcept;
 
     /// Makes KEK version 1 of a new keyring in the token.
-    Result<KeyringInfo> create_keyring(const std::string& name, Suite suite = Suite::kwp);
+    /// cryptoperiod_days: how long a version stays active before `keyring list` and `health`
+    /// call for its rotation (NIST SP 800-57 suggests up to 2 years for a KEK; 365 default).
+    Result<KeyringInfo> create_keyring(const std::string& name, Suite suite = Suite::kwp,
+                                       std::uint32_t cryptoperiod_days = 365);
     Result<KeyringInfo> keyring(const std::string& name);
     Result<std::vector<KeyringInfo>> keyrings();
 

@@ -12,7 +12,14 @@ void keyring_json(Json& j, const KeyringInfo& ring) {
         .field("name", ring.name)
         .field("suite", static_cast<int>(ring.suite))
         .field("created_at", ring.created_at)
-        .field("cryptoperiod_days", ring.cryptoperiod_days);
+        .field("cryptoperiod_days", ring.cryptoperiod_days)
+        .field("rotation_due", ring.rotation_due);
+    j.key("rotation_due_at");
+    if (ring.rotation_due_at.empty()) {
+        j.null();
+    } else {
+        j.value(ring.rotation_due_at);
+    }
     j.key("versions").begin_array();
     for (const auto& v : ring.versions) {
         j.begin_object()
@@ -37,8 +44,10 @@ std::string active_of(const KeyringInfo& ring) {
 
 Status run_create(const Invocation& inv, const Args& args) {
     KW_TRY(auto suite_number, args.number("--suite", 1, 1, 2));
+    KW_TRY(auto cryptoperiod, args.number("--cryptoperiod", 365, 1, 36500));
     KW_TRY(auto kw, inv.open_keyward());
-    KW_TRY(auto ring, kw->create_keyring(args.positional()[0], static_cast<Suite>(suite_number)));
+    KW_TRY(auto ring, kw->create_keyring(args.positional()[0], static_cast<Suite>(suite_number),
+                                         static_cast<std::uint32_t>(cryptoperiod)));
     if (inv.json) {
         Json j;
         keyring_json(j, ring);
@@ -70,16 +79,19 @@ Status run_list(const Invocation& inv, const Args&) {
         return {};
     }
     std::ostringstream out;
-    out << "NAME                             SUITE  ACTIVE  VERSIONS  RECORDS  CREATED\n";
+    out << "NAME                             SUITE  ACTIVE  VERSIONS  RECORDS  ROTATE BY\n";
     for (const auto& r : rings) {
         std::uint64_t records = 0;
         for (const auto& v : r.versions) records += v.records;
         std::string name =
             r.name.size() > 32 ? r.name : r.name + std::string(33 - r.name.size(), ' ');
         char line[160];
+        const std::string due = r.rotation_due_at.empty()
+                                    ? std::string("-")
+                                    : r.rotation_due_at + (r.rotation_due ? "  DUE" : "");
         std::snprintf(line, sizeof line, "%-6d %-7s %-9zu %-8llu %s\n", static_cast<int>(r.suite),
                       active_of(r).c_str(), r.versions.size(),
-                      static_cast<unsigned long long>(records), r.created_at.c_str());
+                      static_cast<unsigned long long>(records), due.c_str());
         out << name << line;
     }
     inv.print_text(out.str());
@@ -119,15 +131,17 @@ Status run_show(const Invocation& inv, const Args& args) {
 const Command kKeyringCreateCommand = {
     "keyring create",
     "make a keyring: KEK version 1 generated in the token",
-    "usage: keyward keyring create NAME [--suite 1|2]\n\n"
+    "usage: keyward keyring create NAME [--suite 1|2] [--cryptoperiod DAYS]\n\n"
     "Generates KEK version 1 of keyring NAME inside the token (AES-256, sensitive,\n"
     "non-extractable, labelled keyward:NAME:v1) and records it in the database.\n\n"
     "  --suite 1   RFC 5649 key wrap by the token (default)\n"
-    "  --suite 2   AES-256-GCM by the token, for tokens without key wrap\n\n"
+    "  --suite 2   AES-256-GCM by the token, for tokens without key wrap\n"
+    "  --cryptoperiod DAYS  how long a version stays active before keyring list and health\n"
+    "              call for a rotation (default 365)\n\n"
     "NAME: 1-64 characters, [a-z0-9] first, then [a-z0-9._-].\n"
     "If a crash left a KEK with that label that the database does not know, it is adopted\n"
     "when its attributes are exactly keyward's; any other object with the label is refused.\n",
-    {{"--suite", true}},
+    {{"--suite", true}, {"--cryptoperiod", true}},
     1,
     1,
     run_create};

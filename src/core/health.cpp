@@ -96,6 +96,17 @@ Result<HealthReport> Keyward::health() {
     KW_TRY(auto rings, impl_->store->list_keyrings());
     for (const auto& ring : rings) {
         for (const auto& v : ring.versions) {
+            if (v.state == KekState::compromised) {
+                KW_TRY(auto under, impl_->store->records_under(ring.name, v.version));
+                if (under > 0) {
+                    report.recommendations.push_back(
+                        "Keyring " + ring.name + "'s KEK version " + std::to_string(v.version) +
+                        " is compromised and still protects " + std::to_string(under) +
+                        " record versions: run keyward keyring rotate " + ring.name +
+                        " --reencrypt, then keyward keyring retire " + ring.name + " --version " +
+                        std::to_string(v.version) + ".");
+                }
+            }
             if (v.state != KekState::active) continue;
             if (core::add_days(v.created_at, ring.cryptoperiod_days) <= now) {
                 report.recommendations.push_back(

@@ -53,7 +53,8 @@ Result<KekAttributes> Keyrings::generate_or_adopt(const std::string& label, Suit
     return hsm_.generate_kek(label, suite, id);
 }
 
-Result<KeyringRow> Keyrings::create(const std::string& name, Suite suite) {
+Result<KeyringRow> Keyrings::create(const std::string& name, Suite suite,
+                                    std::uint32_t cryptoperiod_days) {
     KW_TRY_STATUS(check_keyring_name(name));
     KW_TRY(auto known, store_.find_keyring(name));
     if (known) {
@@ -65,6 +66,7 @@ Result<KeyringRow> Keyrings::create(const std::string& name, Suite suite) {
     ring.name = name;
     ring.suite = suite;
     ring.created_at = utc_now_iso8601();
+    ring.cryptoperiod_days = cryptoperiod_days;
     KW_TRY_STATUS(store_.create_keyring_locked(ring, [&]() -> Result<KekVersionRow> {
         KW_TRY(auto v1, prepare_version(ring, 1));
         v1.created_at = ring.created_at;

@@ -18,7 +18,8 @@ class Keyrings {
     /// Makes KEK version 1 and records the keyring. Refuses an invalid name (usage), an
     /// existing keyring (already_exists), and a token object with the label that is not
     /// exactly to spec or is duplicated (already_exists, naming the attribute).
-    Result<KeyringRow> create(const std::string& name, Suite suite);
+    Result<KeyringRow> create(const std::string& name, Suite suite,
+                              std::uint32_t cryptoperiod_days = 365);
 
     Result<KeyringRow> show(const std::string& name);
     Result<std::vector<KeyringRow>> list();

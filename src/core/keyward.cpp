@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "core/clock.hpp"
 #include "core/keyward_impl.hpp"
 #include "p11/p11_hsm.hpp"
 #include "p11/pin_source.hpp"
@@ -20,6 +21,11 @@ Result<KeyringInfo> to_info(core::Store& store, const core::KeyringRow& ring) {
     info.suite = ring.suite;
     info.created_at = ring.created_at;
     info.cryptoperiod_days = ring.cryptoperiod_days;
+    for (const auto& v : ring.versions) {
+        if (v.state != KekState::active) continue;
+        info.rotation_due_at = core::add_days(v.created_at, ring.cryptoperiod_days);
+        info.rotation_due = info.rotation_due_at <= core::utc_now_iso8601();
+    }
     for (const auto& v : ring.versions) {
         KekVersionInfo vi;
         vi.version = v.version;
@@ -72,8 +78,12 @@ const TokenSummary& Keyward::token() const noexcept {
     return impl_->token;
 }
 
-Result<KeyringInfo> Keyward::create_keyring(const std::string& name, Suite suite) {
-    KW_TRY(auto ring, impl_->keyrings.create(name, suite));
+Result<KeyringInfo> Keyward::create_keyring(const std::string& name, Suite suite,
+                                            std::uint32_t cryptoperiod_days) {
+    if (cryptoperiod_days == 0 || cryptoperiod_days > 36500) {
+        return Error(Errc::usage, "a cryptoperiod is 1 to 36500 days");
+    }
+    KW_TRY(auto ring, impl_->keyrings.create(name, suite, cryptoperiod_days));
     return to_info(*impl_->store, ring);
 }
 

@@ -51,8 +51,8 @@ RotationReport from_outcome(core::RotationOutcome&& o) {
 
 Result<RotationReport> Keyward::rotate_keyring(const std::string& name,
                                                const RotateOptions& options) {
-    KW_TRY(auto outcome, impl_->rotation.rotate(name, options.reencrypt, core_options(options),
-                                                current_actor()));
+    KW_TRY(auto outcome,
+           impl_->rotation.rotate(name, options.reencrypt, core_options(options), current_actor()));
     return from_outcome(std::move(outcome));
 }
 

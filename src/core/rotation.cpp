@@ -171,6 +171,10 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
     RotationOutcome outcome;
     outcome.resumed = resumed;
     const std::size_t batch_size = std::max<std::size_t>(1, options.batch);
+    // A writer that read the old active version just before the job began can insert its
+    // version behind the cursor; one sweep from the start after the pass catches those
+    // (every seal since the job began uses the new version). Failures are counted once.
+    bool sweeping = false;
     for (;;) {
         if (options.stop && options.stop->load()) {
             outcome.interrupted = true;
@@ -179,7 +183,12 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         const auto batch_started = std::chrono::steady_clock::now();
         plan.job = job;
         KW_TRY(auto candidates, store_.next_batch(job, batch_size));
-        if (candidates.empty()) break;
+        if (candidates.empty()) {
+            if (sweeping || (job.cursor.ns.empty() && job.cursor.name.empty())) break;
+            sweeping = true;
+            job.cursor = {};
+            continue;
+        }
         std::vector<std::optional<Result<RewrapUpdate>>> moved(candidates.size());
         std::vector<char> used_hsm(candidates.size(), 0);
         parallel_for(candidates.size(), options.threads, [&](std::size_t i) {
@@ -195,6 +204,7 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
                 tally.hsm_rewraps += used_hsm[i] != 0 ? 1 : 0;
                 continue;
             }
+            if (sweeping) continue;
             ++tally.failed;
             if (outcome.failures.size() < kFailuresShown) {
                 const auto& c = candidates[i];
