@@ -51,9 +51,12 @@ Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size
         }
         if (n == 0) break;
         if (data.size() + static_cast<std::size_t>(n) > max_bytes) {
-            status =
-                Error(Errc::input_too_large, name + " is larger than " + std::to_string(max_bytes) +
-                                                 " bytes, the most keyward accepts here");
+            std::string limit = std::to_string(max_bytes) + " bytes";
+            if (max_bytes % (1024 * 1024) == 0) {
+                limit = std::to_string(max_bytes / (1024 * 1024)) + " MiB (" + limit + ")";
+            }
+            status = Error(Errc::input_too_large,
+                           name + " is larger than " + limit + ", the most keyward accepts here");
             break;
         }
         data.insert(data.end(), chunk, chunk + n);

@@ -331,8 +331,9 @@ Result<RecordVersionRow> Records::version(const RecordAddress& address,
     KW_TRY(auto row, store_.record_version(address.ns, address.name, version));
     if (row) return std::move(*row);
     return Error(Errc::not_found, "record " + address.text() + " has no version " +
-                                      std::to_string(version.value_or(0)) + " (versions 1-" +
-                                      std::to_string(record.latest) + " exist)");
+                                      std::to_string(version.value_or(0)) + " (the latest is " +
+                                      std::to_string(record.latest) + "; keyward versions " +
+                                      address.text() + " lists them)");
 }
 
 Result<SecretBytes> Records::get(const RecordAddress& address,

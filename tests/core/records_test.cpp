@@ -50,7 +50,7 @@ TEST_CASE("record errors: unknown kind, bad address, kind change, missing versio
     CHECK(changed.error().code() == Errc::usage);
     CHECK_THAT(changed.error().message(), Catch::Contains("keeps its kind"));
     CHECK(f.kw->get_record("ns/a", 2).error().code() == Errc::not_found);
-    CHECK_THAT(f.kw->get_record("ns/a", 2).error().message(), Catch::Contains("versions 1-1"));
+    CHECK_THAT(f.kw->get_record("ns/a", 2).error().message(), Catch::Contains("the latest is 1"));
     CHECK(f.kw->get_record("ns/b").error().code() == Errc::not_found);
     Bytes big(kMaxPlaintext + 1);
     CHECK(f.kw->put_record("ns/a", "api_key", big).error().code() == Errc::input_too_large);
