@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/line_reader.hpp"
 #include "core/import_line.hpp"
+#include "core/record_address.hpp"
 
 namespace keyward::cli {
 
@@ -126,6 +127,7 @@ Status run_import(const Invocation& inv, const Args& args) {
         return Error(Errc::usage, "import needs --jsonl F (one record per line, - for stdin)");
     KW_TRY(auto batch_size, args.number("--batch", 100, 1, 10000));
     const std::string& ns = args.positional()[0];
+    KW_TRY_STATUS(core::check_namespace(ns));
     KW_TRY(auto in, LineReader::open(*path, kMaxLine));
     KW_TRY(auto kw, inv.open_keyward());
     Progress progress(::isatty(STDERR_FILENO) == 1);
