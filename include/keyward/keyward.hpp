@@ -15,6 +15,7 @@
 #include "keyward/bytes.hpp"
 #include "keyward/config.hpp"
 #include "keyward/error.hpp"
+#include "keyward/maintenance.hpp"
 #include "keyward/records.hpp"
 #include "keyward/rotation.hpp"
 #include "keyward/types.hpp"
@@ -170,6 +171,24 @@ class KEYWARD_API Keyward {
     /// Maps a namespace to an existing keyring before its first record.
     Status map_namespace(const std::string& ns, const std::string& keyring);
     Result<std::vector<NamespaceInfo>> namespaces();
+
+    // Maintenance (keyward/maintenance.hpp).
+
+    /// Opens every stored record version (of every record in any state, or only those sealed
+    /// under `keyring` when it is not empty; `sample` versions chosen at random when not 0)
+    /// and counts what opened, listing the first max_failures that did not (0: all).
+    /// Plaintexts are wiped at once. Errors only when the run cannot proceed (keyring
+    /// not_found, token unusable, database errors); versions that do not open are counted.
+    Result<ValidationReport> validate(const std::string& keyring = {}, std::size_t sample = 0,
+                                      std::size_t max_failures = kMaxValidationFailures);
+    /// Writes a consistent online snapshot of the database to `out_path`, a new file (never
+    /// replaced: already_exists) of mode 0600 in rollback-journal mode, recording the token
+    /// serial and label and the KEK versions it needs. Returns what the snapshot holds.
+    Result<BackupInfo> backup(const std::string& out_path);
+    /// Replaces the database content with a backup's, after checking that the backup belongs
+    /// to this token (token_mismatch otherwise) with every KEK version it needs, that its
+    /// schema is not newer than this keyward, and that no rotation is running.
+    Result<BackupInfo> restore_backup(const std::string& path);
 
   private:
     struct Impl;

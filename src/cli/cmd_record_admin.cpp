@@ -1,5 +1,6 @@
 // show, versions, restore, revoke, delete, recover, purge, update: one record's history,
 // lifecycle and metadata.
+#include "cli/backup_commands.hpp"
 #include "cli/command.hpp"
 #include "cli/record_output.hpp"
 
@@ -50,8 +51,8 @@ Status run_versions(const Invocation& inv, const Args& args) {
 }
 
 Status run_restore(const Invocation& inv, const Args& args) {
-    auto given = args.get("--version");
-    if (!given) return Error(Errc::usage, "restore needs --version N (see keyward versions)");
+    // Without --version the word is a backup file: keyward restore FILE --yes (cmd_backup.cpp).
+    if (!args.has("--version")) return run_backup_restore(inv, args);
     KW_TRY(auto n, args.number("--version", 0, 1, 0xffffffffu));
     KW_TRY(auto kw, inv.open_keyward());
     const std::string& address = args.positional()[0];
@@ -150,12 +151,19 @@ const Command kVersionsCommand = {
 
 const Command kRestoreCommand = {
     "restore",
-    "make an old version's value the latest again",
-    "usage: keyward restore NS/NAME --version N\n\n"
-    "Stores version N's value as a new version (history is never rewritten). The new\n"
-    "version keeps N's expiry and the date N's value was first stored, so a restored old\n"
-    "value is as due for rotation as it was.\n",
-    {{"--version", true}},
+    "make an old version's value the latest again, or restore a database backup",
+    "usage: keyward restore NS/NAME --version N\n"
+    "       keyward restore FILE --yes\n\n"
+    "With --version: stores version N's value as a new version (history is never\n"
+    "rewritten). The new version keeps N's expiry and the date N's value was first stored,\n"
+    "so a restored old value is as due for rotation as it was.\n\n"
+    "With a file made by keyward backup: replaces the whole database with the backup's\n"
+    "content (what was stored since is lost, so --yes is required). Refused with exit 6\n"
+    "when the backup belongs to another token or the token no longer holds a KEK version\n"
+    "it needs (same CKA_ID and check value); with exit 1 when its schema is newer than this\n"
+    "keyward, or while a rotation is running or unfinished. Suite 2 wrap counters keep\n"
+    "their higher value. Run keyward validate afterwards.\n",
+    {{"--version", true}, {"--yes", false}},
     1,
     1,
     run_restore};

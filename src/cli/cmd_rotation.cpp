@@ -120,7 +120,7 @@ Status finish(const Invocation& inv, const RotationReport& r) {
         return Error(Errc::failed, std::to_string(r.failed) +
                                        " record versions could not be moved (named above); "
                                        "keyward validate --keyring " +
-                                       r.keyring + " shows them all");
+                                       r.keyring + " --failures 0 lists them all");
     }
     return {};
 }
@@ -128,6 +128,12 @@ Status finish(const Invocation& inv, const RotationReport& r) {
 Status run_rotate(const Invocation& inv, const Args& args) {
     KW_TRY(auto options, options_from(args));
     KW_TRY(auto kw, inv.open_keyward());
+    if (auto out = args.get("--backup")) {
+        // The runbook's backup, taken before anything changes; no backup, no rotation.
+        KW_TRY(auto info, kw->backup(*out));
+        (void)info;
+        if (!inv.json) inv.print_text("backup written to " + *out + "\n");
+    }
     stop_on_signals();
     KW_TRY(auto report, kw->rotate_keyring(args.positional()[0], options));
     return finish(inv, report);
@@ -210,7 +216,8 @@ const std::vector<OptionSpec> kJobOptions = {{"--batch", true}, {"--threads", tr
 const Command kKeyringRotateCommand = {
     "keyring rotate",
     "new active KEK version, then re-wrap every record under it",
-    "usage: keyward keyring rotate NAME [--batch N] [--threads N] [--reencrypt]\n\n"
+    "usage: keyward keyring rotate NAME [--batch N] [--threads N] [--reencrypt]\n"
+    "                              [--backup FILE]\n\n"
     "Makes KEK version v+1 in the token and active (new seals use it at once), then moves\n"
     "every stored record version still under an older version to it, N per transaction\n"
     "(default 500): the token re-wraps each DEK (the DEK is never written anywhere) and only\n"
@@ -219,8 +226,9 @@ const Command kKeyringRotateCommand = {
     "without making another version. Ctrl-C stops after the current batch (resumable).\n"
     "--reencrypt  a new DEK and nonce for every record (after a compromise); nothing kept.\n"
     "--threads    token operations in parallel (default 2).\n"
+    "--backup F   first a consistent snapshot of the database to F (as keyward backup).\n"
     "Progress on stderr when it is a terminal; exit 1 if any record could not be moved.\n",
-    {{"--batch", true}, {"--threads", true}, {"--reencrypt", false}},
+    {{"--batch", true}, {"--threads", true}, {"--reencrypt", false}, {"--backup", true}},
     1,
     1,
     run_rotate};

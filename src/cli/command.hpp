@@ -77,5 +77,7 @@ extern const Command kStatsCommand;
 extern const Command kHealthCommand;
 extern const Command kNamespaceMapCommand;
 extern const Command kNamespaceListCommand;
+extern const Command kValidateCommand;
+extern const Command kBackupCommand;
 
 }  // namespace keyward::cli

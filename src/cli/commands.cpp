@@ -9,7 +9,7 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 30> table = {
+    static const std::array<const Command*, 32> table = {
         &kInitCommand,
         &kKeyringCreateCommand,
         &kKeyringListCommand,
@@ -40,6 +40,8 @@ std::span<const Command* const> commands() {
         &kPurgeCommand,
         &kStatsCommand,
         &kHealthCommand,
+        &kValidateCommand,
+        &kBackupCommand,
     };
     return table;
 }

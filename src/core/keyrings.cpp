@@ -138,14 +138,21 @@ Status Keyrings::verify_binding() {
     const auto& token = hsm_.identity();
     KW_TRY(auto binding, store_.token_binding());
     if (!binding) return store_.bind_token(TokenBinding{token.serial, token.label});
-    if (binding->serial != token.serial || binding->label != token.label) {
+    KW_TRY(auto rings, store_.list_keyrings());
+    return verify_token_match(*binding, rings, "the database");
+}
+
+Status Keyrings::verify_token_match(const TokenBinding& binding,
+                                    const std::vector<KeyringRow>& rings,
+                                    const std::string& whose) {
+    const auto& token = hsm_.identity();
+    if (binding.serial != token.serial || binding.label != token.label) {
         return Error(Errc::token_mismatch,
-                     "the database belongs to token \"" + binding->label + "\" (serial " +
-                         binding->serial + ") but the configured token is \"" + token.label +
+                     whose + " belongs to token \"" + binding.label + "\" (serial " +
+                         binding.serial + ") but the configured token is \"" + token.label +
                          "\" (serial " + token.serial +
                          "); point the config at the right token or database");
     }
-    KW_TRY(auto rings, store_.list_keyrings());
     for (const auto& ring : rings) {
         for (const auto& v : ring.versions) {
             if (v.state == KekState::destroyed || v.state == KekState::pre_active) continue;

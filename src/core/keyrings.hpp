@@ -34,6 +34,11 @@ class Keyrings {
     /// caller records it in the same transaction as what depends on it. State: active.
     Result<KekVersionRow> prepare_version(const KeyringRow& ring, std::uint32_t version);
 
+    /// verify_binding's checks for a database bound to `binding` holding `rings` (a backup
+    /// about to be restored, say), named `whose` in errors ("the database", "backup F").
+    Status verify_token_match(const TokenBinding& binding, const std::vector<KeyringRow>& rings,
+                              const std::string& whose);
+
     /// The token object of a version the caller may use, or the reason it may not.
     Result<KekRef> kek_for(const KeyringRow& ring, const KekVersionRow& version) const;
 

@@ -66,6 +66,12 @@ struct RecordChange {
     std::optional<std::uint32_t> generate_bytes;
 };
 
+/// One record version's place in (namespace, name, version) order.
+struct RecordVersionKey {
+    std::string ns, name;
+    std::uint32_t version = 0;
+};
+
 struct NamespaceRow {
     std::string name, keyring, created_at;
 };
@@ -126,6 +132,19 @@ class RecordStore {
                                 const std::string& actor) = 0;
 
     virtual Result<DatabaseHealth> check_database() = 0;
+
+    /// Up to `limit` stored versions of every record (or of those whose version is sealed
+    /// under `keyring`, when not empty) after `after` (from the start when nullopt) in
+    /// (namespace, name, version) order, stopping early once the envelopes read reach
+    /// `max_bytes` (always at least one row). Empty when none is left. For walking every
+    /// envelope (validate) without holding them all.
+    virtual Result<std::vector<RecordVersionRow>> record_versions_page(
+        const std::string& keyring, const std::optional<RecordVersionKey>& after, std::size_t limit,
+        std::size_t max_bytes) = 0;
+    /// Up to n stored versions (of `keyring` when not empty) chosen at random, in
+    /// (namespace, name, version) order.
+    virtual Result<std::vector<RecordVersionKey>> sample_record_versions(const std::string& keyring,
+                                                                         std::size_t n) = 0;
 };
 
 }  // namespace keyward::core

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/maintenance_store.hpp"
 #include "core/record_store.hpp"
 #include "core/rotation_store.hpp"
 #include "core/store_rows.hpp"
@@ -18,8 +19,9 @@
 namespace keyward::core {
 
 /// Keyrings here; records in RecordStore (core/record_store.hpp), rotation jobs in
-/// RotationStore (core/rotation_store.hpp).
-class Store : public RecordStore, public RotationStore {
+/// RotationStore (core/rotation_store.hpp), backups in MaintenanceStore
+/// (core/maintenance_store.hpp).
+class Store : public RecordStore, public RotationStore, public MaintenanceStore {
   public:
     virtual Result<std::optional<TokenBinding>> token_binding() = 0;
     virtual Status bind_token(const TokenBinding& binding) = 0;

@@ -78,6 +78,20 @@ Result<Database> Database::open(const std::filesystem::path& path, Mode mode) {
     return db;
 }
 
+Result<Database> Database::open_plain(const std::filesystem::path& path, bool read_only) {
+    sqlite3* raw = nullptr;
+    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    Database db(raw);
+    if (rc != SQLITE_OK) {
+        return Error(Errc::database_error, "cannot open " + path.string() + ": " +
+                                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(raw, 10000);
+    return db;
+}
+
 Database& Database::operator=(Database&& other) noexcept {
     if (this != &other) {
         if (db_) sqlite3_close_v2(db_);

@@ -26,6 +26,10 @@ class Database {
     /// unless it is ours, in which case it is narrowed to 0600 first.
     static Result<Database> open(const std::filesystem::path& path, Mode mode);
 
+    /// Opens an existing file as it is, without the pragmas above (no switch to WAL), for
+    /// backup snapshots: read-only, or read-write on a file keyward has just created.
+    static Result<Database> open_plain(const std::filesystem::path& path, bool read_only);
+
     Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
     Database& operator=(Database&& other) noexcept;
     Database(const Database&) = delete;

@@ -59,6 +59,16 @@ class SqliteStore final : public core::Store {
     Status purge_record(const std::string& ns, const std::string& name,
                         const std::string& actor) override;
     Result<core::DatabaseHealth> check_database() override;
+    Result<std::vector<core::RecordVersionRow>> record_versions_page(
+        const std::string& keyring, const std::optional<core::RecordVersionKey>& after,
+        std::size_t limit, std::size_t max_bytes) override;
+    Result<std::vector<core::RecordVersionKey>> sample_record_versions(const std::string& keyring,
+                                                                       std::size_t n) override;
+
+    Status backup_to(const std::filesystem::path& out,
+                     const core::BackupManifest& manifest) override;
+    Result<core::SnapshotContents> inspect_snapshot(const std::filesystem::path& path) override;
+    Status restore_from(const std::filesystem::path& snapshot) override;
 
     Result<std::optional<core::Lease>> take_lease(const std::string& keyring, const core::Lease& me,
                                                   bool (*is_dead)(const core::Lease&,

@@ -1,0 +1,158 @@
+// The maintenance part of the public facade: validation of every stored envelope, and backup
+// snapshots of the database with the token binding they need.
+#include <map>
+#include <utility>
+
+#include "core/clock.hpp"
+#include "core/keyward_impl.hpp"
+#include "core/record_address.hpp"
+
+namespace keyward {
+
+namespace {
+
+// A page holds at most this many envelopes, or this many bytes of them (records may be up to
+// 64 MiB each): validate never holds the whole table.
+constexpr std::size_t kPageRows = 500;
+constexpr std::size_t kPageBytes = std::size_t{32} << 20;
+
+bool token_unusable(Errc code) {
+    return exit_code(code) == 6;
+}
+
+std::string one_line(std::string s) {
+    for (char& c : s) {
+        if (c == '\n' || c == '\r') c = ' ';
+    }
+    return s;
+}
+
+/// Counts what validation saw, keeping the first failures.
+class Tally {
+  public:
+    Tally(core::Envelopes& envelopes, std::size_t max_failures)
+        : envelopes_(envelopes), max_failures_(max_failures) {}
+
+    /// Opens one version and wipes its plaintext at once. An error that means the token
+    /// cannot be used at all stops the run: counting every version as failed would hide it.
+    Status check(const core::RecordVersionRow& row) {
+        const std::string context =
+            core::record_context(core::RecordAddress{row.ns, row.name}, row.version);
+        auto& kek = by_kek_[{row.keyring, row.kek_version}];
+        ++kek.records;
+        ++report_.checked;
+        Status outcome;
+        {
+            auto opened = envelopes_.open(row.envelope, as_bytes(context));
+            if (!opened.ok()) outcome = std::move(opened).error();
+        }  // the plaintext, if any, is wiped here
+        if (outcome.ok()) {
+            ++report_.opened;
+            return {};
+        }
+        const Error& e = outcome.error();
+        if (token_unusable(e.code())) return e;
+        ++report_.failed;
+        ++kek.failed;
+        ++failed_by_code_[std::string(errc_name(e.code()))];
+        if (max_failures_ == 0 || report_.failures.size() < max_failures_) {
+            report_.failures.push_back({row.ns + "/" + row.name, row.version,
+                                        std::string(errc_name(e.code())), one_line(e.message())});
+        }
+        return {};
+    }
+
+    ValidationReport finish() && {
+        for (auto& [key, count] : by_kek_) {
+            count.keyring = key.first;
+            count.version = key.second;
+            report_.by_kek_version.push_back(std::move(count));
+        }
+        for (auto& [code, n] : failed_by_code_) report_.failed_by_code.emplace_back(code, n);
+        return std::move(report_);
+    }
+
+  private:
+    core::Envelopes& envelopes_;
+    std::size_t max_failures_;
+    ValidationReport report_;
+    std::map<std::pair<std::string, std::uint32_t>, KekVersionCount> by_kek_;
+    std::map<std::string, std::uint64_t> failed_by_code_;
+};
+
+BackupInfo to_backup_info(const std::string& path, core::SnapshotContents&& c) {
+    BackupInfo info;
+    info.path = path;
+    info.created_at = std::move(c.created_at);
+    if (c.binding) {
+        info.token_serial = std::move(c.binding->serial);
+        info.token_label = std::move(c.binding->label);
+    }
+    info.schema_version = c.schema_version;
+    info.records = c.records;
+    info.record_versions = c.record_versions;
+    for (const auto& ring : c.keyrings) {
+        for (const auto& v : ring.versions) {
+            if (v.state == KekState::destroyed) continue;
+            info.kek_versions.push_back(
+                {ring.name, v.version, std::string(kek_state_name(v.state)), v.label});
+        }
+    }
+    return info;
+}
+
+}  // namespace
+
+Result<ValidationReport> Keyward::validate(const std::string& keyring, std::size_t sample,
+                                           std::size_t max_failures) {
+    if (!keyring.empty()) {
+        KW_TRY(auto ring, impl_->keyrings.show(keyring));  // not_found names the fix
+        (void)ring;
+    }
+    auto& store = *impl_->store;
+    Tally tally(impl_->envelopes, max_failures);
+    if (sample > 0) {
+        KW_TRY(auto keys, store.sample_record_versions(keyring, sample));
+        for (const auto& k : keys) {
+            KW_TRY(auto row, store.record_version(k.ns, k.name, k.version));
+            if (row) KW_TRY_STATUS(tally.check(*row));  // else purged meanwhile: gone
+        }
+        return std::move(tally).finish();
+    }
+    std::optional<core::RecordVersionKey> after;
+    for (;;) {
+        KW_TRY(auto page, store.record_versions_page(keyring, after, kPageRows, kPageBytes));
+        if (page.empty()) break;
+        for (const auto& row : page) KW_TRY_STATUS(tally.check(row));
+        const auto& last = page.back();
+        after = core::RecordVersionKey{last.ns, last.name, last.version};
+    }
+    return std::move(tally).finish();
+}
+
+Result<BackupInfo> Keyward::backup(const std::string& out_path) {
+    if (out_path.empty()) return Error(Errc::usage, "backup needs a file name to write");
+    const auto& id = impl_->hsm->identity();
+    core::BackupManifest manifest{core::utc_now_iso8601(), core::TokenBinding{id.serial, id.label}};
+    KW_TRY_STATUS(impl_->store->backup_to(out_path, manifest));
+    // What the snapshot holds, read back from the file just written.
+    KW_TRY(auto contents, impl_->store->inspect_snapshot(out_path));
+    return to_backup_info(out_path, std::move(contents));
+}
+
+Result<BackupInfo> Keyward::restore_backup(const std::string& path) {
+    KW_TRY(auto contents, impl_->store->inspect_snapshot(path));
+    if (!contents.binding) {
+        return Error(Errc::failed, "backup " + path +
+                                       " names no token (its database was never opened by "
+                                       "keyward); nothing to restore");
+    }
+    // The same checks as at every start, against the snapshot's binding and KEK versions: a
+    // restored database must open with this token.
+    KW_TRY_STATUS(
+        impl_->keyrings.verify_token_match(*contents.binding, contents.keyrings, "backup " + path));
+    KW_TRY_STATUS(impl_->store->restore_from(path));
+    return to_backup_info(path, std::move(contents));
+}
+
+}  // namespace keyward
