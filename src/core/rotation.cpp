@@ -334,8 +334,16 @@ Status Rotation::retire(const std::string& keyring, std::uint32_t version) {
     }
     KW_TRY(auto running, store_.running_job(keyring));
     if (running) {
-        return Error(Errc::state_refused, "keyring " + keyring + " has an unfinished " +
-                                              running->kind + "; finish it first");
+        // An interrupted job usually leaves records under the version: say how many, as the
+        // refusal without a job does.
+        KW_TRY(auto under, store_.records_under(keyring, version));
+        const std::string finish = running->kind == "rollback" ? "rollback" : "rotate";
+        return Error(Errc::state_refused,
+                     "keyring " + keyring + " version " + std::to_string(version) +
+                         " still protects " + std::to_string(under) +
+                         " record versions and the keyring has an unfinished " + running->kind +
+                         " (job " + std::to_string(running->id) + "); run keyward keyring " +
+                         finish + " " + keyring + " to finish it first");
     }
     if (found->state != KekState::destroyed) {
         KW_TRY_STATUS(store_.retire_version(keyring, version));

@@ -117,7 +117,30 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
         for (int attempt = 1; attempt <= 8 && (c.rv() == CKR_GENERAL_ERROR ||
                                                c.rv() == CKR_USER_PIN_NOT_INITIALIZED);
              ++attempt) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+            std::this_thread::sleep_for(
+                std::chrono::milliseconds(10 * attempt + (::getpid() % 17)));
+            // SoftHSM reads the PIN blobs once, when C_Initialize loads the token: a token file
+            // caught half rewritten then answers CKR_USER_PIN_NOT_INITIALIZED to every C_Login
+            // until the module is initialised again. Start over with a fresh module when this
+            // connection is its only user (finalizing it is ours).
+            hsm->login_session_ = Session();
+            hsm->module_.reset();
+            if (module.use_count() == 1 && module->initialized_here() && !options.never_finalize) {
+                module.reset();
+                KW_TRY(module, Module::acquire(options.module_path, module_options));
+                auto again = locate();
+                if (!again.ok()) {
+                    if (!transient(again.error())) return std::move(again).error();
+                    continue;  // c still says why, should this be the last attempt
+                }
+                if (again->serial != token.serial) {
+                    return Error(Errc::hsm_unavailable, name + " changed while connecting");
+                }
+                token = std::move(again).value();
+                hsm->slot_ = token.slot;
+            }
+            hsm->module_ = module;
+            KW_TRY(hsm->login_session_, Session::open(module, token.slot, true));
             c = login();
         }
         secure_wipe(options.pin.data(), options.pin.size());

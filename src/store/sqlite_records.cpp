@@ -186,6 +186,20 @@ Status SqliteStore::insert_version(const core::RecordPut& put) {
     if (!exists && !put.policy) {
         return Error(Errc::failed, where + ": a new record needs a rotation policy");
     }
+    {
+        // Sealed before this write lock: a rotation may have begun and run past this record's
+        // place meanwhile (its cursor only moves forward), which would leave the new version
+        // under the old KEK for good. Such a put is refused as a conflict and sealed again.
+        KW_TRY(auto s,
+               cached("SELECT state FROM kek_versions WHERE keyring = ?1 AND version = ?2"));
+        s->bind(1, put.keyring).bind(2, static_cast<std::int64_t>(put.kek_version));
+        KW_TRY(bool row, s->step());
+        if (!row || s->column_text(0) != "active") {
+            return Error(Errc::conflict, where + ": keyring " + put.keyring +
+                                             " was rotated while the value was being sealed; "
+                                             "retry");
+        }
+    }
     const std::string now = core::utc_now_iso8601();
     const std::string value_since = put.value_since.value_or(now);
     // A purged record starts a new life under the same name: fresh metadata, next version.

@@ -3,11 +3,13 @@
 #include "cli_runner.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -22,6 +24,57 @@ bool CliResult::one_line_error() const {
     return !err.empty() && err.back() == '\n' && err.find('\n') == err.size() - 1;
 }
 
+CliChild::CliChild(pid_t pid, std::filesystem::path in, std::filesystem::path out,
+                   std::filesystem::path err)
+    : pid_(pid), in_(std::move(in)), out_(std::move(out)), err_(std::move(err)) {}
+
+CliChild::CliChild(CliChild&& other) noexcept
+    : pid_(other.pid_),
+      status_(other.status_),
+      in_(std::move(other.in_)),
+      out_(std::move(other.out_)),
+      err_(std::move(other.err_)) {
+    other.pid_ = -1;
+}
+
+CliChild::~CliChild() {
+    if (pid_ <= 0) return;
+    if (!status_) {
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    std::error_code ec;
+    for (const auto* p : {&in_, &out_, &err_}) std::filesystem::remove(*p, ec);
+}
+
+bool CliChild::ended() {
+    if (status_) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+    return status_.has_value();
+}
+
+void CliChild::kill(int signal) const {
+    if (!status_) ::kill(pid_, signal);
+}
+
+CliResult CliChild::wait() {
+    if (!status_) {
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0) {
+            if (errno != EINTR) throw std::runtime_error("waitpid failed");
+        }
+        status_ = status;
+    }
+    CliResult r;
+    r.exit_code = WIFEXITED(*status_) ? WEXITSTATUS(*status_) : 128 + WTERMSIG(*status_);
+    r.out = read_file(out_);
+    r.err = read_file(err_);
+    return r;
+}
+
 CliRunner::CliRunner() {
     const char* bin = std::getenv("KEYWARD_CLI");
     if (bin == nullptr) throw std::runtime_error("KEYWARD_CLI is not set (run through meson test)");
@@ -31,6 +84,11 @@ CliRunner::CliRunner() {
 
 CliResult CliRunner::run(const std::vector<std::string>& args,
                          const std::string& stdin_data) const {
+    return start(args, stdin_data).wait();
+}
+
+CliChild CliRunner::start(const std::vector<std::string>& args,
+                          const std::string& stdin_data) const {
     static std::atomic<int> n{0};
     const std::string id = std::to_string(n.fetch_add(1));
     const auto in_path = work_dir / ("in" + id), out_path = work_dir / ("out" + id),
@@ -67,17 +125,7 @@ CliResult CliRunner::run(const std::vector<std::string>& args,
     int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("cannot start " + binary.string());
-    int status = 0;
-    waitpid(pid, &status, 0);
-
-    CliResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = read_file(out_path);
-    r.err = read_file(err_path);
-    std::filesystem::remove(in_path);
-    std::filesystem::remove(out_path);
-    std::filesystem::remove(err_path);
-    return r;
+    return CliChild(pid, in_path, out_path, err_path);
 }
 
 }  // namespace keyward::test

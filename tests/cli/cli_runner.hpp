@@ -2,8 +2,11 @@
 // captures exit code, stdout and stderr exactly.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,33 @@ struct CliResult {
     bool one_line_error() const;
 };
 
+/// A keyward process started by CliRunner::start. Move-only; one still running when it is
+/// destroyed is killed (SIGKILL) and reaped, so a failed assertion leaves no process behind.
+class CliChild {
+  public:
+    CliChild(pid_t pid, std::filesystem::path in, std::filesystem::path out,
+             std::filesystem::path err);
+    CliChild(CliChild&& other) noexcept;
+    CliChild& operator=(CliChild&&) = delete;
+    CliChild(const CliChild&) = delete;
+    CliChild& operator=(const CliChild&) = delete;
+    ~CliChild();
+
+    pid_t pid() const noexcept { return pid_; }
+    /// True once the process has ended (reaps it without blocking).
+    bool ended();
+    /// Sends a signal; a no-op once the process has been reaped.
+    void kill(int signal) const;
+    /// Waits for the process, then returns its exit code (128 + N when killed by signal N)
+    /// and its output.
+    CliResult wait();
+
+  private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;  // wait status once reaped
+    std::filesystem::path in_, out_, err_;
+};
+
 struct CliRunner {
     std::filesystem::path binary;    // from $KEYWARD_CLI
     std::filesystem::path work_dir;  // scratch for stdin/stdout files
@@ -25,6 +55,8 @@ struct CliRunner {
 
     CliRunner();
     CliResult run(const std::vector<std::string>& args, const std::string& stdin_data = {}) const;
+    /// Starts the binary without waiting for it.
+    CliChild start(const std::vector<std::string>& args, const std::string& stdin_data = {}) const;
 };
 
 }  // namespace keyward::test

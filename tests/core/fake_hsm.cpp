@@ -1,6 +1,8 @@
 // Software Hsm for service unit tests (see fake_hsm.hpp).
 #include "fake_hsm.hpp"
 
+#include <utility>
+
 #include <p11-kit/pkcs11.h>
 
 #include "crypto/aes_gcm.hpp"
@@ -88,12 +90,18 @@ Result<Bytes> FakeHsm::check_value(const core::KekRef& kek) {
 Result<Bytes> FakeHsm::wrap_dek(const core::KekRef& kek, ByteView dek, ByteView aad) {
     ++wrap_calls_;
     KW_TRY(auto obj, one(kek.label));
-    if (kek.suite == Suite::kwp) return crypto::aes_kwp_wrap(obj->key, dek);
-    Bytes iv(12);
-    KW_TRY_STATUS(crypto::random_bytes(iv));
-    KW_TRY(auto sealed, crypto::aes256gcm_seal(obj->key, iv, aad, dek));
-    iv.insert(iv.end(), sealed.begin(), sealed.end());
-    return iv;
+    Result<Bytes> wrapped = Bytes{};
+    if (kek.suite == Suite::kwp) {
+        wrapped = crypto::aes_kwp_wrap(obj->key, dek);
+    } else {
+        Bytes iv(12);
+        KW_TRY_STATUS(crypto::random_bytes(iv));
+        KW_TRY(auto sealed, crypto::aes256gcm_seal(obj->key, iv, aad, dek));
+        iv.insert(iv.end(), sealed.begin(), sealed.end());
+        wrapped = std::move(iv);
+    }
+    if (auto hook = std::exchange(after_next_wrap, nullptr)) hook();
+    return wrapped;
 }
 
 Result<SecretBytes> FakeHsm::unwrap_dek(const core::KekRef& kek, ByteView wrapped, ByteView aad) {

@@ -3,6 +3,7 @@
 // SoftHSM tests; it lets the services be tested for logic and failure paths.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -34,6 +35,9 @@ class FakeHsm final : public core::Hsm {
     void plant(const core::KekAttributes& attrs, SecretBytes key);
     /// Replaces the key material behind a label (a swapped KEK keeping its CKA_ID).
     void replace_key_material(const std::string& label);
+    /// Runs once, after the next wrap_dek has wrapped (and is cleared before it runs): lets a
+    /// test act between a seal and the store write that follows it.
+    std::function<void()> after_next_wrap;
     int generate_calls() const { return generate_calls_; }
     int wrap_calls() const { return wrap_calls_; }
 
