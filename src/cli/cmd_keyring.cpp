@@ -14,12 +14,7 @@ void keyring_json(Json& j, const KeyringInfo& ring) {
         .field("created_at", ring.created_at)
         .field("cryptoperiod_days", ring.cryptoperiod_days)
         .field("rotation_due", ring.rotation_due);
-    j.key("rotation_due_at");
-    if (ring.rotation_due_at.empty()) {
-        j.null();
-    } else {
-        j.value(ring.rotation_due_at);
-    }
+    j.field_or_null("rotation_due_at", ring.rotation_due_at);
     j.key("versions").begin_array();
     for (const auto& v : ring.versions) {
         j.begin_object()

@@ -62,12 +62,7 @@ void report_json(Json& j, const RotationReport& r) {
         .field("to_version", r.to_version)
         .field("started_at", r.started_at)
         .field("started_by", r.started_by);
-    j.key("finished_at");
-    if (r.finished_at.empty()) {
-        j.null();
-    } else {
-        j.value(r.finished_at);
-    }
+    j.field_or_null("finished_at", r.finished_at);
     j.field("total", r.total)
         .field("done", r.done)
         .field("skipped", r.skipped)

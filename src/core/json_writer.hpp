@@ -33,6 +33,11 @@ class Json {
     Json& field(std::string_view k, const T& v) {
         return key(k).value(v);
     }
+    /// k: v, or k: null when v is empty (a date or name that is not set).
+    Json& field_or_null(std::string_view k, std::string_view v) {
+        key(k);
+        return v.empty() ? null() : value(v);
+    }
 
     std::string_view str() const { return {out_.data(), out_.size()}; }
 

@@ -3,19 +3,6 @@
 
 namespace keyward::core {
 
-namespace {
-
-void optional_field(Json& j, std::string_view key, const std::string& value) {
-    j.key(key);
-    if (value.empty()) {
-        j.null();
-    } else {
-        j.value(value);
-    }
-}
-
-}  // namespace
-
 void record_json(Json& j, const RecordInfo& r) {
     j.begin_object()
         .field("record", r.ns + "/" + r.name)
@@ -32,8 +19,8 @@ void record_json(Json& j, const RecordInfo& r) {
         .field("created_by", r.created_by)
         .field("updated_at", r.updated_at)
         .field("updated_by", r.updated_by);
-    optional_field(j, "expires_at", r.expires_at);
-    optional_field(j, "value_since", r.value_since);
+    j.field_or_null("expires_at", r.expires_at);
+    j.field_or_null("value_since", r.value_since);
     j.key("rotation");
     if (r.policy.rotate_after_days == 0) {
         j.null();
@@ -56,7 +43,7 @@ void version_json(Json& j, const RecordVersion& v) {
         .field("created_by", v.created_by)
         .field("origin", v.origin)
         .field("value_since", v.value_since);
-    optional_field(j, "expires_at", v.expires_at);
+    j.field_or_null("expires_at", v.expires_at);
     j.field("keyring", v.keyring)
         .field("kek_version", v.kek_version)
         .field("envelope_bytes", static_cast<std::uint64_t>(v.envelope.size()))
