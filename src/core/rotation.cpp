@@ -175,6 +175,7 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
     // version behind the cursor; one sweep from the start after the pass catches those
     // (every seal since the job began uses the new version). Failures are counted once.
     bool sweeping = false;
+    double batch_seconds = 0;
     for (;;) {
         if (options.stop && options.stop->load()) {
             outcome.interrupted = true;
@@ -217,12 +218,17 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         tally.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count();
         KW_TRY(job, store_.commit_batch(job, updates, tally, lease));
+        batch_seconds += tally.seconds;
         if (options.progress) options.progress(job);
     }
     if (!outcome.interrupted) {
-        const double tail =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() * 0.0;
+        // Batches counted their own time; the rest of this run (loading the plan, the final
+        // empty queries) is added once here, so `seconds` is the whole working time.
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double tail = std::max(0.0, elapsed - batch_seconds);
         KW_TRY_STATUS(store_.finish_job(job, tail));
+        job.seconds += tail;
         job.state = "finished";
         job.finished_at = utc_now_iso8601();
     }
