@@ -22,6 +22,9 @@ struct Config {
     std::filesystem::path softhsm2_conf;  ///< when set, SOFTHSM2_CONF for the module
     std::uint64_t gcm_wrap_limit = std::uint64_t{1} << 31;  ///< suite 2 wraps per KEK version
     std::uint64_t gcm_wrap_reserve = 256;  ///< wraps reserved per durable counter update
+    /// Session objects after which the token connection finalises the module and logs in
+    /// again (0: never); unset: 100,000 on SoftHSM, never elsewhere (docs/CONFIG.md).
+    std::optional<std::uint64_t> reconnect_after_objects;
 };
 
 /// Reads a config file. Relative paths in it are relative to the file's directory. Unknown

@@ -89,6 +89,13 @@ Result<Config> load_config(const fs::path& path) {
             KW_TRY(cfg.gcm_wrap_limit, parse_count(path, line, key, value));
         } else if (key == "gcm_wrap_reserve") {
             KW_TRY(cfg.gcm_wrap_reserve, parse_count(path, line, key, value));
+        } else if (key == "reconnect_after_objects") {
+            // 0 is meaningful here: never reconnect (and keep no PIN).
+            if (value == "0") {
+                cfg.reconnect_after_objects = 0;
+            } else {
+                KW_TRY(cfg.reconnect_after_objects, parse_count(path, line, key, value));
+            }
         } else {
             return bad(path, line, "unknown key \"" + key + "\" (see docs/CONFIG.md)");
         }

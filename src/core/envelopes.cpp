@@ -128,7 +128,8 @@ Result<Bytes> Envelopes::rewrap(ByteView input) {
     KW_TRY(auto wrapped,
            hsm_.rewrap_dek(from.kek, header.wrapped_dek,
                            dek_aad(from.ring.suite, from.ring.name, from.version.version), to.kek,
-                           dek_aad(to.ring.suite, to.ring.name, to.version.version)));
+                           dek_aad(to.ring.suite, to.ring.name, to.version.version),
+                           kind == crypto::BlobKind::envelope ? kDekSize : 0));
     header.kek_version = to.version.version;
     header.wrapped_dek = std::move(wrapped);
     if (kind == crypto::BlobKind::data_key) return crypto::serialize_data_key_blob(header);

@@ -69,9 +69,11 @@ class Hsm {
     virtual Result<SecretBytes> unwrap_dek(const KekRef& kek, ByteView wrapped, ByteView aad) = 0;
 
     /// Unwraps under `from` and wraps under `to`. For suite 1 to suite 1 the DEK never leaves
-    /// the token.
+    /// the token. `dek_size` is the DEK's length when the caller knows it (an envelope's DEK is
+    /// always 32 bytes), 0 when it does not: a wrapped DEK of another length is then
+    /// Errc::auth_failed, and the token is not asked the length.
     virtual Result<Bytes> rewrap_dek(const KekRef& from, ByteView wrapped, ByteView from_aad,
-                                     const KekRef& to, ByteView to_aad) = 0;
+                                     const KekRef& to, ByteView to_aad, std::size_t dek_size) = 0;
 
     /// Random bytes from the token's RNG.
     virtual Status generate_random(MutableByteView out) = 0;

@@ -52,6 +52,9 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config) {
     options.token = config.token;
     options.pin = std::move(pin);
     options.softhsm2_conf = config.softhsm2_conf.string();
+    if (config.reconnect_after_objects) {
+        options.reconnect_after_objects = static_cast<std::size_t>(*config.reconnect_after_objects);
+    }
     KW_TRY(auto hsm, p11::P11Hsm::connect(std::move(options)));
     std::string mechanism = hsm->suite1_mechanism_name();
     KW_TRY(auto store,

@@ -117,6 +117,17 @@ Result<SecretBytes> read_key_value(const Session& s, CK_OBJECT_HANDLE key, std::
     return value;
 }
 
+Result<std::size_t> read_value_length(const Session& s, CK_OBJECT_HANDLE key) {
+    CK_ATTRIBUTE a{CKA_VALUE, nullptr, 0};
+    auto c = KW_P11_CALL(s.functions(), C_GetAttributeValue, s.handle(), key, &a, CK_ULONG{1});
+    if (!c.ok()) return op_error(c);
+    if (a.ulValueLen == kUnavailable) {
+        return Error(Errc::hsm_error,
+                     "C_GetAttributeValue: the token did not tell the length of CKA_VALUE");
+    }
+    return static_cast<std::size_t>(a.ulValueLen);
+}
+
 Result<Bytes> gcm_encrypt(const Session& s, CK_OBJECT_HANDLE key, MutableByteView iv, ByteView aad,
                           ByteView plaintext) {
     if (iv.size() != kGcmIvSize) return Error(Errc::failed, "AES-GCM needs a 12-byte IV");

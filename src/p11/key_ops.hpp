@@ -46,6 +46,10 @@ Result<ObjectGuard> unwrap_key(const Session& s, CK_MECHANISM_TYPE mechanism,
 /// CKA_VALUE of a non-sensitive key, at most max_size bytes.
 Result<SecretBytes> read_key_value(const Session& s, CK_OBJECT_HANDLE key, std::size_t max_size);
 
+/// The length of a non-sensitive key's CKA_VALUE, without reading the value (pValue = NULL).
+/// Errc::hsm_error when the token will not tell it.
+Result<std::size_t> read_value_length(const Session& s, CK_OBJECT_HANDLE key);
+
 /// CKM_AES_GCM encryption with a 96-bit IV and 128-bit tag: ciphertext || tag. `iv` is passed
 /// to the token; a token that writes its own IV into the parameters leaves it there.
 Result<Bytes> gcm_encrypt(const Session& s, CK_OBJECT_HANDLE key, MutableByteView iv, ByteView aad,

@@ -20,6 +20,13 @@ std::string quoted(std::string_view s) {
     return "\"" + std::string(s) + "\"";
 }
 
+// SoftHSM's CK_TOKEN_INFO.manufacturerID. SoftHSM 2.6.1 frees a session object's memory only
+// in C_Finalize (SessionObjectStore keeps every object it made in allObjects), about 240 bytes
+// per object, session closed or not: a connection to it reconnects after this many objects
+// (~23 MiB), which takes 40-55 ms (docs/PERFORMANCE.md).
+constexpr std::string_view kSoftHsmManufacturer = "SoftHSM project";
+constexpr std::size_t kSoftHsmReconnectAfter = 100000;
+
 // Wipes the caller's PIN on every path out of connect().
 struct PinWiper {
     SecretString& pin;
@@ -31,16 +38,16 @@ struct PinWiper {
 
 }  // namespace
 
-Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
-    PinWiper wiper{options.pin};
+Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const SecretString& pin) {
     ModuleOptions module_options;
     module_options.softhsm2_conf = options.softhsm2_conf;
     module_options.never_finalize = options.never_finalize;
-    KW_TRY(auto module, Module::acquire(options.module_path, module_options));
+    Attachment a;
+    KW_TRY(a.module, Module::acquire(options.module_path, module_options));
     // The same race can also leave, in the module's memory, a token that reads as having no
     // user PIN (its file half rewritten when it was scanned): that is looked for again too.
     auto locate = [&]() -> Result<SlotToken> {
-        KW_TRY(auto t, find_token(module->functions(), options.token, options.module_path));
+        KW_TRY(auto t, find_token(a.module->functions(), options.token, options.module_path));
         const CK_FLAGS f = t.info.flags;
         if (t.serial.empty()) {
             return Error(Errc::hsm_unavailable,
@@ -53,40 +60,33 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
         }
         return t;
     };
+    // Finalizing the module (to make it scan its tokens again) is ours only when this
+    // connection is its only user.
+    auto may_restart = [&] {
+        return a.module.use_count() == 1 && a.module->initialized_here() && !options.never_finalize;
+    };
     auto found = locate();
     // SoftHSM 2.6.1 scans its token directory once, at C_Initialize, and leaves out a token
     // whose file another process is rewriting at that instant (it rewrites token.object on
     // every login): concurrent keyward processes then saw "no token", or C_GetTokenInfo
     // failing with CKR_GENERAL_ERROR, now and then (exit 6 or 1). A token that is absent or
     // unreadable is therefore looked for again after re-initialising the module, a few times,
-    // when this connection is the module's only user (finalizing it is ours). A bad label or
-    // URI (bad_config) is not retried.
+    // when this connection is the module's only user. A bad label or URI (bad_config) is not
+    // retried.
     auto transient = [](const Error& e) { return e.code() != Errc::bad_config; };
-    for (int attempt = 1;
-         attempt <= 8 && !found.ok() && transient(found.error()) && module.use_count() == 1 &&
-         module->initialized_here() && !options.never_finalize;
+    for (int attempt = 1; attempt <= 8 && !found.ok() && transient(found.error()) && may_restart();
          ++attempt) {
-        module.reset();  // C_Finalize and dlclose: the next C_Initialize scans again
+        a.module.reset();  // C_Finalize and dlclose: the next C_Initialize scans again
         // Jittered, so that processes that collided once do not collide again in step.
         std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt + (::getpid() % 17)));
-        KW_TRY(module, Module::acquire(options.module_path, module_options));
+        KW_TRY(a.module, Module::acquire(options.module_path, module_options));
         found = locate();
     }
     if (!found.ok()) return std::move(found).error();
-    auto token = std::move(found).value();
+    a.token = std::move(found).value();
+    const std::string name = "token " + quoted(a.token.label);
 
-    std::unique_ptr<P11Hsm> hsm(new P11Hsm);
-    hsm->module_ = module;
-    hsm->slot_ = token.slot;
-    hsm->pid_ = getpid();
-    hsm->identity_.label = token.label;
-    hsm->identity_.serial = token.serial;
-    hsm->identity_.manufacturer =
-        trim_field(token.info.manufacturerID, sizeof token.info.manufacturerID);
-    hsm->identity_.model = trim_field(token.info.model, sizeof token.info.model);
-    const std::string name = "token " + quoted(token.label);
-
-    const CK_FLAGS flags = token.info.flags;
+    const CK_FLAGS flags = a.token.info.flags;
     const bool login_required = (flags & CKF_LOGIN_REQUIRED) != 0;
     if (login_required && (flags & CKF_USER_PIN_LOCKED) != 0) {
         return Error(Errc::pin_locked, "the user PIN of " + name +
@@ -98,94 +98,153 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
                      name + " has no user PIN yet; initialise the token (keyward init)");
     }
 
-    KW_TRY(hsm->login_session_, Session::open(module, token.slot, true));
-    if (login_required) {
-        if (options.pin.empty()) {
-            return Error(Errc::bad_config,
-                         name + " needs a user PIN; give one as env:VAR, file:PATH or prompt");
-        }
-        // A wrong PIN is tried once, never again: retries would lock the token. Only
-        // CKR_GENERAL_ERROR and CKR_USER_PIN_NOT_INITIALIZED, SoftHSM's answers when another
-        // process is rewriting the token file at that instant (never its answers to a wrong
-        // PIN), are tried again.
-        auto login = [&] {
-            return KW_P11_CALL(module->functions(), C_Login, hsm->login_session_.handle(), CKU_USER,
-                               reinterpret_cast<CK_UTF8CHAR*>(options.pin.data()),
-                               static_cast<CK_ULONG>(options.pin.size()));
-        };
-        auto c = login();
-        for (int attempt = 1; attempt <= 8 && (c.rv() == CKR_GENERAL_ERROR ||
-                                               c.rv() == CKR_USER_PIN_NOT_INITIALIZED);
-             ++attempt) {
-            std::this_thread::sleep_for(
-                std::chrono::milliseconds(10 * attempt + (::getpid() % 17)));
-            // SoftHSM reads the PIN blobs once, when C_Initialize loads the token: a token file
-            // caught half rewritten then answers CKR_USER_PIN_NOT_INITIALIZED to every C_Login
-            // until the module is initialised again. Start over with a fresh module when this
-            // connection is its only user (finalizing it is ours).
-            hsm->login_session_ = Session();
-            hsm->module_.reset();
-            if (module.use_count() == 1 && module->initialized_here() && !options.never_finalize) {
-                module.reset();
-                KW_TRY(module, Module::acquire(options.module_path, module_options));
-                auto again = locate();
-                if (!again.ok()) {
-                    if (!transient(again.error())) return std::move(again).error();
-                    continue;  // c still says why, should this be the last attempt
-                }
-                if (again->serial != token.serial) {
-                    return Error(Errc::hsm_unavailable, name + " changed while connecting");
-                }
-                token = std::move(again).value();
-                hsm->slot_ = token.slot;
-            }
-            hsm->module_ = module;
-            KW_TRY(hsm->login_session_, Session::open(module, token.slot, true));
-            c = login();
-        }
-        secure_wipe(options.pin.data(), options.pin.size());
-        switch (c.rv()) {
-            case CKR_OK:
-            // PKCS#11 login belongs to the application, not the session: another connection in
-            // this process already logged this token in (its PIN was checked then).
-            case CKR_USER_ALREADY_LOGGED_IN:
-                break;
-            case CKR_PIN_INCORRECT:
-            case CKR_PIN_INVALID:
-            case CKR_PIN_LEN_RANGE:
-                return Error(Errc::pin_incorrect,
-                             "wrong user PIN for " + name +
-                                 " (not retried: repeated wrong PINs lock the token); check the "
-                                 "PIN source");
-            case CKR_PIN_LOCKED:
-                return Error(Errc::pin_locked, "the user PIN of " + name +
-                                                   " is locked; the security officer must set a "
-                                                   "new one (C_InitPIN)");
-            case CKR_PIN_EXPIRED:
-                return Error(Errc::pin_locked,
-                             "the user PIN of " + name + " has expired; set a new one (C_SetPIN)");
-            case CKR_USER_PIN_NOT_INITIALIZED:
-                return Error(Errc::hsm_unavailable,
-                             name + " has no user PIN yet; initialise the token (keyward init)");
-            default:
-                return c.error(Errc::hsm_unavailable).context("logging in to " + name);
-        }
+    KW_TRY(a.login_session, Session::open(a.module, a.token.slot, true));
+    if (!login_required) return a;
+    if (pin.empty()) {
+        return Error(Errc::bad_config,
+                     name + " needs a user PIN; give one as env:VAR, file:PATH or prompt");
     }
+    // A wrong PIN is tried once, never again: retries would lock the token. Only
+    // CKR_GENERAL_ERROR and CKR_USER_PIN_NOT_INITIALIZED, SoftHSM's answers when another
+    // process is rewriting the token file at that instant (never its answers to a wrong PIN),
+    // are tried again.
+    auto login = [&] {
+        return KW_P11_CALL(a.module->functions(), C_Login, a.login_session.handle(), CKU_USER,
+                           reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data())),
+                           static_cast<CK_ULONG>(pin.size()));
+    };
+    auto c = login();
+    for (int attempt = 1;
+         attempt <= 8 && (c.rv() == CKR_GENERAL_ERROR || c.rv() == CKR_USER_PIN_NOT_INITIALIZED);
+         ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt + (::getpid() % 17)));
+        // SoftHSM reads the PIN blobs once, when C_Initialize loads the token: a token file
+        // caught half rewritten then answers CKR_USER_PIN_NOT_INITIALIZED to every C_Login
+        // until the module is initialised again. Start over with a fresh module when this
+        // connection is its only user.
+        a.login_session = Session();
+        if (may_restart()) {
+            a.module.reset();
+            KW_TRY(a.module, Module::acquire(options.module_path, module_options));
+            auto again = locate();
+            if (!again.ok()) {
+                if (!transient(again.error())) return std::move(again).error();
+                continue;  // c still says why, should this be the last attempt
+            }
+            if (again->serial != a.token.serial) {
+                return Error(Errc::hsm_unavailable, name + " changed while connecting");
+            }
+            a.token = std::move(again).value();
+        }
+        KW_TRY(a.login_session, Session::open(a.module, a.token.slot, true));
+        c = login();
+    }
+    switch (c.rv()) {
+        case CKR_OK:
+        // PKCS#11 login belongs to the application, not the session: another connection in
+        // this process already logged this token in (its PIN was checked then).
+        case CKR_USER_ALREADY_LOGGED_IN:
+            return a;
+        case CKR_PIN_INCORRECT:
+        case CKR_PIN_INVALID:
+        case CKR_PIN_LEN_RANGE:
+            return Error(Errc::pin_incorrect,
+                         "wrong user PIN for " + name +
+                             " (not retried: repeated wrong PINs lock the token); check the "
+                             "PIN source");
+        case CKR_PIN_LOCKED:
+            return Error(Errc::pin_locked, "the user PIN of " + name +
+                                               " is locked; the security officer must set a "
+                                               "new one (C_InitPIN)");
+        case CKR_PIN_EXPIRED:
+            return Error(Errc::pin_locked,
+                         "the user PIN of " + name + " has expired; set a new one (C_SetPIN)");
+        case CKR_USER_PIN_NOT_INITIALIZED:
+            return Error(Errc::hsm_unavailable,
+                         name + " has no user PIN yet; initialise the token (keyward init)");
+        default:
+            return c.error(Errc::hsm_unavailable).context("logging in to " + name);
+    }
+}
+
+Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
+    PinWiper wiper{options.pin};
+    KW_TRY(auto a, attach(options, options.pin));
+    std::unique_ptr<P11Hsm> hsm(new P11Hsm);
+    hsm->module_ = a.module;
+    hsm->module_path_ = a.module->path();
+    hsm->slot_ = a.token.slot;
+    hsm->pid_ = getpid();
+    hsm->identity_.label = a.token.label;
+    hsm->identity_.serial = a.token.serial;
+    hsm->identity_.manufacturer =
+        trim_field(a.token.info.manufacturerID, sizeof a.token.info.manufacturerID);
+    hsm->identity_.model = trim_field(a.token.info.model, sizeof a.token.info.model);
+    hsm->login_session_ = std::move(a.login_session);
+    const std::string name = "token " + quoted(a.token.label);
 
     std::size_t max_sessions = options.max_sessions;
     if (max_sessions == 0) max_sessions = 2 * std::max(1u, std::thread::hardware_concurrency());
-    hsm->pool_ = std::make_unique<SessionPool>(module, token.slot, max_sessions,
+    hsm->pool_ = std::make_unique<SessionPool>(a.module, a.token.slot, max_sessions,
                                                options.recycle_after_objects);
-
     {
         // Its own session, closed right after: the known-answer tests' unwrapped objects leak
         // on SoftHSM until their session closes.
-        KW_TRY(auto probe_session, Session::open(module, token.slot, true));
+        KW_TRY(auto probe_session, Session::open(a.module, a.token.slot, true));
         auto probe = probe_mechanisms(probe_session);
         if (!probe) return std::move(probe).error().context("probing the mechanisms of " + name);
         hsm->mechanisms_ = std::move(probe).value();
     }
+
+    const std::size_t reconnect_after = options.reconnect_after_objects.value_or(
+        hsm->identity_.manufacturer == kSoftHsmManufacturer ? kSoftHsmReconnectAfter : 0);
+    hsm->reconnect_after_.store(reconnect_after);
+    if (reconnect_after != 0) {
+        // Reconnecting logs in again: the PIN is kept, in wiped memory, for the connection's
+        // life (docs/SECURITY.md). Without reconnects it is wiped here, as always.
+        hsm->pin_ = options.pin;
+        hsm->options_ = options;
+        hsm->options_.pin = SecretString();
+    }
     return hsm;
+}
+
+Status P11Hsm::reconnect() {
+    // Every lease is back and the pool has closed its sessions (SessionPool::exclusive).
+    if (pool_->objects_created() < reconnect_after_) return ok_status();
+    std::weak_ptr<Module> old = module_;
+    pool_->rebind(nullptr, slot_);
+    login_session_ = Session();  // the last session: the token logs out
+    module_.reset();
+    const bool finalised = old.expired();
+    if (!finalised) {
+        // Another connection in this process still uses the module: it cannot be finalised,
+        // so reconnecting frees nothing. Take it back and stop trying.
+        reconnect_after_.store(0);
+    }
+    {
+        std::lock_guard lock(cache_mutex_);
+        kek_cache_.clear();  // handles are per module instance
+    }
+    auto a = attach(options_, pin_);
+    if (a.ok() && a->token.serial != identity_.serial) {
+        a = Error(Errc::hsm_unavailable, "token " + quoted(identity_.label) +
+                                             " has another serial number after connecting again");
+    }
+    if (!a.ok()) {
+        // Nothing to fall back on: the old module state is gone. Every later call says why.
+        auto why = std::move(a).error().context("connecting to token " + quoted(identity_.label) +
+                                                " again (to let it free its session objects)");
+        pool_->close_for_good(why);
+        return why;
+    }
+    module_ = a->module;
+    slot_ = a->token.slot;
+    login_session_ = std::move(a->login_session);
+    pool_->rebind(module_, slot_);
+    if (finalised) reconnects_.fetch_add(1);
+    if (!finalised) pin_ = SecretString();
+    return ok_status();
 }
 
 P11Hsm::~P11Hsm() = default;
@@ -200,6 +259,10 @@ Status P11Hsm::check_process() const {
 
 Result<SessionPool::Lease> P11Hsm::lease() {
     KW_TRY_STATUS(check_process());
+    const std::size_t after = reconnect_after_.load();
+    if (after != 0 && pool_->objects_created() >= after) {
+        KW_TRY_STATUS(pool_->exclusive([this] { return reconnect(); }));
+    }
     return pool_->acquire();
 }
 

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "p11/module.hpp"
 #include "p11/session.hpp"
 #include "p11/session_pool.hpp"
+#include "p11/token_finder.hpp"
 
 namespace keyward::p11 {
 
@@ -35,8 +37,14 @@ struct ConnectOptions {
     /// Working sessions; 0 means 2 * std::thread::hardware_concurrency().
     std::size_t max_sessions = 0;
     /// A working session is closed and replaced after this many key objects were created in it
-    /// (SoftHSM leaks ~250 bytes per C_UnwrapKey object until the session closes).
+    /// (for tokens that tie per-object memory to the session).
     std::size_t recycle_after_objects = 10000;
+    /// After this many key objects (over every session) the connection finalises the module
+    /// and connects and logs in again, when it is the module's only user: SoftHSM 2.6.1 frees
+    /// session objects only in C_Finalize. The PIN is then kept, wiped on close, for the
+    /// connection's life. 0 never reconnects (and wipes the PIN right after login); unset
+    /// means 100,000 on SoftHSM and 0 elsewhere.
+    std::optional<std::size_t> reconnect_after_objects;
     /// Never C_Finalize nor dlclose the module (for the OpenSSL provider, where SoftHSM must not
     /// be torn down inside OPENSSL_cleanup).
     bool never_finalize = false;
@@ -76,7 +84,8 @@ class P11Hsm final : public core::Hsm {
     Result<SecretBytes> unwrap_dek(const core::KekRef& kek, ByteView wrapped,
                                    ByteView aad) override;
     Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
-                             const core::KekRef& to, ByteView to_aad) override;
+                             const core::KekRef& to, ByteView to_aad,
+                             std::size_t dek_size) override;
     Status generate_random(MutableByteView out) override;
     Result<bool> logged_in() override;
 
@@ -93,13 +102,28 @@ class P11Hsm final : public core::Hsm {
     std::string unavailable_reason(Suite suite) const;
 
     CK_SLOT_ID slot() const noexcept { return slot_; }
-    const std::string& module_path() const noexcept { return module_->path(); }
+    const std::string& module_path() const noexcept { return module_path_; }
     PoolStats pool_stats() const { return pool_->stats(); }
     /// Number of labels whose handle is cached (for tests and health output).
     std::size_t cached_kek_count() const;
+    /// Times the module was finalised and connected again (see reconnect_after_objects).
+    std::size_t reconnects() const noexcept { return reconnects_.load(); }
 
   private:
     P11Hsm() = default;
+
+    /// A module initialised, the token found and logged in: what connect() and reconnect()
+    /// share, retries for SoftHSM's start-up races included.
+    struct Attachment {
+        std::shared_ptr<Module> module;
+        SlotToken token;
+        Session login_session;
+    };
+    static Result<Attachment> attach(const ConnectOptions& options, const SecretString& pin);
+    /// Runs inside SessionPool::exclusive: finalises the module (when nobody else in the
+    /// process uses it) and attaches again with the kept PIN. On failure every later call
+    /// fails with the reason.
+    Status reconnect();
 
     Status check_process() const;
     Result<SessionPool::Lease> lease();
@@ -128,12 +152,20 @@ class P11Hsm final : public core::Hsm {
 
     // Declaration order is destruction order reversed: sessions close before the module goes.
     std::shared_ptr<Module> module_;
+    std::string module_path_;
     CK_SLOT_ID slot_ = 0;
     pid_t pid_ = 0;
     core::TokenIdentity identity_;
     MechanismChoice mechanisms_;
     Session login_session_;  // closing the token's last session logs it out: keep this one
     std::unique_ptr<SessionPool> pool_;
+
+    // For reconnect(): the options connect() had, without the PIN, which pin_ keeps (only
+    // while reconnecting is on).
+    ConnectOptions options_;
+    SecretString pin_;
+    std::atomic<std::size_t> reconnect_after_{0};
+    std::atomic<std::size_t> reconnects_{0};
 
     mutable std::mutex cache_mutex_;
     std::map<std::string, CK_OBJECT_HANDLE, std::less<>> kek_cache_;

@@ -121,35 +121,40 @@ Result<SecretBytes> P11Hsm::unwrap_dek(const core::KekRef& kek, ByteView wrapped
 }
 
 Result<Bytes> P11Hsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
-                                 const core::KekRef& to, ByteView to_aad) {
+                                 const core::KekRef& to, ByteView to_aad, std::size_t dek_size) {
     if (from.suite != Suite::kwp || to.suite != Suite::kwp) {
         // Across suites (or GCM to GCM) the DEK passes through host memory, wiped after use.
         KW_TRY(auto dek, unwrap_dek(from, wrapped, from_aad));
+        if (dek_size != 0 && dek.size() != dek_size) return auth_failed_error();
         return wrap_dek(to, dek, to_aad);
     }
     KW_TRY_STATUS(require_suite(Suite::kwp));
     if (wrapped.size() < 16 || wrapped.size() % 8 != 0) return auth_failed_error();
+    if (dek_size != 0) {
+        // RFC 5649 output is 8 * ceil(n / 8) + 8 bytes: another size cannot hold that key.
+        if (wrapped.size() != kwp_wrapped_size(dek_size)) return auth_failed_error();
+        KW_TRY_STATUS(require_kwp_length(dek_size));
+    }
+    // A token that zero-pads (SoftHSM 2.6.1) would silently turn a key of another length into
+    // a longer one: when the caller cannot say the length, ask the token. SoftHSM answers
+    // CKA_VALUE_LEN = 0 for unwrapped generic secrets, so the question is the length of
+    // CKA_VALUE itself, which a sensitive key will not tell: the key is unwrapped non-sensitive
+    // (a session object of this session, destroyed right after; its value is never read).
+    const bool ask_length = dek_size == 0 && !mechanisms_.suite1_any_length;
     KW_TRY(auto lease, this->lease());
     const Session& s = lease.session();
     const CK_MECHANISM_TYPE mech = *mechanisms_.suite1;
     for (int attempt = 0;; ++attempt) {
         KW_TRY(CK_OBJECT_HANDLE from_handle, kek_handle(s, from.label));
         KW_TRY(CK_OBJECT_HANDLE to_handle, kek_handle(s, to.label));
-        // The DEK becomes a sensitive session object: it is wrapped again without ever being
-        // readable on the host.
+        // Otherwise the DEK becomes a sensitive session object: it is wrapped again without
+        // ever being readable on the host.
         auto result = [&]() -> Result<Bytes> {
-            KW_TRY(auto key, unwrap_key(s, mech, from_handle, wrapped, true));
+            KW_TRY(auto key, unwrap_key(s, mech, from_handle, wrapped, !ask_length));
             lease.note_objects_created();
-            if (!mechanisms_.suite1_any_length) {
-                // The DEK stays in the token, but its length is not secret: check that the
-                // token can wrap it again as RFC 5649 says.
-                KW_TRY(auto length, read_ulong(s, key.handle(), CKA_VALUE_LEN));
-                if (!length) {
-                    return Error(Errc::hsm_error,
-                                 "the token does not report the length of an "
-                                 "unwrapped key (CKA_VALUE_LEN)");
-                }
-                KW_TRY_STATUS(require_kwp_length(*length));
+            if (ask_length) {
+                KW_TRY(auto length, read_value_length(s, key.handle()));
+                KW_TRY_STATUS(require_kwp_length(length));
             }
             return wrap_key(s, mech, to_handle, key.handle(), wrapped.size());
         }();
@@ -171,10 +176,16 @@ Status P11Hsm::generate_random(MutableByteView out) {
 }
 
 Result<bool> P11Hsm::logged_in() {
+    // Login state belongs to the token, so a working session reports it too (and a lease
+    // keeps this away from a reconnect in progress).
+    KW_TRY(auto lease, this->lease());
     CK_SESSION_INFO info{};
-    auto c = KW_P11_CALL(login_session_.functions(), C_GetSessionInfo, login_session_.handle(),
-                         &info);
-    if (!c.ok()) return c.error(Errc::hsm_unavailable);
+    auto c =
+        KW_P11_CALL(lease.session().functions(), C_GetSessionInfo, lease.session().handle(), &info);
+    if (!c.ok()) {
+        lease.discard();
+        return c.error(Errc::hsm_unavailable);
+    }
     return info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS;
 }
 

@@ -31,6 +31,11 @@ SessionPool::Lease::~Lease() {
 Result<SessionPool::Lease> SessionPool::acquire() {
     std::unique_lock lock(mutex_);
     for (;;) {
+        if (exclusive_) {
+            available_.wait(lock);
+            continue;
+        }
+        if (closed_for_good_) return *closed_for_good_;
         if (!idle_.empty()) {
             Idle s = std::move(idle_.back());
             idle_.pop_back();
@@ -47,6 +52,7 @@ Result<SessionPool::Lease> SessionPool::acquire() {
                 return Lease(this, std::move(opened).value(), 0);
             }
             --stats_.open;
+            available_.notify_all();  // an exclusive waiter counts open sessions
             if (stats_.open == 0 || opened.error().code() != Errc::limit_reached) {
                 return std::move(opened).error().context("opening a working session");
             }
@@ -75,7 +81,42 @@ void SessionPool::give_back(Session session, std::size_t objects, bool discard) 
         idle_.push_back(Idle{std::move(session), objects});
         ++stats_.idle;
     }
-    available_.notify_one();
+    // All: besides threads waiting for a session, an exclusive caller waits for the last one.
+    available_.notify_all();
+}
+
+Status SessionPool::exclusive(const std::function<Status()>& work) {
+    std::vector<Idle> closing;
+    {
+        std::unique_lock lock(mutex_);
+        if (exclusive_) {
+            available_.wait(lock, [&] { return !exclusive_; });
+            return ok_status();
+        }
+        exclusive_ = true;
+        available_.wait(lock, [&] { return stats_.open == stats_.idle; });
+        closing.swap(idle_);
+        stats_.open -= closing.size();
+        stats_.idle = 0;
+    }
+    closing.clear();  // C_CloseSession outside the lock
+    auto status = work();
+    std::lock_guard lock(mutex_);
+    exclusive_ = false;
+    available_.notify_all();
+    return status;
+}
+
+void SessionPool::close_for_good(Error why) {
+    std::lock_guard lock(mutex_);
+    closed_for_good_ = std::move(why);
+}
+
+void SessionPool::rebind(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
+    std::lock_guard lock(mutex_);
+    module_ = std::move(module);
+    slot_ = slot;
+    created_.store(0, std::memory_order_relaxed);
 }
 
 PoolStats SessionPool::stats() const {

@@ -1,13 +1,18 @@
 // A bounded pool of read-write working sessions on one token, so several threads can use the
 // token at once (a PKCS#11 session serves one operation at a time). Sessions are opened lazily,
-// leased with RAII, and replaced after a number of objects were created in them: SoftHSM 2.6
-// leaks about 250 bytes per C_UnwrapKey object until its session closes (DESIGN.md).
+// leased with RAII, and replaced after a number of objects were created in them (a token may
+// tie per-object memory to the session). The pool also counts every object made through it and
+// can run work while no lease is out and none can be taken: P11Hsm reconnects the module there,
+// because SoftHSM 2.6.1 keeps every session object's memory until C_Finalize.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "keyward/error.hpp"
@@ -45,7 +50,10 @@ class SessionPool {
 
         const Session& session() const noexcept { return session_; }
         /// Count objects created in this session (C_CreateObject, C_UnwrapKey, C_GenerateKey).
-        void note_objects_created(std::size_t n = 1) noexcept { objects_ += n; }
+        void note_objects_created(std::size_t n = 1) noexcept {
+            objects_ += n;
+            pool_->created_.fetch_add(n, std::memory_order_relaxed);
+        }
         /// Close the session instead of reusing it (after an unexpected error that may have
         /// left an operation active or the session invalid).
         void discard() noexcept { discard_ = true; }
@@ -60,9 +68,28 @@ class SessionPool {
         bool discard_ = false;
     };
 
-    /// Waits while every session is leased and the pool is full. Errc::hsm_error when a new
-    /// session cannot be opened and none is open to wait for.
+    /// Waits while every session is leased and the pool is full, or while exclusive work
+    /// runs. Errc::hsm_error when a new session cannot be opened and none is open to wait for.
     Result<Lease> acquire();
+
+    /// Objects created in leased sessions since the pool was made or last rebound.
+    std::size_t objects_created() const noexcept {
+        return created_.load(std::memory_order_relaxed);
+    }
+
+    /// Waits until every lease is back, closes every session, and runs work() while no lease
+    /// can be taken (acquire() waits). When another thread's exclusive work is already running,
+    /// waits for it to end and returns without running work (it did the same job). Must not be
+    /// called while the caller holds a lease: that lease would never come back.
+    Status exclusive(const std::function<Status()>& work);
+
+    /// For exclusive work only: the module and slot later sessions are opened on (nullptr
+    /// drops the pool's reference, so that the module can be finalised), and the object count
+    /// starts again from zero.
+    void rebind(std::shared_ptr<Module> module, CK_SLOT_ID slot);
+
+    /// From now on acquire() fails with `why` (the module could not be connected again).
+    void close_for_good(Error why);
 
     PoolStats stats() const;
 
@@ -79,6 +106,9 @@ class SessionPool {
     std::shared_ptr<Module> module_;
     CK_SLOT_ID slot_;
     std::size_t recycle_after_;
+    std::atomic<std::size_t> created_{0};
+    bool exclusive_ = false;  // under mutex_
+    std::optional<Error> closed_for_good_;
 
     mutable std::mutex mutex_;
     std::condition_variable available_;

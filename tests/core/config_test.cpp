@@ -30,6 +30,21 @@ TEST_CASE("a config resolves relative paths against its own directory") {
     CHECK(cfg->database == path.parent_path() / "keyward.db");
     CHECK(cfg->softhsm2_conf == path.parent_path() / "softhsm2.conf");
     CHECK(cfg->gcm_wrap_limit == 1000);
+    CHECK_FALSE(cfg->reconnect_after_objects.has_value());  // the token decides
+}
+
+TEST_CASE("reconnect_after_objects takes a count, or 0 for never") {
+    const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
+    auto some = load_config(write_conf(base + "reconnect_after_objects = 250000\n"));
+    REQUIRE(some.ok());
+    CHECK(some->reconnect_after_objects == std::optional<std::uint64_t>(250000));
+    auto never = load_config(write_conf(base + "reconnect_after_objects = 0\n"));
+    REQUIRE(never.ok());
+    CHECK(never->reconnect_after_objects == std::optional<std::uint64_t>(0));
+    auto bad = load_config(write_conf(base + "reconnect_after_objects = -5\n"));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().code() == Errc::bad_config);
+    CHECK_THAT(bad.error().message(), Catch::Contains(":5: reconnect_after_objects must be"));
 }
 
 TEST_CASE("config errors are bad_config and name the line") {

@@ -113,8 +113,11 @@ Result<SecretBytes> FakeHsm::unwrap_dek(const core::KekRef& kek, ByteView wrappe
 }
 
 Result<Bytes> FakeHsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
-                                  const core::KekRef& to, ByteView to_aad) {
+                                  const core::KekRef& to, ByteView to_aad, std::size_t dek_size) {
     KW_TRY(auto dek, unwrap_dek(from, wrapped, from_aad));
+    if (dek_size != 0 && dek.size() != dek_size) {
+        return Error(Errc::auth_failed, "authentication failed");
+    }
     return wrap_dek(to, dek, to_aad);
 }
 

@@ -25,7 +25,8 @@ class FakeHsm final : public core::Hsm {
     Result<SecretBytes> unwrap_dek(const core::KekRef& kek, ByteView wrapped,
                                    ByteView aad) override;
     Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
-                             const core::KekRef& to, ByteView to_aad) override;
+                             const core::KekRef& to, ByteView to_aad,
+                             std::size_t dek_size) override;
     Status generate_random(MutableByteView out) override;
     Result<bool> logged_in() override { return true; }
 

@@ -56,7 +56,7 @@ TEST_CASE("DEK operations per second on SoftHSM", "[.][bench]") {
         measure("suite 1 wrap", threads, n, [&] { return hsm->wrap_dek(v1, dek, {}).ok(); });
         measure("suite 1 unwrap", threads, n, [&] { return hsm->unwrap_dek(v1, *w1, {}).ok(); });
         measure("suite 1 rewrap", threads, n,
-                [&] { return hsm->rewrap_dek(v1, *w1, {}, v2, {}).ok(); });
+                [&] { return hsm->rewrap_dek(v1, *w1, {}, v2, {}, 32).ok(); });
         measure("suite 2 wrap", threads, n, [&] { return hsm->wrap_dek(v3, dek, aad).ok(); });
         measure("suite 2 unwrap", threads, n, [&] { return hsm->unwrap_dek(v3, *w3, aad).ok(); });
     }

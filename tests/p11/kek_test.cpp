@@ -3,6 +3,7 @@
 // values, both suites' round trips and tamper rejection, re-wrapping, concurrency.
 #include "support/catch_errc.hpp"
 
+#include <openssl/evp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -232,13 +233,91 @@ TEST_CASE("suite 1 wraps data keys of 16 to 64 bytes that SoftHSM can wrap as RF
         auto unwrapped = hsm->unwrap_dek(kek, *wrapped, {});
         REQUIRE(unwrapped.ok());
         CHECK(to_bytes(*unwrapped) == dek);
-        auto rewrapped = hsm->rewrap_dek(kek, *wrapped, {}, kek, {});
+        // Length unknown to the caller (a data key blob): the token is asked. Known: not.
+        auto rewrapped = hsm->rewrap_dek(kek, *wrapped, {}, kek, {}, 0);
         REQUIRE(rewrapped.ok());
         CHECK(*rewrapped == *wrapped);
+        auto told = hsm->rewrap_dek(kek, *wrapped, {}, kek, {}, n);
+        REQUIRE(told.ok());
+        CHECK(*told == *wrapped);
         ++wrapped_count;
     }
     CHECK(wrapped_count == 7);
     CHECK(refused_count == 42);
+}
+
+TEST_CASE("a re-wrap never changes a data key's length, even on a token that zero-pads") {
+    // SoftHSM 2.6.1 answers CKA_VALUE_LEN = 0 for an unwrapped key and zero-pads before
+    // wrapping: a correct RFC 5649 blob of a 20-byte key, made elsewhere, once came back from
+    // rewrap_dek as a 24-byte key. The blob is made by OpenSSL under a token key of known value.
+    SoftHsmToken token("kw-rewrap-len");
+    auto hsm = token.connect();
+    REQUIRE(hsm->generate_kek("keyward:l:v2", Suite::kwp, Bytes{2}).ok());
+    RawToken raw(token);
+    Bytes kek_value = random_bytes(32);
+    {
+        CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+        CK_KEY_TYPE aes = CKK_AES;
+        CK_BBOOL yes = CK_TRUE;
+        std::string label = "keyward:l:v1";
+        CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls},
+                            {CKA_KEY_TYPE, &aes, sizeof aes},
+                            {CKA_TOKEN, &yes, sizeof yes},
+                            {CKA_PRIVATE, &yes, sizeof yes},
+                            {CKA_WRAP, &yes, sizeof yes},
+                            {CKA_UNWRAP, &yes, sizeof yes},
+                            {CKA_LABEL, label.data(), label.size()},
+                            {CKA_VALUE, kek_value.data(), kek_value.size()}};
+        CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+        REQUIRE(raw.f()->C_CreateObject(raw.h(), t, 8, &h) == CKR_OK);
+    }
+    auto rfc5649 = [&](const Bytes& key) {
+        Bytes out(key.size() + 16);
+        EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+        EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+        int n = 0, m = 0;
+        REQUIRE(EVP_EncryptInit_ex(c, EVP_aes_256_wrap_pad(), nullptr, kek_value.data(), nullptr) ==
+                1);
+        REQUIRE(EVP_EncryptUpdate(c, out.data(), &n, key.data(), static_cast<int>(key.size())) ==
+                1);
+        REQUIRE(EVP_EncryptFinal_ex(c, out.data() + n, &m) == 1);
+        EVP_CIPHER_CTX_free(c);
+        out.resize(static_cast<std::size_t>(n + m));
+        return out;
+    };
+    KekRef v1{"keyward:l:v1", Suite::kwp};
+    KekRef v2{"keyward:l:v2", Suite::kwp};
+
+    const Bytes key20 = random_bytes(20);
+    const Bytes blob20 = rfc5649(key20);
+    REQUIRE(blob20.size() == 32);
+    auto opened = hsm->unwrap_dek(v1, blob20, {});
+    REQUIRE(opened.ok());
+    CHECK(to_bytes(*opened) == key20);
+
+    auto moved = hsm->rewrap_dek(v1, blob20, {}, v2, {}, 0);
+    if (hsm->suite1_wraps_any_length()) {
+        REQUIRE(moved.ok());
+        auto back = hsm->unwrap_dek(v2, *moved, {});
+        REQUIRE(back.ok());
+        CHECK(to_bytes(*back) == key20);
+    } else {
+        REQUIRE_FALSE(moved.ok());
+        CHECK(moved.error().code() == Errc::unsupported);
+        CHECK(moved.error().message().find("multiple of 8") != std::string::npos);
+    }
+    // A caller that says 32 bytes is told that this blob cannot hold them.
+    auto claimed = hsm->rewrap_dek(v1, blob20, {}, v2, {}, 32);
+    REQUIRE_FALSE(claimed.ok());
+    CHECK(claimed.error().code() == Errc::auth_failed);
+
+    // A length the token wraps correctly goes through, and stays what it was.
+    const Bytes key24 = random_bytes(24);
+    auto moved24 = hsm->rewrap_dek(v1, rfc5649(key24), {}, v2, {}, 0);
+    REQUIRE(moved24.ok());
+    auto back24 = hsm->unwrap_dek(v2, *moved24, {});
+    REQUIRE(back24.ok());
+    CHECK(to_bytes(*back24) == key24);
 }
 
 TEST_CASE("a DEK wrapped under suite 2 is IV || ciphertext || tag and needs the same AAD") {
@@ -327,7 +406,7 @@ TEST_CASE("re-wrapping moves a DEK to another KEK in any suite combination") {
     REQUIRE(w1.ok());
 
     SECTION("suite 1 to suite 1 in the token") {
-        auto w2 = hsm->rewrap_dek(v1, *w1, {}, v2, {});
+        auto w2 = hsm->rewrap_dek(v1, *w1, {}, v2, {}, 32);
         REQUIRE(w2.ok());
         CHECK(w2->size() == 40);
         CHECK(*w2 != *w1);
@@ -342,10 +421,10 @@ TEST_CASE("re-wrapping moves a DEK to another KEK in any suite combination") {
         CHECK(wrong_kek.error().code() == Errc::auth_failed);
     }
     SECTION("suite 1 to suite 2 and back") {
-        auto w3 = hsm->rewrap_dek(v1, *w1, {}, v3, kAad);
+        auto w3 = hsm->rewrap_dek(v1, *w1, {}, v3, kAad, 32);
         REQUIRE(w3.ok());
         CHECK(w3->size() == 60);
-        auto back = hsm->rewrap_dek(v3, *w3, kAad, v2, {});
+        auto back = hsm->rewrap_dek(v3, *w3, kAad, v2, {}, 32);
         REQUIRE(back.ok());
         auto dek2 = hsm->unwrap_dek(v2, *back, {});
         REQUIRE(dek2.ok());
@@ -354,7 +433,7 @@ TEST_CASE("re-wrapping moves a DEK to another KEK in any suite combination") {
     SECTION("a tampered blob is not re-wrapped") {
         Bytes bad = *w1;
         bad[5] ^= 0x10;
-        auto r = hsm->rewrap_dek(v1, bad, {}, v2, {});
+        auto r = hsm->rewrap_dek(v1, bad, {}, v2, {}, 32);
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code() == Errc::auth_failed);
         CHECK(r.error().message() == "authentication failed");
