@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -175,21 +176,44 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
     // version behind the cursor; one sweep from the start after the pass catches those
     // (every seal since the job began uses the new version). Failures are counted once.
     bool sweeping = false;
+    // Batch k commits (its fsync included) on another thread while the token re-wraps batch
+    // k+1: the token is the limit, and it would otherwise sit idle during every commit. The
+    // commits still land one at a time and in order, each in its own transaction, so a crash
+    // leaves what it always left: every record under the version its envelope names, and the
+    // cursor at the last committed batch. `fetch` is where the next batch starts: one batch
+    // ahead of `job`, whose cursor and counters are the committed ones.
+    RotationCursor fetch = job.cursor;
+    std::future<Result<RotationJob>> committing;
+    auto settle = [&]() -> Status {
+        if (!committing.valid()) return {};
+        KW_TRY(job, committing.get());
+        if (options.progress) options.progress(job);
+        return {};
+    };
+    auto next_batch = [&]() {
+        RotationJob from = job;
+        from.cursor = fetch;
+        return store_.next_batch(from, batch_size);
+    };
     double batch_seconds = 0;
+    auto mark = std::chrono::steady_clock::now();
+    KW_TRY(auto candidates, next_batch());
     for (;;) {
+        if (candidates.empty()) {
+            // The pass is over once its last commit has landed: the sweep from the start must
+            // not take that batch's records for ones still to do.
+            KW_TRY_STATUS(settle());
+            if (sweeping || (fetch.ns.empty() && fetch.name.empty())) break;
+            sweeping = true;
+            fetch = {};
+            KW_TRY(candidates, next_batch());
+            continue;
+        }
         if (options.stop && options.stop->load()) {
             outcome.interrupted = true;
             break;
         }
-        const auto batch_started = std::chrono::steady_clock::now();
         plan.job = job;
-        KW_TRY(auto candidates, store_.next_batch(job, batch_size));
-        if (candidates.empty()) {
-            if (sweeping || (job.cursor.ns.empty() && job.cursor.name.empty())) break;
-            sweeping = true;
-            job.cursor = {};
-            continue;
-        }
         std::vector<std::optional<Result<RewrapUpdate>>> moved(candidates.size());
         std::vector<char> used_hsm(candidates.size(), 0);
         parallel_for(candidates.size(), options.threads, [&](std::size_t i) {
@@ -215,12 +239,24 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         }
         const auto& last = candidates.back();
         tally.cursor = {last.ns, last.name, last.version};
-        tally.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count();
-        KW_TRY(job, store_.commit_batch(job, updates, tally, lease));
+        // The previous batch's commit lands first: this one's counters build on it. The next
+        // batch is read before this one's commit starts, so that the read does not wait for
+        // the commit (they share the store's connection).
+        KW_TRY_STATUS(settle());
+        fetch = tally.cursor;
+        KW_TRY(candidates, next_batch());
+        // A batch's time runs from the end of the previous one, so that the batches add up to
+        // the run's wall time (the commits overlap the next batch's token work).
+        const auto now = std::chrono::steady_clock::now();
+        tally.seconds = std::chrono::duration<double>(now - mark).count();
+        mark = now;
         batch_seconds += tally.seconds;
-        if (options.progress) options.progress(job);
+        committing = std::async(std::launch::async,
+                                [this, &lease, base = job, updates = std::move(updates), tally] {
+                                    return store_.commit_batch(base, updates, tally, lease);
+                                });
     }
+    KW_TRY_STATUS(settle());
     if (!outcome.interrupted) {
         // Batches counted their own time; the rest of this run (loading the plan, the final
         // empty queries) is added once here, so `seconds` is the whole working time.
@@ -257,7 +293,7 @@ Result<Bytes> Rotation::rewrap_header(const Plan& plan, ByteView envelope, std::
         KW_TRY(header.wrapped_dek,
                hsm_.rewrap_dek(*from, env.header.wrapped_dek,
                                dek_aad(plan.ring.suite, plan.ring.name, env.header.kek_version),
-                               *target, dek_aad(plan.ring.suite, plan.ring.name, to)));
+                               *target, dek_aad(plan.ring.suite, plan.ring.name, to), kDekSize));
     }
     header.kek_version = to;
     return crypto::serialize_envelope(header, env.nonce, env.ciphertext, env.tag);

@@ -728,7 +728,9 @@ TEST_CASE(
     import_records(s, "conc", n);
     REQUIRE(s.kw.run({"put", "conc/shared", "--kind", "custom_secret"}, "seed").exit_code == 0);
     const auto started = Clock::now();
-    auto rotation = s.kw.start({"keyring", "rotate", "conc", "--batch", "5", "--json"});
+    // Batches of 2: 2,500 commits, each with its fsync, keep the rotation running for seconds
+    // (the token work overlaps the commits), long enough for the writers to meet it.
+    auto rotation = s.kw.start({"keyring", "rotate", "conc", "--batch", "2", "--json"});
     // Writers start once v2 is active (the job exists), so every seal of theirs uses v2.
     wait_for_progress(db, "conc", 0, rotation);
 

@@ -153,9 +153,12 @@ TEST_CASE("an interrupted rotation resumes without a new version; rollback works
     REQUIRE(first.ok());
     CHECK(first->interrupted);
     CHECK(first->state == "running");
-    CHECK(first->done == 21);
-    CHECK(under(*f.kw, 1) == 39);
-    CHECK(under(*f.kw, 2) == 21);
+    // The third batch's commit is reported while the fourth is being re-wrapped (commits
+    // overlap the next batch's token work): the fourth still lands, no fifth starts.
+    CHECK(first->done == 28);
+    CHECK(batches == 4);
+    CHECK(under(*f.kw, 1) == 32);
+    CHECK(under(*f.kw, 2) == 28);
     all_open(*f.kw, 60);
 
     SECTION("resume") {
@@ -173,7 +176,7 @@ TEST_CASE("an interrupted rotation resumes without a new version; rollback works
     SECTION("rollback") {
         auto back = f.kw->rollback_keyring("ring", small_batches());
         REQUIRE(back.ok());
-        CHECK(back->done == 21);
+        CHECK(back->done == 28);
         CHECK(back->hsm_rewraps == 0);
         CHECK(under(*f.kw, 1) == 60);
         CHECK(state_of(*f.kw, 1) == "active");
