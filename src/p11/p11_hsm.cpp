@@ -10,6 +10,7 @@
 #include "p11/key_ops.hpp"
 #include "p11/objects.hpp"
 #include "p11/rv.hpp"
+#include "p11/softhsm_login_guard.hpp"
 #include "p11/token_finder.hpp"
 
 namespace keyward::p11 {
@@ -39,6 +40,11 @@ struct PinWiper {
 }  // namespace
 
 Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const SecretString& pin) {
+    // SoftHSM rewrites token.object on every C_Login: no other keyward process may scan the
+    // token directory or log in until this login is done, and a token.object that a killed
+    // process left empty is restored first (softhsm_login_guard.hpp). nullopt: not SoftHSM.
+    KW_TRY(auto login_guard,
+           SoftHsmLoginGuard::acquire(options.module_path, options.softhsm2_conf));
     ModuleOptions module_options;
     module_options.softhsm2_conf = options.softhsm2_conf;
     module_options.never_finalize = options.never_finalize;
@@ -144,6 +150,9 @@ Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const S
         // PKCS#11 login belongs to the application, not the session: another connection in
         // this process already logged this token in (its PIN was checked then).
         case CKR_USER_ALREADY_LOGGED_IN:
+            // A copy that cannot be written leaves the token as it was: never fail a login
+            // for it. The lock is released on return.
+            if (login_guard) (void)login_guard->refresh_copy(a.token.serial);
             return a;
         case CKR_PIN_INCORRECT:
         case CKR_PIN_INVALID:

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
+#include <vector>
 
 #include "cli_setup.hpp"
 #include "support/test_env.hpp"
@@ -34,6 +36,21 @@ TEST_CASE("init --softhsm makes a private token, database, PIN files and config"
     auto pin = read_file(s.dir / "user.pin");
     CHECK(pin.size() == 21);
     CHECK(conf.find(pin.substr(0, 20)) == std::string::npos);
+
+    // The token's directory, and beside it what the SoftHSM login guard leaves after init's
+    // first login: its lock and a copy of the token's token.object.
+    std::vector<fs::path> token_dirs;
+    std::set<std::string> top;
+    for (const auto& e : fs::directory_iterator(s.dir / "tokens")) {
+        if (e.is_directory()) token_dirs.push_back(e.path());
+        if (e.is_regular_file()) top.insert(e.path().filename().string());
+    }
+    REQUIRE(token_dirs.size() == 1);
+    const std::string copy = "keyward-" + token_dirs[0].filename().string() + ".token.object.copy";
+    CHECK(top == std::set<std::string>{"keyward-login.lock", copy});
+    CHECK(read_file(s.dir / "tokens" / copy) == read_file(token_dirs[0] / "token.object"));
+    CHECK(mode_of(s.dir / "tokens" / copy) == 0600);
+    CHECK(mode_of(s.dir / "tokens" / "keyward-login.lock") == 0600);
 }
 
 TEST_CASE("init prints the export line and refuses to overwrite an existing setup") {

@@ -6,14 +6,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "p11/init_token.hpp"
+#include "p11/module.hpp"
 #include "p11/p11_hsm.hpp"
 #include "p11/pin_source.hpp"
 #include "p11/softhsm.hpp"
+#include "p11/softhsm_login_guard.hpp"
+#include "p11/token_finder.hpp"
 #include "support/softhsm_token.hpp"
 #include "support/test_env.hpp"
 
@@ -40,6 +45,28 @@ std::string write_pin_file(const std::string& name, const std::string& content, 
 
 std::string str(const SecretString& s) {
     return std::string(s.begin(), s.end());
+}
+
+// The fixture's token sub-directory whose token.object carries this serial (SoftHSM stores the
+// serial in it), and the KEK object files in it.
+std::filesystem::path token_dir_of(const SoftHsmToken& token, const std::string& serial) {
+    for (const auto& e : std::filesystem::directory_iterator(token.token_dir())) {
+        const auto object = e.path() / "token.object";
+        if (e.is_directory() && std::filesystem::exists(object) &&
+            contains(keyward::test::read_file(object), serial)) {
+            return e.path();
+        }
+    }
+    return {};
+}
+
+std::vector<std::filesystem::path> object_files(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const auto name = e.path().filename().string();
+        if (name.ends_with(".object") && name != "token.object") out.push_back(e.path());
+    }
+    return out;
 }
 
 }  // namespace
@@ -328,4 +355,99 @@ TEST_CASE("a process can switch SoftHSM configurations once no connection holds 
     auto back = P11Hsm::connect(token.options());
     REQUIRE(back.ok());
     CHECK((*back)->identity().label == token.label());
+}
+
+TEST_CASE("connect keeps a copy of token.object and restores the token when a kill emptied it") {
+    namespace fs = std::filesystem;
+    SoftHsmToken token("kw-guard");
+    const keyward::core::KekRef kek{"keyward:g:v1", keyward::Suite::kwp};
+    std::string serial;
+    keyward::Bytes wrapped;
+    {
+        auto hsm = P11Hsm::connect(token.options());
+        REQUIRE(hsm.ok());
+        serial = (*hsm)->identity().serial;
+        REQUIRE((*hsm)->generate_kek(kek.label, kek.suite, keyward::Bytes{7}).ok());
+        auto w = (*hsm)->wrap_dek(kek, keyward::Bytes(32, 5), {});
+        REQUIRE(w.ok());
+        wrapped = *w;
+    }
+    const auto dir = token_dir_of(token, serial);
+    REQUIRE(!dir.empty());
+    const fs::path copy = keyward::p11::SoftHsmLoginGuard::copy_path(token.token_dir().string(),
+                                                                     dir.filename().string());
+    REQUIRE(fs::exists(copy));
+    CHECK(keyward::test::read_file(copy) == keyward::test::read_file(dir / "token.object"));
+    CHECK((fs::status(copy).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
+
+    // What a SIGKILL inside SoftHSM's C_Login leaves: without the copy, the token and its KEK
+    // (encrypted under the key that token.object's PIN blobs wrap) would be gone.
+    fs::resize_file(dir / "token.object", 0);
+    auto hsm = P11Hsm::connect(token.options());
+    if (!hsm.ok()) FAIL(hsm.error().message());
+    CHECK((*hsm)->identity().serial == serial);
+    auto dek = (*hsm)->unwrap_dek(kek, wrapped, {});
+    REQUIRE(dek.ok());
+    CHECK(keyward::Bytes(dek->begin(), dek->end()) == keyward::Bytes(32, 5));
+    CHECK(fs::file_size(dir / "token.object") > 0);
+    CHECK(keyward::test::read_file(copy) == keyward::test::read_file(dir / "token.object"));
+}
+
+TEST_CASE(
+    "SoftHSM 2.6.1 loads nothing from the guard's file names, and a real object name is loaded") {
+    namespace fs = std::filesystem;
+    SoftHsmToken token("kw-guard-names");
+    const std::string label = "keyward:names:v1";
+    std::string serial;
+    {
+        auto hsm = P11Hsm::connect(token.options());
+        REQUIRE(hsm.ok());
+        serial = (*hsm)->identity().serial;
+        REQUIRE((*hsm)->generate_kek(label, keyward::Suite::kwp, keyward::Bytes{9}).ok());
+    }
+    const auto dir = token_dir_of(token, serial);
+    REQUIRE(!dir.empty());
+    const auto objects = object_files(dir);
+    REQUIRE(objects.size() == 1);
+    const std::string kek_file = keyward::test::read_file(objects.front());
+    auto plant = [&](const fs::path& path) {
+        std::ofstream out(path, std::ios::binary);
+        out << kek_file;
+        REQUIRE(out.flush());
+    };
+    auto keks = [&] {
+        auto hsm = P11Hsm::connect(token.options());
+        REQUIRE(hsm.ok());
+        auto found = (*hsm)->find_keks(label);
+        REQUIRE(found.ok());
+        return found->size();
+    };
+    auto initialised_tokens = [&] {
+        keyward::p11::ModuleOptions mo;
+        mo.softhsm2_conf = token.conf_path();
+        auto module = keyward::p11::Module::acquire(token.module_path(), mo);
+        REQUIRE(module.ok());
+        auto tokens = keyward::p11::list_tokens((*module)->functions());
+        REQUIRE(tokens.ok());
+        return std::count_if(tokens->begin(), tokens->end(),
+                             [](const auto& t) { return t.initialized(); });
+    };
+    const auto before = initialised_tokens();
+
+    // The KEK's own bytes under every name the guard uses (a restore's temporary file inside
+    // the token directory; the lock, copies and their temporary files at the top level) and
+    // even as a top-level "*.object": none of them is loaded.
+    plant(dir / "token.object.keyward-restore");
+    plant(token.token_dir() / ("keyward-" + dir.filename().string() + ".token.object.copy.tmp"));
+    plant(token.token_dir() / "keyward-stray.token.object.copy");
+    plant(token.token_dir() / "0b1e3c4d-aaaa-bbbb-cccc-00000000000f.object");
+    CHECK(fs::exists(token.token_dir() / "keyward-login.lock"));
+    CHECK(keks() == 1);
+    CHECK(initialised_tokens() == before);
+
+    // Not vacuous: the same bytes under an object name inside the token directory are a
+    // second KEK with that label.
+    plant(dir / "0b1e3c4d-aaaa-bbbb-cccc-00000000000e.object");
+    CHECK(keks() == 2);
 }
