@@ -26,7 +26,7 @@ Status check_keyring_name(const std::string& name) {
                                   "then lowercase letters, digits, '.', '_' or '-'");
 }
 
-Result<KekAttributes> Keyrings::generate_or_adopt(const std::string& label, Suite suite) {
+Result<Keyrings::Made> Keyrings::generate_or_adopt(const std::string& label, Suite suite) {
     KW_TRY(auto existing, hsm_.find_keks(label));
     if (existing.size() > 1) {
         return Error(Errc::already_exists,
@@ -46,8 +46,13 @@ Result<KekAttributes> Keyrings::generate_or_adopt(const std::string& label, Suit
                              "); refusing to adopt it or to make a second one: remove or "
                              "relabel it with the token's tools");
         }
-        return existing[0];
+        return Made{existing[0], true};
     }
+    KW_TRY(auto attributes, generate(label, suite));
+    return Made{std::move(attributes), false};
+}
+
+Result<KekAttributes> Keyrings::generate(const std::string& label, Suite suite) {
     Bytes id(kObjectIdSize);
     KW_TRY_STATUS(hsm_.generate_random(id));
     return hsm_.generate_kek(label, suite, id);
@@ -79,17 +84,35 @@ Result<KeyringRow> Keyrings::create(const std::string& name, Suite suite,
 
 Result<KekVersionRow> Keyrings::prepare_version(const KeyringRow& ring, std::uint32_t version) {
     const std::string label = kek_label(ring.name, version);
-    KW_TRY(auto attrs, generate_or_adopt(label, ring.suite));
+    KW_TRY(auto made, generate_or_adopt(label, ring.suite));
     // check_value finds the object again by its label: a version is recorded only once the
     // token can give its key back (SoftHSM's file store only fflushes a new object).
-    KW_TRY(auto check, hsm_.check_value(KekRef{label, ring.suite}));
+    const KekRef kek{label, ring.suite};
+    auto check = hsm_.check_value(kek);
+    if (!check.ok() && made.adopted && check.error().code() == Errc::hsm_error) {
+        check = hsm_.check_value(kek);  // once more: a passing token hiccup is not a verdict
+    }
+    if (!check.ok() && made.adopted && check.error().code() == Errc::hsm_error) {
+        // SoftHSM 2.6.1 writes a new token object in two steps (the template's attributes,
+        // then the key value): a process killed between them leaves an object with the label
+        // and every spec attribute but no key, on which C_WrapKey fails (CKR_GENERAL_ERROR).
+        // Nothing can depend on it: the version it was made for is being prepared now, under
+        // the keyring's lease or the database write lock, so no record was ever sealed under
+        // it. Destroy it and make the version's KEK again.
+        KW_TRY_STATUS(hsm_.destroy_kek(label));
+        KW_TRY(made.attributes, generate(label, ring.suite));
+        made.adopted = false;
+        check = hsm_.check_value(kek);
+    }
+    KW_TRY(auto check_value, std::move(check));
+    const KekAttributes& attrs = made.attributes;
     KekVersionRow v;
     v.keyring = ring.name;
     v.version = version;
     v.state = KekState::active;
     v.label = label;
     v.object_id = attrs.id;
-    v.check_value = std::move(check);
+    v.check_value = std::move(check_value);
     v.created_at = utc_now_iso8601();
     return v;
 }

@@ -43,7 +43,14 @@ class Keyrings {
     Result<KekRef> kek_for(const KeyringRow& ring, const KekVersionRow& version) const;
 
   private:
-    Result<KekAttributes> generate_or_adopt(const std::string& label, Suite suite);
+    /// The token object for a new version: a crash leftover with exactly the spec's attributes
+    /// (adopted = true), else a new KEK.
+    struct Made {
+        KekAttributes attributes;
+        bool adopted = false;
+    };
+    Result<Made> generate_or_adopt(const std::string& label, Suite suite);
+    Result<KekAttributes> generate(const std::string& label, Suite suite);
     Status verify_version(const KeyringRow& ring, const KekVersionRow& version);
 
     Hsm& hsm_;

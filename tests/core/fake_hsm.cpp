@@ -75,6 +75,10 @@ Result<const FakeHsm::Object*> FakeHsm::one(const std::string& label) const {
 
 Result<Bytes> FakeHsm::check_value(const core::KekRef& kek) {
     KW_TRY(auto obj, one(kek.label));
+    if (obj->key.empty()) {
+        // What SoftHSM answers for an object a kill left without its key value.
+        return Error(Errc::hsm_error, "C_WrapKey: CKR_GENERAL_ERROR");
+    }
     ByteView test_key = as_bytes(std::string_view(kTestKey, 32));
     Bytes out;
     if (kek.suite == Suite::kwp) {

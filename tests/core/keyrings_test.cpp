@@ -61,6 +61,20 @@ TEST_CASE("a crash leftover KEK with exactly the spec's attributes is adopted, n
     CHECK(f.hsm->find_keks("keyward:orphan:v1")->size() == 1);
 }
 
+TEST_CASE("a crash leftover without its key value is destroyed and the KEK made again") {
+    ServicesFixture f;
+    // A kill inside SoftHSM's C_GenerateKey: the spec's attributes were written, the key not.
+    f.hsm->plant(FakeHsm::spec_attributes("keyward:half:v1", Suite::kwp, Bytes{5}), SecretBytes());
+    auto ring = f.kw->create_keyring("half");
+    REQUIRE(ring.ok());
+    CHECK(f.hsm->generate_calls() == 1);
+    CHECK(ring->versions[0].object_id_hex != "05");
+    REQUIRE(f.hsm->find_keks("keyward:half:v1")->size() == 1);
+    auto sealed = f.kw->seal("half", as_bytes(std::string_view("after")), {});
+    REQUIRE(sealed.ok());
+    CHECK(f.kw->open(*sealed, {}).ok());
+}
+
 TEST_CASE(
     "an object with the label but not keyward's attributes is refused, naming the attribute") {
     ServicesFixture f;
