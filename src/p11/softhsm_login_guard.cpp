@@ -76,10 +76,16 @@ class Fd {
 
 // The whole file, nullopt when it does not exist. Wiped on free: token.object's PIN blobs are
 // what a PIN guess is checked against.
-Result<std::optional<SecretBytes>> read_small_file(const fs::path& path) {
+// The file's bytes; a missing file reads as empty (and sets *exists to false when asked).
+// Not std::optional<SecretBytes>: GCC 12 at -O3 warns falsely (-Wmaybe-uninitialized) on it.
+Result<SecretBytes> read_small_file(const fs::path& path, bool* exists = nullptr) {
+    if (exists != nullptr) *exists = true;
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) {
-        if (errno == ENOENT) return std::optional<SecretBytes>();
+        if (errno == ENOENT) {
+            if (exists != nullptr) *exists = false;
+            return SecretBytes();
+        }
         return io_error("cannot open", path, errno);
     }
     SecretBytes out;
@@ -96,7 +102,7 @@ Result<std::optional<SecretBytes>> read_small_file(const fs::path& path) {
         out.insert(out.end(), buf, buf + n);
     }
     secure_wipe(buf, sizeof buf);
-    return std::optional<SecretBytes>(std::move(out));
+    return out;
 }
 
 Status fsync_dir(const fs::path& dir) {
@@ -297,9 +303,10 @@ Result<std::optional<SoftHsmLoginGuard>> SoftHsmLoginGuard::acquire(
     std::chrono::milliseconds wait) {
     if (!is_softhsm_module(module_path)) return std::optional<SoftHsmLoginGuard>();
     // An unreadable configuration makes SoftHSM's own C_Initialize fail with its own error.
-    auto text = read_small_file(softhsm_config_path(softhsm2_conf));
-    if (!text.ok() || !text->has_value()) return std::optional<SoftHsmLoginGuard>();
-    const std::string_view conf(reinterpret_cast<const char*>((*text)->data()), (*text)->size());
+    bool exists = false;
+    auto text = read_small_file(softhsm_config_path(softhsm2_conf), &exists);
+    if (!text.ok() || !exists) return std::optional<SoftHsmLoginGuard>();
+    const std::string_view conf(reinterpret_cast<const char*>(text->data()), text->size());
     return acquire_tokendir(parse_softhsm_tokendir(conf).value_or(kDefaultTokendir), wait);
 }
 
@@ -355,7 +362,7 @@ void SoftHsmLoginGuard::restore_emptied_tokens() {
         const fs::path object = dir / kTokenObject;
         const fs::path copy = copy_path(tokendir_, name);
         auto saved = read_small_file(copy);
-        if (!saved.ok() || !saved->has_value() || (*saved)->empty()) {
+        if (!saved.ok() || saved->empty()) {
             warnings_.push_back(object.string() + " is " + problem +
                                 " and keyward has no copy of it (" + copy.string() +
                                 (saved.ok() ? "" : ": " + saved.error().message()) +
@@ -371,7 +378,7 @@ void SoftHsmLoginGuard::restore_emptied_tokens() {
         const bool have_owner =
             ::stat(problem == "empty" ? object.c_str() : dir.c_str(), &owner) == 0;
         auto written =
-            write_atomically(object, kRestoreTemp, **saved, have_owner ? &owner : nullptr);
+            write_atomically(object, kRestoreTemp, *saved, have_owner ? &owner : nullptr);
         if (!written.ok()) {
             warnings_.push_back(
                 object.string() + " is " + problem +
@@ -396,16 +403,16 @@ Result<bool> SoftHsmLoginGuard::refresh_copy(std::string_view token_serial) {
         const fs::path object = dir / kTokenObject;
         // Another user's token in a shared directory may be unreadable to us: not ours.
         auto current = read_small_file(object);
-        if (!current.ok() || !current->has_value() || (*current)->empty()) continue;
+        if (!current.ok() || current->empty()) continue;
         // SoftHSM stores the serial as a byte string attribute of token.object.
         const auto serial = as_bytes(token_serial);
-        const SecretBytes& bytes = **current;
+        const SecretBytes& bytes = *current;
         if (std::search(bytes.begin(), bytes.end(), serial.begin(), serial.end()) == bytes.end()) {
             continue;
         }
         const fs::path copy = copy_path(tokendir_, dir.filename().string());
         KW_TRY(auto saved, read_small_file(copy));
-        if (saved && *saved == bytes) continue;
+        if (saved == bytes) continue;  // bytes is not empty: a missing copy never matches
         struct stat owner {};
         const bool have_owner = ::stat(object.c_str(), &owner) == 0;
         KW_TRY_STATUS(write_atomically(copy, copy.filename().string() + ".tmp", bytes,
