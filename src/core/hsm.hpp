@@ -29,6 +29,8 @@ struct KekAttributes {
     std::optional<unsigned long> value_len;
     std::optional<bool> token, private_, sensitive, extractable, never_extractable,
         always_sensitive, modifiable, wrap, unwrap, encrypt, decrypt, sign, verify, derive;
+    /// CKA_LOCAL: TRUE for a key the token generated (and finished generating).
+    std::optional<bool> local;
 };
 
 /// Which KEK to use and how it wraps. The adapter resolves and caches the handle by label.
@@ -70,8 +72,11 @@ class Hsm {
 
     /// Unwraps under `from` and wraps under `to`. For suite 1 to suite 1 the DEK never leaves
     /// the token. `dek_size` is the DEK's length when the caller knows it (an envelope's DEK is
-    /// always 32 bytes), 0 when it does not: a wrapped DEK of another length is then
-    /// Errc::auth_failed, and the token is not asked the length.
+    /// always 32 bytes), 0 when it does not. When given, a wrapped DEK whose size cannot hold
+    /// that many bytes is Errc::auth_failed and the token is not asked the length (a suite 1
+    /// blob of the right size with a shorter key inside is not detected: such an envelope
+    /// fails to open before and after). When 0, a token that zero-pads (SoftHSM 2.6.1) is
+    /// asked the length, and refuses (Errc::unsupported) one it would change.
     virtual Result<Bytes> rewrap_dek(const KekRef& from, ByteView wrapped, ByteView from_aad,
                                      const KekRef& to, ByteView to_aad, std::size_t dek_size) = 0;
 

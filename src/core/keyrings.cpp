@@ -92,13 +92,15 @@ Result<KekVersionRow> Keyrings::prepare_version(const KeyringRow& ring, std::uin
     if (!check.ok() && made.adopted && check.error().code() == Errc::hsm_error) {
         check = hsm_.check_value(kek);  // once more: a passing token hiccup is not a verdict
     }
-    if (!check.ok() && made.adopted && check.error().code() == Errc::hsm_error) {
-        // SoftHSM 2.6.1 writes a new token object in two steps (the template's attributes,
-        // then the key value): a process killed between them leaves an object with the label
-        // and every spec attribute but no key, on which C_WrapKey fails (CKR_GENERAL_ERROR).
-        // Nothing can depend on it: the version it was made for is being prepared now, under
-        // the keyring's lease or the database write lock, so no record was ever sealed under
-        // it. Destroy it and make the version's KEK again.
+    const bool unfinished = made.adopted && made.attributes.local != true;
+    if (!check.ok() && unfinished && check.error().code() == Errc::hsm_error) {
+        // SoftHSM 2.6.1 writes a new token object in two steps: the template's attributes,
+        // then, in one transaction, the key value with CKA_LOCAL = TRUE. A process killed
+        // between them leaves an object with the label and every spec attribute but no key,
+        // on which C_WrapKey fails (CKR_GENERAL_ERROR). A key the token finished generating
+        // always has CKA_LOCAL = TRUE (PKCS#11), so one without it, that cannot wrap, never
+        // protected anything: destroy it and make the version's KEK again. A finished KEK
+        // that fails its check is reported, never destroyed.
         KW_TRY_STATUS(hsm_.destroy_kek(label));
         KW_TRY(made.attributes, generate(label, ring.suite));
         made.adopted = false;

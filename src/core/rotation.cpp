@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <system_error>
 #include <thread>
 
 #include "core/clock.hpp"
@@ -98,6 +99,9 @@ Result<RotationOutcome> Rotation::rotate(const std::string& keyring, bool reencr
     KW_TRY(auto ring, keyrings_.show(keyring));
     KW_TRY(auto lease, take_lease(keyring));
     auto result = [&]() -> Result<RotationOutcome> {
+        // Read again under the lease: a rotation that finished between the first read and
+        // the lease has made a version this one must not take for a crash leftover.
+        KW_TRY(ring, keyrings_.show(keyring));
         KW_TRY(auto running, store_.running_job(keyring));
         if (running) {
             if (running->kind == "rollback") {
@@ -131,6 +135,7 @@ Result<RotationOutcome> Rotation::rollback(const std::string& keyring,
     KW_TRY(auto ring, keyrings_.show(keyring));
     KW_TRY(auto lease, take_lease(keyring));
     auto result = [&]() -> Result<RotationOutcome> {
+        KW_TRY(ring, keyrings_.show(keyring));  // as it is under the lease
         KW_TRY(auto running, store_.running_job(keyring));
         if (running && running->kind == "rollback") {
             KW_TRY_STATUS(store_.resume_job(*running));
@@ -251,10 +256,15 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         tally.seconds = std::chrono::duration<double>(now - mark).count();
         mark = now;
         batch_seconds += tally.seconds;
-        committing = std::async(std::launch::async,
-                                [this, &lease, base = job, updates = std::move(updates), tally] {
-                                    return store_.commit_batch(base, updates, tally, lease);
-                                });
+        auto commit = [this, &lease, base = job, updates = std::move(updates), tally] {
+            return store_.commit_batch(base, updates, tally, lease);
+        };
+        try {
+            committing = std::async(std::launch::async, std::move(commit));
+        } catch (const std::system_error& e) {
+            // No thread to be had: nothing of this batch is written; the job stays resumable.
+            return Error(Errc::failed, std::string("cannot start the commit thread: ") + e.what());
+        }
     }
     KW_TRY_STATUS(settle());
     if (!outcome.interrupted) {

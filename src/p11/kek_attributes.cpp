@@ -31,7 +31,7 @@ Template kek_template(const std::string& label, Suite suite, ByteView id, bool m
 }
 
 Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HANDLE object) {
-    static constexpr std::array<CK_ATTRIBUTE_TYPE, 14> kBools = {CKA_TOKEN,
+    static constexpr std::array<CK_ATTRIBUTE_TYPE, 15> kBools = {CKA_TOKEN,
                                                                  CKA_PRIVATE,
                                                                  CKA_SENSITIVE,
                                                                  CKA_EXTRACTABLE,
@@ -44,7 +44,8 @@ Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HAND
                                                                  CKA_DECRYPT,
                                                                  CKA_SIGN,
                                                                  CKA_VERIFY,
-                                                                 CKA_DERIVE};
+                                                                 CKA_DERIVE,
+                                                                 CKA_LOCAL};
     static constexpr std::array<CK_ATTRIBUTE_TYPE, 3> kUlongs = {CKA_CLASS, CKA_KEY_TYPE,
                                                                  CKA_VALUE_LEN};
     KW_TRY(auto fixed, read_fixed(s, object, kBools, kUlongs));
@@ -68,6 +69,7 @@ Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HAND
     a.sign = fixed.bools[11];
     a.verify = fixed.bools[12];
     a.derive = fixed.bools[13];
+    a.local = fixed.bools[14];
     a.object_class = fixed.ulongs[0];
     a.key_type = fixed.ulongs[1];
     a.value_len = fixed.ulongs[2];

@@ -205,8 +205,13 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
         hsm->mechanisms_ = std::move(probe).value();
     }
 
-    const std::size_t reconnect_after = options.reconnect_after_objects.value_or(
-        hsm->identity_.manufacturer == kSoftHsmManufacturer ? kSoftHsmReconnectAfter : 0);
+    // Only a module this connection initialised, and may finalise, can be reconnected.
+    const bool finalisable = a.module->initialized_here() && !options.never_finalize;
+    const std::size_t reconnect_after =
+        !finalisable
+            ? 0
+            : options.reconnect_after_objects.value_or(
+                  hsm->identity_.manufacturer == kSoftHsmManufacturer ? kSoftHsmReconnectAfter : 0);
     hsm->reconnect_after_.store(reconnect_after);
     if (reconnect_after != 0) {
         // Reconnecting logs in again: the PIN is kept, in wiped memory, for the connection's
@@ -220,39 +225,62 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
 
 Status P11Hsm::reconnect() {
     // Every lease is back and the pool has closed its sessions (SessionPool::exclusive).
-    if (pool_->objects_created() < reconnect_after_) return ok_status();
-    std::weak_ptr<Module> old = module_;
-    pool_->rebind(nullptr, slot_);
-    login_session_ = Session();  // the last session: the token logs out
-    module_.reset();
-    const bool finalised = old.expired();
-    if (!finalised) {
-        // Another connection in this process still uses the module: it cannot be finalised,
-        // so reconnecting frees nothing. Take it back and stop trying.
-        reconnect_after_.store(0);
+    const std::size_t after = reconnect_after_.load();
+    if (!detached_.load() && (after == 0 || pool_->objects_created() < after)) {
+        return ok_status();  // another thread has just done it
     }
-    {
-        std::lock_guard lock(cache_mutex_);
-        kek_cache_.clear();  // handles are per module instance
+    if (!detached_.load()) {
+        std::weak_ptr<Module> old = module_;
+        const bool ours = module_->initialized_here() && !options_.never_finalize;
+        pool_->rebind(nullptr, slot_);
+        login_session_ = Session();  // the last session: the token logs out
+        module_.reset();
+        detached_.store(true);
+        {
+            std::lock_guard lock(cache_mutex_);
+            kek_cache_.clear();  // handles are per module instance
+        }
+        finalised_ = ours && old.expired();
+        // Another user of the module in this process kept it alive (or it is not ours to
+        // finalise): reconnecting frees nothing. Attach again below and stop trying.
+        if (!finalised_) reconnect_after_.store(0);
+    } else if (std::chrono::steady_clock::now() < retry_after_) {
+        return *last_failure_;  // a reconnect failed less than a second ago
     }
     auto a = attach(options_, pin_);
+    bool other_token = false;
     if (a.ok() && a->token.serial != identity_.serial) {
+        other_token = true;
         a = Error(Errc::hsm_unavailable, "token " + quoted(identity_.label) +
                                              " has another serial number after connecting again");
     }
     if (!a.ok()) {
-        // Nothing to fall back on: the old module state is gone. Every later call says why.
         auto why = std::move(a).error().context("connecting to token " + quoted(identity_.label) +
                                                 " again (to let it free its session objects)");
-        pool_->close_for_good(why);
+        const Errc code = why.code();
+        if (other_token || code == Errc::pin_incorrect || code == Errc::pin_locked ||
+            code == Errc::bad_config) {
+            // Trying again cannot help (and a wrong PIN must never be retried): every later
+            // call on this connection says why.
+            pool_->close_for_good(why);
+            reconnect_after_.store(0);
+            pin_ = SecretString();
+            return why;
+        }
+        // The token may be back in a moment (another process holding the login lock, a
+        // start-up race): later calls try again, at most once a second, and fail meanwhile.
+        last_failure_ = why;
+        retry_after_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         return why;
     }
     module_ = a->module;
     slot_ = a->token.slot;
     login_session_ = std::move(a->login_session);
     pool_->rebind(module_, slot_);
-    if (finalised) reconnects_.fetch_add(1);
-    if (!finalised) pin_ = SecretString();
+    detached_.store(false);
+    last_failure_.reset();
+    if (finalised_) reconnects_.fetch_add(1);
+    if (reconnect_after_.load() == 0) pin_ = SecretString();
     return ok_status();
 }
 
@@ -269,7 +297,7 @@ Status P11Hsm::check_process() const {
 Result<SessionPool::Lease> P11Hsm::lease() {
     KW_TRY_STATUS(check_process());
     const std::size_t after = reconnect_after_.load();
-    if (after != 0 && pool_->objects_created() >= after) {
+    if (detached_.load() || (after != 0 && pool_->objects_created() >= after)) {
         KW_TRY_STATUS(pool_->exclusive([this] { return reconnect(); }));
     }
     return pool_->acquire();

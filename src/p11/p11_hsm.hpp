@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -121,8 +122,9 @@ class P11Hsm final : public core::Hsm {
     };
     static Result<Attachment> attach(const ConnectOptions& options, const SecretString& pin);
     /// Runs inside SessionPool::exclusive: finalises the module (when nobody else in the
-    /// process uses it) and attaches again with the kept PIN. On failure every later call
-    /// fails with the reason.
+    /// process uses it) and attaches again with the kept PIN. When that fails, calls fail with
+    /// the reason and later ones try again (at most once a second); a wrong PIN, a locked PIN,
+    /// a bad configuration or another token ends the connection for good.
     Status reconnect();
 
     Status check_process() const;
@@ -166,6 +168,12 @@ class P11Hsm final : public core::Hsm {
     SecretString pin_;
     std::atomic<std::size_t> reconnect_after_{0};
     std::atomic<std::size_t> reconnects_{0};
+    // True between dropping the module and attaching again (after a failed attempt too).
+    std::atomic<bool> detached_{false};
+    // Inside SessionPool::exclusive only: the last failed attempt, and when to try again.
+    std::optional<Error> last_failure_;
+    std::chrono::steady_clock::time_point retry_after_{};
+    bool finalised_ = false;  // whether the last detach finalised the module
 
     mutable std::mutex cache_mutex_;
     std::map<std::string, CK_OBJECT_HANDLE, std::less<>> kek_cache_;

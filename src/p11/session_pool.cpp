@@ -36,6 +36,10 @@ Result<SessionPool::Lease> SessionPool::acquire() {
             continue;
         }
         if (closed_for_good_) return *closed_for_good_;
+        if (!module_) {
+            return Error(Errc::hsm_unavailable,
+                         "the token connection is being made again and is not back yet");
+        }
         if (!idle_.empty()) {
             Idle s = std::move(idle_.back());
             idle_.pop_back();
@@ -100,11 +104,16 @@ Status SessionPool::exclusive(const std::function<Status()>& work) {
         stats_.idle = 0;
     }
     closing.clear();  // C_CloseSession outside the lock
-    auto status = work();
-    std::lock_guard lock(mutex_);
-    exclusive_ = false;
-    available_.notify_all();
-    return status;
+    // However work() ends (bad_alloc included), the pool opens again.
+    struct Reopen {
+        SessionPool& pool;
+        ~Reopen() {
+            std::lock_guard lock(pool.mutex_);
+            pool.exclusive_ = false;
+            pool.available_.notify_all();
+        }
+    } reopen{*this};
+    return work();
 }
 
 void SessionPool::close_for_good(Error why) {
@@ -114,9 +123,9 @@ void SessionPool::close_for_good(Error why) {
 
 void SessionPool::rebind(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
     std::lock_guard lock(mutex_);
+    if (module) created_.store(0, std::memory_order_relaxed);  // counts start again when bound
     module_ = std::move(module);
     slot_ = slot;
-    created_.store(0, std::memory_order_relaxed);
 }
 
 PoolStats SessionPool::stats() const {

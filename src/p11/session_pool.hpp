@@ -83,9 +83,9 @@ class SessionPool {
     /// called while the caller holds a lease: that lease would never come back.
     Status exclusive(const std::function<Status()>& work);
 
-    /// For exclusive work only: the module and slot later sessions are opened on (nullptr
-    /// drops the pool's reference, so that the module can be finalised), and the object count
-    /// starts again from zero.
+    /// For exclusive work only: the module and slot later sessions are opened on, the object
+    /// count starting again from zero; nullptr drops the pool's reference, so that the module
+    /// can be finalised, and acquire() fails (hsm_unavailable) until the pool is bound again.
     void rebind(std::shared_ptr<Module> module, CK_SLOT_ID slot);
 
     /// From now on acquire() fails with `why` (the module could not be connected again).

@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <thread>
 #include <utility>
 
@@ -116,8 +117,11 @@ Status fsync_dir(const fs::path& dir) {
 // made 0600, synced, renamed over it, then the directory synced so the rename survives a crash.
 // The new file gets `owner`'s uid and gid when we may set them (root restoring a file of
 // another user), so that the token's owner can still read it.
+// `still_wanted`, when given, is asked last, right before the rename: false leaves the target
+// alone (and is no error).
 Status write_atomically(const fs::path& target, const std::string& temp_name, ByteView bytes,
-                        const struct stat* owner) {
+                        const struct stat* owner,
+                        const std::function<bool()>& still_wanted = nullptr) {
     const fs::path dir = target.parent_path();
     const fs::path temp = dir / temp_name;
     ::unlink(temp.c_str());  // left by a process killed while writing it
@@ -141,6 +145,10 @@ Status write_atomically(const fs::path& target, const std::string& temp_name, By
     }
     if (::fsync(fd.get()) != 0) return fail("cannot sync", errno);
     if (::close(fd.release()) != 0) return fail("cannot close", errno);
+    if (still_wanted && !still_wanted()) {
+        ::unlink(temp.c_str());
+        return ok_status();
+    }
     if (::rename(temp.c_str(), target.c_str()) != 0) return fail("cannot rename over", errno);
     return fsync_dir(dir);
 }
@@ -377,8 +385,16 @@ void SoftHsmLoginGuard::restore_emptied_tokens() {
         struct stat owner {};
         const bool have_owner =
             ::stat(problem == "empty" ? object.c_str() : dir.c_str(), &owner) == 0;
+        // Checked again after the copy's fsync, just before the rename: a program outside
+        // keyward (softhsm2-util, a PIN change) that wrote the file meanwhile keeps its file.
+        bool replaced = false;
         auto written =
-            write_atomically(object, kRestoreTemp, *saved, have_owner ? &owner : nullptr);
+            write_atomically(object, kRestoreTemp, *saved, have_owner ? &owner : nullptr, [&] {
+                struct stat now {};
+                replaced = token_object_problem(dir, now) == problem && same_state(before, now);
+                return replaced;
+            });
+        if (written.ok() && !replaced) continue;
         if (!written.ok()) {
             warnings_.push_back(
                 object.string() + " is " + problem +

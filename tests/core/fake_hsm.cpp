@@ -29,6 +29,7 @@ core::KekAttributes FakeHsm::spec_attributes(const std::string& label, Suite sui
     a.key_type = CKK_AES;
     a.value_len = 32;
     a.token = a.private_ = a.sensitive = a.never_extractable = a.always_sensitive = true;
+    a.local = true;
     a.extractable = a.modifiable = a.sign = a.verify = a.derive = false;
     a.wrap = a.unwrap = kwp;
     a.encrypt = a.decrypt = !kwp;

@@ -63,8 +63,11 @@ TEST_CASE("a crash leftover KEK with exactly the spec's attributes is adopted, n
 
 TEST_CASE("a crash leftover without its key value is destroyed and the KEK made again") {
     ServicesFixture f;
-    // A kill inside SoftHSM's C_GenerateKey: the spec's attributes were written, the key not.
-    f.hsm->plant(FakeHsm::spec_attributes("keyward:half:v1", Suite::kwp, Bytes{5}), SecretBytes());
+    // A kill inside SoftHSM's C_GenerateKey: the template's attributes were written, the key
+    // value and CKA_LOCAL (set with it) not.
+    auto half = FakeHsm::spec_attributes("keyward:half:v1", Suite::kwp, Bytes{5});
+    half.local = false;
+    f.hsm->plant(half, SecretBytes());
     auto ring = f.kw->create_keyring("half");
     REQUIRE(ring.ok());
     CHECK(f.hsm->generate_calls() == 1);
@@ -73,6 +76,18 @@ TEST_CASE("a crash leftover without its key value is destroyed and the KEK made 
     auto sealed = f.kw->seal("half", as_bytes(std::string_view("after")), {});
     REQUIRE(sealed.ok());
     CHECK(f.kw->open(*sealed, {}).ok());
+}
+
+TEST_CASE("a finished KEK that fails its check value is reported, never destroyed") {
+    ServicesFixture f;
+    // CKA_LOCAL TRUE: the token finished generating it; whatever makes the check fail, the key
+    // may protect data somewhere, so it is left alone.
+    f.hsm->plant(FakeHsm::spec_attributes("keyward:whole:v1", Suite::kwp, Bytes{6}), SecretBytes());
+    auto ring = f.kw->create_keyring("whole");
+    REQUIRE_FALSE(ring.ok());
+    CHECK(ring.error().code() == Errc::hsm_error);
+    CHECK(f.hsm->generate_calls() == 0);
+    CHECK(f.hsm->find_keks("keyward:whole:v1")->size() == 1);
 }
 
 TEST_CASE(
