@@ -273,7 +273,7 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         const double tail = std::max(0.0, elapsed - batch_seconds);
-        KW_TRY_STATUS(store_.finish_job(job, tail));
+        KW_TRY_STATUS(store_.finish_job(job, tail, lease));
         job.seconds += tail;
         job.state = "finished";
         job.finished_at = utc_now_iso8601();

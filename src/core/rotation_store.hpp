@@ -108,7 +108,8 @@ class RotationStore {
     virtual Result<RotationJob> commit_batch(const RotationJob& job,
                                              const std::vector<RewrapUpdate>& updates,
                                              const BatchTally& tally, const Lease& lease) = 0;
-    virtual Status finish_job(const RotationJob& job, double seconds) = 0;
+    /// Marks the job finished, adds `seconds`, and releases the lease, in one transaction.
+    virtual Status finish_job(const RotationJob& job, double seconds, const Lease& lease) = 0;
     /// A resumed job counts one more run.
     virtual Status resume_job(const RotationJob& job) = 0;
 

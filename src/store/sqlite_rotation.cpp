@@ -348,12 +348,20 @@ Result<core::RotationJob> SqliteStore::commit_batch(const core::RotationJob& job
     return after;
 }
 
-Status SqliteStore::finish_job(const core::RotationJob& job, double seconds) {
+Status SqliteStore::finish_job(const core::RotationJob& job, double seconds,
+                               const core::Lease& lease) {
     std::lock_guard lock(mutex_);
+    // One transaction: a process killed right after it leaves no lease behind a finished job.
+    KW_TRY(auto tx, Transaction::begin(db_));
     KW_TRY(auto s, db_.prepare("UPDATE rotation_jobs SET state = 'finished', finished_at = ?2, "
                                "seconds = seconds + ?3 WHERE id = ?1 AND state = 'running'"));
     s.bind(1, job.id).bind(2, core::utc_now_iso8601()).bind(3, seconds);
-    return s.run();
+    KW_TRY_STATUS(s.run());
+    KW_TRY(auto release, db_.prepare("DELETE FROM rotation_leases WHERE keyring = ?1 AND host = "
+                                     "?2 AND pid = ?3"));
+    release.bind(1, job.keyring).bind(2, lease.host).bind(3, lease.pid);
+    KW_TRY_STATUS(release.run());
+    return tx.commit();
 }
 
 Status SqliteStore::resume_job(const core::RotationJob& job) {

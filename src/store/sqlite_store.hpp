@@ -90,7 +90,8 @@ class SqliteStore final : public core::Store {
                                            const std::vector<core::RewrapUpdate>& updates,
                                            const core::BatchTally& tally,
                                            const core::Lease& lease) override;
-    Status finish_job(const core::RotationJob& job, double seconds) override;
+    Status finish_job(const core::RotationJob& job, double seconds,
+                      const core::Lease& lease) override;
     Status resume_job(const core::RotationJob& job) override;
     Result<std::uint64_t> kept_under(const std::string& keyring, std::uint32_t version) override;
     Status mark_compromised(const std::string& keyring, std::uint32_t version) override;
