@@ -11,8 +11,8 @@ namespace keyward::cli {
 
 namespace {
 
-// Set by SIGINT/SIGTERM: the job stops after its current batch and can be resumed. A
-// lock-free atomic is what a signal handler may touch.
+// Set by SIGINT/SIGTERM: the job starts no new batch, lets the one being committed land, and
+// can be resumed. A lock-free atomic is what a signal handler may touch.
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
@@ -218,7 +218,8 @@ const Command kKeyringRotateCommand = {
     "(default 500): the token re-wraps each DEK (the DEK is never written anywhere) and only\n"
     "the envelope's header changes. The previous wrapped DEK is kept for a rollback.\n"
     "Run again after a crash or kill: it finds the unfinished rotation and completes it\n"
-    "without making another version. Ctrl-C stops after the current batch (resumable).\n"
+    "without making another version. Ctrl-C starts no new batch and lets the one being\n"
+    "committed land (resumable).\n"
     "--reencrypt  a new DEK and nonce for every record (after a compromise); nothing kept.\n"
     "--threads    token operations in parallel (default 2).\n"
     "--backup F   first a consistent snapshot of the database to F (as keyward backup).\n"
