@@ -13,6 +13,8 @@
 #include <cstring>
 #include <string>
 
+#include "p11/unique_fd.hpp"
+
 namespace keyward::p11 {
 
 namespace {
@@ -24,20 +26,6 @@ SecretString heap_secret() {
     s.reserve(64);  // beyond libstdc++'s 15-byte inline buffer
     return s;
 }
-
-class Fd {
-  public:
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const noexcept { return fd_; }
-
-  private:
-    int fd_;
-};
 
 void strip_newline(SecretString& pin) {
     if (!pin.empty() && pin.back() == '\n') {
@@ -87,7 +75,7 @@ Result<SecretString> from_env(const std::string& var) {
 
 Result<SecretString> from_file(const std::string& path) {
     const std::string what = "PIN file \"" + path + "\"";
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) {
         return Error(Errc::bad_config, "cannot open " + what + ": " + std::strerror(errno));
     }
@@ -109,7 +97,7 @@ Result<SecretString> from_file(const std::string& path) {
 }
 
 Result<SecretString> from_terminal(std::string_view prompt_text) {
-    Fd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+    UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
     if (tty.get() < 0) {
         return Error(Errc::bad_config,
                      "no terminal to ask for the PIN on; give it as env:VAR or file:PATH");

@@ -32,6 +32,7 @@
 #include <utility>
 
 #include "keyward/bytes.hpp"
+#include "p11/unique_fd.hpp"
 
 namespace keyward::p11 {
 
@@ -60,28 +61,13 @@ Error io_error(const std::string& what, const fs::path& path, int e) {
     return Error(Errc::io_error, what + " " + path.string() + ": " + errno_text(e));
 }
 
-class Fd {
-  public:
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
-
 // The whole file, nullopt when it does not exist. Wiped on free: token.object's PIN blobs are
 // what a PIN guess is checked against.
 // The file's bytes; a missing file reads as empty (and sets *exists to false when asked).
 // Not std::optional<SecretBytes>: GCC 12 at -O3 warns falsely (-Wmaybe-uninitialized) on it.
 Result<SecretBytes> read_small_file(const fs::path& path, bool* exists = nullptr) {
     if (exists != nullptr) *exists = true;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) {
         if (errno == ENOENT) {
             if (exists != nullptr) *exists = false;
@@ -107,7 +93,7 @@ Result<SecretBytes> read_small_file(const fs::path& path, bool* exists = nullptr
 }
 
 Status fsync_dir(const fs::path& dir) {
-    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) return io_error("cannot open", dir, errno);
     if (::fsync(fd.get()) != 0) return io_error("cannot sync", dir, errno);
     return ok_status();
@@ -125,7 +111,7 @@ Status write_atomically(const fs::path& target, const std::string& temp_name, By
     const fs::path dir = target.parent_path();
     const fs::path temp = dir / temp_name;
     ::unlink(temp.c_str());  // left by a process killed while writing it
-    Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (fd.get() < 0) return io_error("cannot create", temp, errno);
     auto fail = [&](const std::string& what, int e) {
         ::unlink(temp.c_str());
