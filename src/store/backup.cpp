@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
+#include "store/kek_version_rows.hpp"
 #include "store/schema.hpp"
 
 namespace keyward::store {
@@ -202,28 +203,17 @@ Result<std::vector<core::KeyringRow>> read_keyrings(Database& snap) {
         index[ring.name] = rings.size();
         rings.push_back(std::move(ring));
     }
-    KW_TRY(auto v, snap.prepare("SELECT keyring, version, state, label, object_id, check_value, "
-                                "wrap_count, created_at FROM kek_versions "
-                                "ORDER BY keyring, version"));
+    KW_TRY(auto v, snap.prepare(std::string(kKekVersionSelect) + "ORDER BY keyring, version"));
     for (;;) {
         KW_TRY(bool row, v.step());
         if (!row) break;
-        core::KekVersionRow version;
-        version.keyring = v.column_text(0);
-        version.version = static_cast<std::uint32_t>(v.column_int(1));
-        auto state = parse_kek_state(v.column_text(2));
-        auto ring = index.find(version.keyring);
-        if (!state || ring == index.end()) {
-            return Error(Errc::failed, "its KEK version " + version.keyring + " v" +
-                                           std::to_string(version.version) + " is damaged");
+        auto version = read_kek_version(v);
+        auto ring = version.ok() ? index.find(version->keyring) : index.end();
+        if (ring == index.end()) {
+            return Error(Errc::failed, "its KEK version " + v.column_text(0) + " v" +
+                                           std::to_string(v.column_int(1)) + " is damaged");
         }
-        version.state = *state;
-        version.label = v.column_text(3);
-        version.object_id = v.column_blob(4);
-        version.check_value = v.column_blob(5);
-        version.wrap_count = static_cast<std::uint64_t>(v.column_int(6));
-        version.created_at = v.column_text(7);
-        rings[ring->second].versions.push_back(std::move(version));
+        rings[ring->second].versions.push_back(std::move(version).value());
     }
     return rings;
 }

@@ -2,33 +2,10 @@
 #include "store/sqlite_store.hpp"
 
 #include "core/clock.hpp"
+#include "store/kek_version_rows.hpp"
 #include "store/schema.hpp"
 
 namespace keyward::store {
-
-namespace {
-
-constexpr std::string_view kVersionColumns =
-    "SELECT keyring, version, state, label, object_id, check_value, wrap_count, created_at "
-    "FROM kek_versions ";
-
-Result<core::KekVersionRow> read_version(const Statement& s) {
-    core::KekVersionRow row;
-    row.keyring = s.column_text(0);
-    row.version = static_cast<std::uint32_t>(s.column_int(1));
-    auto state = parse_kek_state(s.column_text(2));
-    if (!state)
-        return Error(Errc::database_error, "database: unknown key state " + s.column_text(2));
-    row.state = *state;
-    row.label = s.column_text(3);
-    row.object_id = s.column_blob(4);
-    row.check_value = s.column_blob(5);
-    row.wrap_count = static_cast<std::uint64_t>(s.column_int(6));
-    row.created_at = s.column_text(7);
-    return row;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path,
                                                        Database::Mode mode) {
@@ -73,13 +50,13 @@ Status SqliteStore::bind_token(const core::TokenBinding& binding) {
 }
 
 Result<std::vector<core::KekVersionRow>> SqliteStore::versions_of(const std::string& keyring) {
-    KW_TRY(auto s, cached(std::string(kVersionColumns) + "WHERE keyring = ?1 ORDER BY version"));
+    KW_TRY(auto s, cached(std::string(kKekVersionSelect) + "WHERE keyring = ?1 ORDER BY version"));
     s->bind(1, keyring);
     std::vector<core::KekVersionRow> out;
     for (;;) {
         KW_TRY(bool row, s->step());
         if (!row) break;
-        KW_TRY(auto v, read_version(*s));
+        KW_TRY(auto v, read_kek_version(*s));
         out.push_back(std::move(v));
     }
     return out;
@@ -166,12 +143,12 @@ Status SqliteStore::insert_version_row(const core::KekVersionRow& version) {
 
 Result<std::optional<core::KekVersionRow>> SqliteStore::one_version(
     std::string_view where, const std::string& keyring, std::optional<std::uint32_t> version) {
-    KW_TRY(auto s, db_.prepare(std::string(kVersionColumns) + std::string(where)));
+    KW_TRY(auto s, db_.prepare(std::string(kKekVersionSelect) + std::string(where)));
     s.bind(1, keyring);
     if (version) s.bind(2, static_cast<std::int64_t>(*version));
     KW_TRY(bool row, s.step());
     if (!row) return std::optional<core::KekVersionRow>{};
-    KW_TRY(auto v, read_version(s));
+    KW_TRY(auto v, read_kek_version(s));
     return std::optional<core::KekVersionRow>{std::move(v)};
 }
 
