@@ -65,18 +65,37 @@ struct NamespaceInfo {
     std::string name, keyring, created_at;
 };
 
+/// How Keyward::open treats KEK versions that fail its checks.
+struct OpenOptions {
+    /// false: any KEK version that fails a start-up check stops the open (token_mismatch).
+    /// true: the handle opens anyway; failing versions are refused for every use and listed by
+    /// kek_findings(), so that health and validate can name every one. The token binding
+    /// (serial and label) is checked either way.
+    bool diagnose = false;
+};
+
 class KEYWARD_API Keyward {
   public:
     /// Loads the PKCS#11 module, finds the token, logs in with the PIN from the config's PIN
     /// source (wiped after login), opens and migrates the database, and checks that database
-    /// and token belong together. Errors: hsm_unavailable, pin_incorrect, token_mismatch (exit
-    /// 6), bad_config (exit 2), database errors.
-    static Result<std::unique_ptr<Keyward>> open(const Config& config);
+    /// and token belong together: token serial and label, each KEK row's own consistency, the
+    /// token's record of compromised and destroyed versions, and for every live KEK version
+    /// exactly one private token object with keyward's attributes, CKA_ID and check value.
+    /// Errors: hsm_unavailable, pin_incorrect, token_mismatch (exit 6), bad_config (exit 2),
+    /// database errors.
+    static Result<std::unique_ptr<Keyward>> open(const Config& config,
+                                                 const OpenOptions& options = {});
 
     /// For tests and embedders: a handle over an Hsm and a Store that the caller built.
     static Result<std::unique_ptr<Keyward>> open_with(std::unique_ptr<core::Hsm> hsm,
                                                       std::unique_ptr<core::Store> store,
-                                                      const Config& config);
+                                                      const Config& config,
+                                                      const OpenOptions& options = {});
+
+    /// What the token contradicts in the database about KEK versions now: versions refused at
+    /// open (diagnose mode), states the token recorded graver than the database's (after a
+    /// restore or an edit; the token's state is applied), unreadable ledger objects.
+    Result<std::vector<KekFinding>> kek_findings();
 
     ~Keyward();
     Keyward(const Keyward&) = delete;

@@ -26,6 +26,17 @@ struct ValidationFailure {
     std::string error;  ///< one line
 };
 
+/// Something the token contradicts in what the database says about a KEK version.
+struct KekFinding {
+    std::string keyring;  ///< empty for a finding about the token's ledger itself
+    std::uint32_t version = 0;
+    /// errc_name of the start-up refusal ("token_mismatch"...), "state_disagreement" (the
+    /// token recorded a graver state than the database holds), or "unreadable_ledger_object".
+    std::string code;
+    std::string message;   ///< one line: what is wrong and what to do
+    bool refused = false;  ///< the version failed its start-up checks and is refused for any use
+};
+
 /// Outcome of Keyward::validate.
 struct ValidationReport {
     std::uint64_t checked = 0, opened = 0, failed = 0;
@@ -35,6 +46,8 @@ struct ValidationReport {
     std::vector<KekVersionCount> by_kek_version;
     /// The first failures (as many as validate's max_failures), in the order they were found.
     std::vector<ValidationFailure> failures;
+    /// What the token contradicts (Keyward::kek_findings), found before any record was opened.
+    std::vector<KekFinding> kek_findings;
     bool all_opened() const { return failed == 0; }
 };
 
@@ -58,6 +71,9 @@ struct BackupInfo {
     std::uint64_t records = 0;            ///< records that are not purged
     std::uint64_t record_versions = 0;    ///< stored versions (envelopes)
     std::vector<BackupKek> kek_versions;  ///< every version that is not destroyed
+    /// restore_backup: versions the backup held as live that the token had recorded
+    /// compromised or destroyed since, written back into the restored database.
+    std::vector<BackupKek> reapplied_states;
 };
 
 }  // namespace keyward

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "keyward/maintenance.hpp"
+
 #include "keyward/bytes.hpp"
 
 namespace keyward {
@@ -115,7 +117,11 @@ struct HealthReport {
     std::uint64_t records = 0, due_for_rotation = 0, rotation_warning = 0, expired = 0,
                   expiring_30_days = 0, revoked = 0, deleted = 0;
     std::vector<std::string> recommendations;  ///< sentences; empty when nothing to do
-    bool healthy() const { return token_reachable && logged_in && database_integrity == "ok"; }
+    /// What the token contradicts about KEK versions (Keyward::kek_findings).
+    std::vector<KekFinding> kek_findings;
+    bool healthy() const {
+        return token_reachable && logged_in && database_integrity == "ok" && kek_findings.empty();
+    }
 };
 
 }  // namespace keyward

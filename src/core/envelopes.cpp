@@ -37,10 +37,17 @@ Result<Envelopes::Target> Envelopes::active_target(const std::string& keyring) {
         KekVersionRow version = v;
         return Target{std::move(ring), std::move(version), std::move(kek)};
     }
-    return Error(Errc::state_refused, "keyring \"" + keyring +
-                                          "\" has no active version "
-                                          "(see keyward keyring show " +
-                                          keyring + ")");
+    std::string newest;
+    if (!ring.versions.empty()) {
+        const auto& last = ring.versions.back();
+        newest = ": version " + std::to_string(last.version) + " is " +
+                 std::string(kek_state_name(last.state)) +
+                 "; make a new one with keyward keyring "
+                 "rotate " +
+                 keyring + (last.state == KekState::compromised ? " --reencrypt" : "");
+    }
+    return Error(Errc::state_refused, "keyring \"" + keyring + "\" has no active version" + newest +
+                                          " (see keyward keyring show " + keyring + ")");
 }
 
 Result<Envelopes::Target> Envelopes::named_target(const std::string& keyring,

@@ -93,7 +93,9 @@ Result<HealthReport> Keyward::health() {
     KW_TRY(auto rows, impl_->store->list_records("", "", true));
     record_counts(report, rows, now);
     record_advice(report);
-    KW_TRY(auto rings, impl_->store->list_keyrings());
+    KW_TRY(report.kek_findings, kek_findings());
+    for (const auto& f : report.kek_findings) report.recommendations.push_back(f.message);
+    KW_TRY(auto rings, impl_->keyrings.list());  // at the states the token allows
     for (const auto& ring : rings) {
         for (const auto& v : ring.versions) {
             if (v.state == KekState::compromised) {

@@ -33,10 +33,29 @@ struct KekAttributes {
     std::optional<bool> local;
 };
 
-/// Which KEK to use and how it wraps. The adapter resolves and caches the handle by label.
+/// Which KEK to use and how it wraps. The adapter resolves and caches the handle by label, and
+/// before the first use in a process checks that the object has exactly the attributes keyward
+/// generates for the suite (kek_spec_mismatch): anything else is Errc::token_mismatch naming the
+/// label and the attribute.
 struct KekRef {
     std::string label;
     Suite suite = Suite::kwp;
+};
+
+/// A KEK state that never goes back (compromised, destroyed), as recorded in the token where the
+/// database cannot rewrite it: one private, non-modifiable object per event, never changed.
+struct KekStateEvent {
+    std::string label;  ///< the KEK's label, keyward:<keyring>:v<version>
+    Bytes object_id;    ///< the KEK's CKA_ID: an event concerns that object, not a reused label
+    KekState state = KekState::compromised;  ///< compromised or destroyed
+    std::string at;                          ///< ISO 8601 UTC, when it was recorded
+};
+
+/// Every event of the token's ledger, and the ledger objects that could not be read (a kill
+/// while one was being written leaves one without its value: it recorded nothing).
+struct StateLedger {
+    std::vector<KekStateEvent> events;
+    std::vector<std::string> unreadable;  ///< their labels
 };
 
 class Hsm {
@@ -45,9 +64,20 @@ class Hsm {
 
     virtual const TokenIdentity& identity() const = 0;
 
-    /// Every secret-key object carrying this label (empty when none; more than one is a
-    /// broken token that the caller must refuse to use).
+    /// Every private secret-key token object carrying this label (empty when none; more than
+    /// one is a broken token that the caller must refuse to use). Public objects, which anyone
+    /// can make without the PIN, are never returned, never used and never counted.
     virtual Result<std::vector<KekAttributes>> find_keks(const std::string& label) = 0;
+
+    /// How many public objects (of any class) carry this label: only to explain a refusal
+    /// ("someone without the PIN made an object with the label of a KEK").
+    virtual Result<std::size_t> count_public_objects(const std::string& label) = 0;
+
+    /// The token's ledger of compromised and destroyed KEKs (private objects only).
+    virtual Result<StateLedger> read_state_ledger() = 0;
+
+    /// Appends one event to the ledger, durably: it can be found again before this returns.
+    virtual Status record_state(const KekStateEvent& event) = 0;
 
     /// Generates an AES-256 KEK in the token with exactly the attributes of spec/ENVELOPE.md
     /// for the suite, every attribute set explicitly. Does not look for an existing label:

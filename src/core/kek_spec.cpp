@@ -32,7 +32,8 @@ std::optional<std::string> expect_ulong(const char* name,
 
 }  // namespace
 
-std::optional<std::string> kek_spec_mismatch(const KekAttributes& a, Suite suite) {
+std::optional<std::string> kek_spec_mismatch(const KekAttributes& a, Suite suite,
+                                             bool modifiable_allowed) {
     const bool kwp = suite == Suite::kwp;
     std::optional<std::string> checks[] = {
         expect_ulong("CKA_CLASS", a.object_class, CKO_SECRET_KEY),
@@ -44,7 +45,7 @@ std::optional<std::string> kek_spec_mismatch(const KekAttributes& a, Suite suite
         expect_bool("CKA_EXTRACTABLE", a.extractable, false),
         expect_bool("CKA_NEVER_EXTRACTABLE", a.never_extractable, true),
         expect_bool("CKA_ALWAYS_SENSITIVE", a.always_sensitive, true),
-        expect_bool("CKA_MODIFIABLE", a.modifiable, false),
+        modifiable_allowed ? std::nullopt : expect_bool("CKA_MODIFIABLE", a.modifiable, false),
         expect_bool("CKA_WRAP", a.wrap, kwp),
         expect_bool("CKA_UNWRAP", a.unwrap, kwp),
         expect_bool("CKA_ENCRYPT", a.encrypt, !kwp),
@@ -52,6 +53,9 @@ std::optional<std::string> kek_spec_mismatch(const KekAttributes& a, Suite suite
         expect_bool("CKA_SIGN", a.sign, false),
         expect_bool("CKA_VERIFY", a.verify, false),
         expect_bool("CKA_DERIVE", a.derive, false),
+        // TRUE only for a key the token generated itself (and finished generating): a key
+        // imported with a value someone knows never passes.
+        expect_bool("CKA_LOCAL", a.local, true),
     };
     for (auto& c : checks) {
         if (c) return c;

@@ -9,10 +9,13 @@
 
 namespace keyward::core {
 
-/// nullopt when attrs are exactly the spec's for the suite; else the first attribute that
-/// differs, as "CKA_EXTRACTABLE is TRUE, the spec requires FALSE". CKA_MODIFIABLE must be
-/// FALSE: an object someone could still change is never adopted (on a token that cannot make
-/// non-modifiable keys, a crash leftover is refused and must be removed by hand).
-std::optional<std::string> kek_spec_mismatch(const KekAttributes& attrs, Suite suite);
+/// nullopt when attrs are exactly what keyward generates for the suite; else the first attribute
+/// that differs, as "CKA_EXTRACTABLE is TRUE, the spec requires FALSE". Checked before a KEK's
+/// first use in a process and before a crash leftover is adopted. CKA_MODIFIABLE must be FALSE
+/// and CKA_LOCAL TRUE (generated inside the token, never imported with a known value).
+/// modifiable_allowed: accept CKA_MODIFIABLE = TRUE, for a token that cannot make a
+/// non-modifiable key (ENVELOPE.md: FALSE "where the token allows it").
+std::optional<std::string> kek_spec_mismatch(const KekAttributes& attrs, Suite suite,
+                                             bool modifiable_allowed = false);
 
 }  // namespace keyward::core

@@ -31,9 +31,19 @@ Result<Keyrings::Made> Keyrings::generate_or_adopt(const std::string& label, Sui
     if (existing.size() > 1) {
         return Error(Errc::already_exists,
                      "the token holds " + std::to_string(existing.size()) + " objects labelled " +
-                         label +
+                         label + " (private ones)" +
                          "; keyward will not pick one: remove the extra objects with "
                          "the token's tools, then retry");
+    }
+    if (existing.size() == 1 && existing[0].local != true) {
+        // Not a key the token generated to the end: SoftHSM 2.6.1 writes a new token object in
+        // two steps (the template's attributes, then the key value with CKA_LOCAL = TRUE), so a
+        // process killed between them leaves an object with the label and no key; or a key
+        // someone imported with a value they know. This database does not know the label, so
+        // it never protected anything here: destroy it and make the version's KEK again. A key
+        // the token finished generating (CKA_LOCAL = TRUE) is never destroyed here.
+        KW_TRY_STATUS(hsm_.destroy_kek(label));
+        existing.clear();
     }
     if (existing.size() == 1) {
         // A crash between generating the KEK and recording it leaves exactly this: adopt it
@@ -92,20 +102,6 @@ Result<KekVersionRow> Keyrings::prepare_version(const KeyringRow& ring, std::uin
     if (!check.ok() && made.adopted && check.error().code() == Errc::hsm_error) {
         check = hsm_.check_value(kek);  // once more: a passing token hiccup is not a verdict
     }
-    const bool unfinished = made.adopted && made.attributes.local != true;
-    if (!check.ok() && unfinished && check.error().code() == Errc::hsm_error) {
-        // SoftHSM 2.6.1 writes a new token object in two steps: the template's attributes,
-        // then, in one transaction, the key value with CKA_LOCAL = TRUE. A process killed
-        // between them leaves an object with the label and every spec attribute but no key,
-        // on which C_WrapKey fails (CKR_GENERAL_ERROR). A key the token finished generating
-        // always has CKA_LOCAL = TRUE (PKCS#11), so one without it, that cannot wrap, never
-        // protected anything: destroy it and make the version's KEK again. A finished KEK
-        // that fails its check is reported, never destroyed.
-        KW_TRY_STATUS(hsm_.destroy_kek(label));
-        KW_TRY(made.attributes, generate(label, ring.suite));
-        made.adopted = false;
-        check = hsm_.check_value(kek);
-    }
     KW_TRY(auto check_value, std::move(check));
     const KekAttributes& attrs = made.attributes;
     KekVersionRow v;
@@ -123,82 +119,34 @@ Result<KeyringRow> Keyrings::show(const std::string& name) {
     KW_TRY_STATUS(check_keyring_name(name));
     KW_TRY(auto ring, store_.find_keyring(name));
     if (!ring) return not_found_keyring(name);
-    return std::move(*ring);
+    return ledger_.apply(std::move(*ring));
 }
 
 Result<std::vector<KeyringRow>> Keyrings::list() {
-    return store_.list_keyrings();
-}
-
-Status Keyrings::verify_version(const KeyringRow& ring, const KekVersionRow& v) {
-    KW_TRY(auto found, hsm_.find_keks(v.label));
-    const std::string what = "KEK " + v.label + " (keyring \"" + ring.name + "\" version " +
-                             std::to_string(v.version) + ")";
-    if (found.empty()) {
-        return Error(Errc::token_mismatch,
-                     what +
-                         " is missing from the token; this database needs the token it was "
-                         "made with (restore the token and database from the same backup)");
-    }
-    if (found.size() > 1) {
-        return Error(Errc::token_mismatch, what + " appears " + std::to_string(found.size()) +
-                                               " times in the token; remove the duplicates");
-    }
-    if (!constant_time_equal(found[0].id, v.object_id)) {
-        return Error(Errc::token_mismatch, what + " was replaced: its CKA_ID is " +
-                                               to_hex(found[0].id) + ", the database recorded " +
-                                               to_hex(v.object_id));
-    }
-    KW_TRY(auto check, hsm_.check_value(KekRef{v.label, ring.suite}));
-    if (!constant_time_equal(check, v.check_value)) {
-        return Error(Errc::token_mismatch,
-                     what +
-                         " was replaced: its check value differs from the one recorded "
-                         "when it was made");
-    }
-    return {};
-}
-
-Status Keyrings::verify_binding() {
-    const auto& token = hsm_.identity();
-    KW_TRY(auto binding, store_.token_binding());
-    if (!binding) return store_.bind_token(TokenBinding{token.serial, token.label});
     KW_TRY(auto rings, store_.list_keyrings());
-    return verify_token_match(*binding, rings, "the database");
-}
-
-Status Keyrings::verify_token_match(const TokenBinding& binding,
-                                    const std::vector<KeyringRow>& rings,
-                                    const std::string& whose) {
-    const auto& token = hsm_.identity();
-    if (binding.serial != token.serial || binding.label != token.label) {
-        return Error(Errc::token_mismatch,
-                     whose + " belongs to token \"" + binding.label + "\" (serial " +
-                         binding.serial + ") but the configured token is \"" + token.label +
-                         "\" (serial " + token.serial +
-                         "); point the config at the right token or database");
-    }
-    for (const auto& ring : rings) {
-        for (const auto& v : ring.versions) {
-            if (v.state == KekState::destroyed || v.state == KekState::pre_active) continue;
-            KW_TRY_STATUS(verify_version(ring, v));
-        }
-    }
-    return {};
+    for (auto& ring : rings) ring = ledger_.apply(std::move(ring));
+    return rings;
 }
 
 Result<KekRef> Keyrings::kek_for(const KeyringRow& ring, const KekVersionRow& v) const {
+    {
+        std::lock_guard lock(faults_mutex_);
+        if (auto it = faults_.find({ring.name, v.version}); it != faults_.end()) return it->second;
+    }
     switch (v.state) {
         case KekState::active:
         case KekState::decrypt_only:
         case KekState::compromised:
-            return KekRef{v.label, ring.suite};
+            // The label is what the keyring and version make it: a row's own label (which
+            // start-up checks against this) never chooses the key.
+            return KekRef{kek_label(ring.name, v.version), ring.suite};
         case KekState::destroyed:
-            return Error(Errc::state_refused, "KEK " + v.label +
+            return Error(Errc::state_refused, "KEK " + kek_label(ring.name, v.version) +
                                                   " has been destroyed; the data "
                                                   "it protected cannot be opened");
         case KekState::pre_active:
-            return Error(Errc::state_refused, "KEK " + v.label + " is not active yet");
+            return Error(Errc::state_refused,
+                         "KEK " + kek_label(ring.name, v.version) + " is not active yet");
     }
     return Error(Errc::failed, "unknown key state");
 }

@@ -45,7 +45,7 @@ Result<KeyringInfo> to_info(core::Store& store, const core::KeyringRow& ring) {
 Keyward::Keyward(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Keyward::~Keyward() = default;
 
-Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config) {
+Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config, const OpenOptions& open) {
     KW_TRY(auto pin, p11::read_pin(config.pin_source));
     p11::ConnectOptions options;
     options.module_path = config.module;
@@ -59,16 +59,17 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config) {
     std::string mechanism = hsm->suite1_mechanism_name();
     KW_TRY(auto store,
            store::SqliteStore::open(config.database, store::Database::Mode::open_existing));
-    KW_TRY(auto handle, open_with(std::move(hsm), std::move(store), config));
+    KW_TRY(auto handle, open_with(std::move(hsm), std::move(store), config, open));
     handle->impl_->token.suite1_mechanism = std::move(mechanism);
     return handle;
 }
 
 Result<std::unique_ptr<Keyward>> Keyward::open_with(std::unique_ptr<core::Hsm> hsm,
                                                     std::unique_ptr<core::Store> store,
-                                                    const Config& config) {
+                                                    const Config& config,
+                                                    const OpenOptions& open) {
     auto impl = std::make_unique<Impl>(std::move(hsm), std::move(store), config);
-    KW_TRY_STATUS(impl->keyrings.verify_binding());
+    KW_TRY_STATUS(impl->keyrings.verify_binding(open.diagnose));
     const auto& id = impl->hsm->identity();
     impl->token.label = id.label;
     impl->token.serial = id.serial;

@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 #include "core/keyward_impl.hpp"
 #include "core/record_address.hpp"
+#include "crypto/envelope_codec.hpp"
 
 namespace keyward {
 
@@ -16,8 +17,10 @@ namespace {
 constexpr std::size_t kPageRows = 500;
 constexpr std::size_t kPageBytes = std::size_t{32} << 20;
 
+// The token cannot be used at all: counting every version as failed would hide it. A version
+// refused by its own checks (token_mismatch) is that version's failure, counted.
 bool token_unusable(Errc code) {
-    return exit_code(code) == 6;
+    return exit_code(code) == 6 && code != Errc::token_mismatch;
 }
 
 std::string one_line(std::string s) {
@@ -41,8 +44,8 @@ class Tally {
         auto& kek = by_kek_[{row.keyring, row.kek_version}];
         ++kek.records;
         ++report_.checked;
-        Status outcome;
-        {
+        Status outcome = check_columns(row);
+        if (outcome.ok()) {
             auto opened = envelopes_.open(row.envelope, as_bytes(context));
             if (!opened.ok()) outcome = std::move(opened).error();
         }  // the plaintext, if any, is wiped here
@@ -73,6 +76,21 @@ class Tally {
     }
 
   private:
+    // The keyring and kek_version columns say which KEK protects a version (rotation, retire
+    // and keyring show count by them); the envelope's header is the truth. A disagreement is
+    // the database's fault, whether the envelope opens or not.
+    static Status check_columns(const core::RecordVersionRow& row) {
+        auto env = crypto::parse_envelope(row.envelope);
+        if (!env.ok()) return {};  // opening names the broken rule
+        const auto& h = env->header;
+        if (h.keyring == row.keyring && h.kek_version == row.kek_version) return {};
+        return Error(Errc::database_error,
+                     "the database row says keyring " + row.keyring + " version " +
+                         std::to_string(row.kek_version) + " but its envelope names keyring " +
+                         h.keyring + " version " + std::to_string(h.kek_version) +
+                         " (the row was edited); keyward follows the envelope");
+    }
+
     core::Envelopes& envelopes_;
     std::size_t max_failures_;
     ValidationReport report_;
@@ -101,7 +119,42 @@ BackupInfo to_backup_info(const std::string& path, core::SnapshotContents&& c) {
     return info;
 }
 
+std::string state_disagreement_message(const core::StateDisagreement& d) {
+    const std::string v = std::to_string(d.version);
+    const std::string fix =
+        d.token == KekState::compromised
+            ? "keyward keyring compromise " + d.keyring + " --version " + v +
+                  " writes it back; then rotate with --reencrypt"
+            : "keyward keyring retire " + d.keyring + " --version " + v + " writes it back";
+    return "keyring " + d.keyring + " version " + v + ": the database says " +
+           std::string(kek_state_name(d.database)) + " but the token recorded it " +
+           std::string(kek_state_name(d.token)) + (d.since.empty() ? "" : " on " + d.since) +
+           " (a restore or an edit of the database); keyward treats it as " +
+           std::string(kek_state_name(d.token)) + ": " + fix;
+}
+
 }  // namespace
+
+Result<std::vector<KekFinding>> Keyward::kek_findings() {
+    std::vector<KekFinding> out;
+    for (auto& f : impl_->keyrings.faults()) {
+        out.push_back({f.keyring, f.version, std::string(errc_name(f.error.code())),
+                       one_line(f.error.message()), true});
+    }
+    KW_TRY(auto rings, impl_->store->list_keyrings());  // as the database says them
+    for (const auto& d : impl_->keyrings.ledger().disagreements(rings)) {
+        out.push_back(
+            {d.keyring, d.version, "state_disagreement", state_disagreement_message(d), false});
+    }
+    for (const auto& label : impl_->keyrings.ledger().unreadable()) {
+        out.push_back({"", 0, "unreadable_ledger_object",
+                       "the token holds a ledger object that cannot be read (" + one_line(label) +
+                           "), most likely left half written by a killed process; it records "
+                           "nothing and keyward ignores it",
+                       false});
+    }
+    return out;
+}
 
 Result<ValidationReport> Keyward::validate(const std::string& keyring, std::size_t sample,
                                            std::size_t max_failures) {
@@ -110,6 +163,7 @@ Result<ValidationReport> Keyward::validate(const std::string& keyring, std::size
         (void)ring;
     }
     auto& store = *impl_->store;
+    KW_TRY(auto findings, kek_findings());
     Tally tally(impl_->envelopes, max_failures);
     if (sample > 0) {
         KW_TRY(auto keys, store.sample_record_versions(keyring, sample));
@@ -117,7 +171,9 @@ Result<ValidationReport> Keyward::validate(const std::string& keyring, std::size
             KW_TRY(auto row, store.record_version(k.ns, k.name, k.version));
             if (row) KW_TRY_STATUS(tally.check(*row));  // else purged meanwhile: gone
         }
-        return std::move(tally).finish();
+        auto report = std::move(tally).finish();
+        report.kek_findings = std::move(findings);
+        return report;
     }
     std::optional<core::RecordVersionKey> after;
     for (;;) {
@@ -127,7 +183,9 @@ Result<ValidationReport> Keyward::validate(const std::string& keyring, std::size
         const auto& last = page.back();
         after = core::RecordVersionKey{last.ns, last.name, last.version};
     }
-    return std::move(tally).finish();
+    auto report = std::move(tally).finish();
+    report.kek_findings = std::move(findings);
+    return report;
 }
 
 Result<BackupInfo> Keyward::backup(const std::string& out_path) {
@@ -152,7 +210,16 @@ Result<BackupInfo> Keyward::restore_backup(const std::string& path) {
     KW_TRY_STATUS(
         impl_->keyrings.verify_token_match(*contents.binding, contents.keyrings, "backup " + path));
     KW_TRY_STATUS(impl_->store->restore_from(path));
-    return to_backup_info(path, std::move(contents));
+    auto info = to_backup_info(path, std::move(contents));
+    // The token's record of compromised and destroyed versions outlives any backup: what the
+    // backup still held as live is written back as the token says.
+    KW_TRY(auto rings, impl_->store->list_keyrings());
+    for (const auto& d : impl_->keyrings.ledger().disagreements(rings)) {
+        KW_TRY_STATUS(impl_->store->apply_token_state(d.keyring, d.version, d.token));
+        info.reapplied_states.push_back({d.keyring, d.version, std::string(kek_state_name(d.token)),
+                                         kek_label(d.keyring, d.version)});
+    }
+    return info;
 }
 
 }  // namespace keyward

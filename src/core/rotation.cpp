@@ -44,6 +44,15 @@ bool lease_holder_dead(const Lease& holder, const std::string& now) {
     return gone || age > kLocalLeaseSeconds;
 }
 
+// Whether a record version still has to move, by what its envelope's header names. A header
+// that cannot be read, or that names another keyring, is kept: moving it fails and is counted.
+bool still_to_move(const RotationJob& job, const RewrapCandidate& c) {
+    auto env = crypto::parse_envelope(c.envelope);
+    if (!env.ok() || env->header.keyring != job.keyring) return true;
+    if (job.kind == "rollback") return env->header.kek_version == job.from_version;
+    return env->header.kek_version != job.to_version;
+}
+
 Bytes dek_aad(Suite suite, const std::string& keyring, std::uint32_t version) {
     if (suite == Suite::gcm) return crypto::gcm_dek_wrap_aad(keyring, version);
     return {};
@@ -195,10 +204,23 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         if (options.progress) options.progress(job);
         return {};
     };
-    auto next_batch = [&]() {
-        RotationJob from = job;
-        from.cursor = fetch;
-        return store_.next_batch(from, batch_size);
+    // Reads on from `fetch` until it finds record versions the job has to move, or the
+    // keyring's end; `fetch` then stands after the last row read, moved or not. The pass reads
+    // every version of the keyring and decides by each envelope's header, which a database
+    // writer cannot change without breaking the envelope; the sweep only looks for writers'
+    // races, so the kek_version column serves it.
+    auto next_batch = [&]() -> Result<std::vector<RewrapCandidate>> {
+        const auto selection = sweeping ? RotationStore::Selection::by_column
+                                        : RotationStore::Selection::every_version;
+        for (;;) {
+            RotationJob from = job;
+            from.cursor = fetch;
+            KW_TRY(auto rows, store_.next_batch(from, batch_size, selection));
+            if (rows.empty()) return rows;
+            fetch = {rows.back().ns, rows.back().name, rows.back().version};
+            std::erase_if(rows, [&](const RewrapCandidate& c) { return !still_to_move(job, c); });
+            if (!rows.empty()) return rows;
+        }
     };
     double batch_seconds = 0;
     auto mark = std::chrono::steady_clock::now();
@@ -242,13 +264,12 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
                                            ": " + moved[i]->error().message());
             }
         }
-        const auto& last = candidates.back();
-        tally.cursor = {last.ns, last.name, last.version};
+        // Everything read so far is moved or needs no move.
+        tally.cursor = fetch;
         // The previous batch's commit lands first: this one's counters build on it. The next
         // batch is read before this one's commit starts, so that the read does not wait for
         // the commit (they share the store's connection).
         KW_TRY_STATUS(settle());
-        fetch = tally.cursor;
         KW_TRY(candidates, next_batch());
         // A batch's time runs from the end of the previous one, so that the batches add up to
         // the run's wall time (the commits overlap the next batch's token work).
@@ -354,18 +375,52 @@ Result<std::vector<RotationJob>> Rotation::history(const std::string& keyring) {
 }
 
 Status Rotation::compromise(const std::string& keyring, std::uint32_t version) {
-    KW_TRY(auto ring, keyrings_.show(keyring));
-    for (const auto& v : ring.versions) {
-        if (v.version != version) continue;
-        if (v.state == KekState::destroyed || v.state == KekState::compromised) {
-            return Error(Errc::state_refused, "keyring " + keyring + " version " +
-                                                  std::to_string(version) + " is already " +
-                                                  std::string(kek_state_name(v.state)));
-        }
-        return store_.mark_compromised(keyring, version);
+    KW_TRY(auto ring, keyrings_.show(keyring));  // states as the token allows them
+    KW_TRY(auto row, store_.find_version(keyring, version));
+    if (!row) {
+        return Error(Errc::not_found,
+                     "keyring " + keyring + " has no version " + std::to_string(version));
     }
-    return Error(Errc::not_found,
-                 "keyring " + keyring + " has no version " + std::to_string(version));
+    KekState effective = row->state;
+    for (const auto& v : ring.versions) {
+        if (v.version == version) effective = v.state;
+    }
+    if (effective == KekState::destroyed || row->state == KekState::compromised) {
+        return Error(Errc::state_refused, "keyring " + keyring + " version " +
+                                              std::to_string(version) + " is already " +
+                                              std::string(kek_state_name(effective)));
+    }
+    // The token first, where a database writer cannot undo it; then the database. A crash in
+    // between leaves the token's word, which keyward follows and health reports; running the
+    // command again writes it into the database (as it does after a restore or an edit).
+    KW_TRY_STATUS(keyrings_.ledger().record(*row, KekState::compromised));
+    return store_.mark_compromised(keyring, version);
+}
+
+Result<std::optional<std::string>> Rotation::record_naming(const std::string& keyring,
+                                                           std::uint32_t version,
+                                                           std::uint64_t& count) {
+    // Every stored version of every keyring, by its envelope's header: the keyring and
+    // kek_version columns are claims a database writer could change.
+    constexpr std::size_t kPageRows = 500;
+    constexpr std::size_t kPageBytes = std::size_t{32} << 20;
+    std::optional<std::string> first;
+    std::optional<RecordVersionKey> after;
+    count = 0;
+    for (;;) {
+        KW_TRY(auto page, store_.record_versions_page("", after, kPageRows, kPageBytes));
+        if (page.empty()) break;
+        for (const auto& row : page) {
+            auto env = crypto::parse_envelope(row.envelope);
+            if (!env.ok() || env->header.keyring != keyring || env->header.kek_version != version) {
+                continue;
+            }
+            ++count;
+            if (!first) first = row.ns + "/" + row.name + " version " + std::to_string(row.version);
+        }
+        after = RecordVersionKey{page.back().ns, page.back().name, page.back().version};
+    }
+    return first;
 }
 
 Status Rotation::retire(const std::string& keyring, std::uint32_t version) {
@@ -384,28 +439,46 @@ Status Rotation::retire(const std::string& keyring, std::uint32_t version) {
                          std::string(kek_state_name(found->state)) +
                          "; only a decrypt-only or compromised version can be retired");
     }
-    KW_TRY(auto running, store_.running_job(keyring));
-    if (running) {
-        // An interrupted job usually leaves records under the version: say how many, as the
-        // refusal without a job does.
-        KW_TRY(auto under, store_.records_under(keyring, version));
-        const std::string finish = running->kind == "rollback" ? "rollback" : "rotate";
-        return Error(Errc::state_refused,
-                     "keyring " + keyring + " version " + std::to_string(version) +
-                         " still protects " + std::to_string(under) +
-                         " record versions and the keyring has an unfinished " + running->kind +
-                         " (job " + std::to_string(running->id) + "); run keyward keyring " +
-                         finish + " " + keyring + " to finish it first");
-    }
-    if (found->state != KekState::destroyed) {
-        KW_TRY_STATUS(store_.retire_version(keyring, version));
-    }
-    // Recorded as destroyed first, then destroyed in the token: a crash in between leaves an
-    // orphan object that nothing uses (and a second retire removes), never a database that
-    // needs a key the token no longer has.
-    auto destroyed = hsm_.destroy_kek(found->label);
-    if (!destroyed.ok() && destroyed.error().code() != Errc::not_found) return destroyed;
-    return {};
+    // No rotation or rollback may move records under the version while its headers are read.
+    KW_TRY(auto lease, take_lease(keyring));
+    auto result = [&]() -> Status {
+        KW_TRY(auto running, store_.running_job(keyring));
+        if (running) {
+            // An interrupted job usually leaves records under the version: say how many, as
+            // the refusal without a job does.
+            KW_TRY(auto under, store_.records_under(keyring, version));
+            const std::string finish = running->kind == "rollback" ? "rollback" : "rotate";
+            return Error(Errc::state_refused,
+                         "keyring " + keyring + " version " + std::to_string(version) +
+                             " still protects " + std::to_string(under) +
+                             " record versions and the keyring has an unfinished " + running->kind +
+                             " (job " + std::to_string(running->id) + "); run keyward keyring " +
+                             finish + " " + keyring + " to finish it first");
+        }
+        std::uint64_t named = 0;
+        KW_TRY(auto first, record_naming(keyring, version, named));
+        if (first) {
+            return Error(Errc::state_refused,
+                         "keyring " + keyring + " version " + std::to_string(version) +
+                             " still protects " + std::to_string(named) +
+                             " record versions by their envelopes (first: " + *first +
+                             "); run keyward keyring rotate " + keyring +
+                             " first (keyward validate names rows whose columns disagree)");
+        }
+        KW_TRY(auto row, store_.find_version(keyring, version));
+        if (row && row->state != KekState::destroyed) {
+            KW_TRY_STATUS(store_.retire_version(keyring, version));
+        }
+        // Then the token's ledger, where a restore cannot revive it, then the object itself: a
+        // crash in between leaves an orphan object that nothing uses (and a second retire
+        // removes), never a database that needs a key the token no longer has.
+        if (row) KW_TRY_STATUS(keyrings_.ledger().record(*row, KekState::destroyed));
+        auto destroyed = hsm_.destroy_kek(kek_label(keyring, version));
+        if (!destroyed.ok() && destroyed.error().code() != Errc::not_found) return destroyed;
+        return {};
+    }();
+    (void)store_.release_lease(keyring, lease);
+    return result;
 }
 
 }  // namespace keyward::core

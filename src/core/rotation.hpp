@@ -48,15 +48,21 @@ class Rotation {
     Result<RotationOutcome> rollback(const std::string& keyring, const RotationOptions& options,
                                      const std::string& actor);
     Result<std::vector<RotationJob>> history(const std::string& keyring);
-    /// Marks a version compromised and drops the copies kept under it.
+    /// Marks a version compromised in the token's ledger, then in the database, and drops the
+    /// copies kept under it. Also writes the token's word back into a database that lost it.
     Status compromise(const std::string& keyring, std::uint32_t version);
-    /// Drops the copies kept under a version that nothing references any more, then destroys
-    /// its KEK in the token.
+    /// Drops the copies kept under a version that no envelope names any more (every stored
+    /// envelope's header is read, not the columns), records the destruction in the token's
+    /// ledger, then destroys its KEK in the token.
     Status retire(const std::string& keyring, std::uint32_t version);
 
   private:
     struct Plan;
     Result<Lease> take_lease(const std::string& keyring);
+    /// The first record version (of every keyring) whose envelope names this KEK version,
+    /// and how many do.
+    Result<std::optional<std::string>> record_naming(const std::string& keyring,
+                                                     std::uint32_t version, std::uint64_t& count);
     Result<RotationOutcome> run(RotationJob job, bool resumed, const RotationOptions& options,
                                 const Lease& lease);
     Result<RewrapUpdate> move(const Plan& plan, const RewrapCandidate& c, bool& used_hsm);

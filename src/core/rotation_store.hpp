@@ -95,10 +95,20 @@ class RotationStore {
     virtual Result<RotationJob> begin_rollback(const RotationJob& rotation,
                                                const std::string& actor) = 0;
 
-    /// Record versions of the job's keyring after its cursor that it still has to move
-    /// (rotate: under any version but the target; rollback: under the rolled-back version).
+    /// Which rows next_batch reads.
+    enum class Selection {
+        /// Every record version of the job's keyring: the caller decides by each envelope's
+        /// header, the truth, not by the kek_version column a database writer could change.
+        every_version,
+        /// Only those whose kek_version column says the job still has to move them (rotate:
+        /// any version but the target; rollback: the rolled-back version): for the final sweep,
+        /// which looks for writers' races, not for edits.
+        by_column,
+    };
+    /// Up to `limit` record versions of the job's keyring after its cursor, in key order.
     virtual Result<std::vector<RewrapCandidate>> next_batch(const RotationJob& job,
-                                                            std::size_t limit) = 0;
+                                                            std::size_t limit,
+                                                            Selection selection) = 0;
     /// Record versions left to move (for totals and progress).
     virtual Result<std::uint64_t> count_remaining(const RotationJob& job) = 0;
 
@@ -119,6 +129,11 @@ class RotationStore {
     /// One transaction, refused with Errc::state_refused while any record version is under it:
     /// kept copies dropped, state destroyed.
     virtual Status retire_version(const std::string& keyring, std::uint32_t version) = 0;
+    /// Writes back a state the token recorded (compromised or destroyed) over a milder one
+    /// (after a restore or an edit): one transaction, state set, kept copies under the version
+    /// dropped. Records the version still protects stay as they are (validate names them).
+    virtual Status apply_token_state(const std::string& keyring, std::uint32_t version,
+                                     KekState state) = 0;
 };
 
 }  // namespace keyward::core

@@ -26,6 +26,10 @@ class Store : public RecordStore, public RotationStore, public MaintenanceStore 
     virtual Result<std::optional<TokenBinding>> token_binding() = 0;
     virtual Status bind_token(const TokenBinding& binding) = 0;
 
+    /// A value of the database's own key-value table (nullopt when unset).
+    virtual Result<std::optional<std::string>> meta_value(const std::string& key) = 0;
+    virtual Status set_meta_value(const std::string& key, const std::string& value) = 0;
+
     virtual Result<std::optional<KeyringRow>> find_keyring(const std::string& name) = 0;
     virtual Result<std::vector<KeyringRow>> list_keyrings() = 0;
 

@@ -78,9 +78,22 @@ Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HAND
 
 Result<std::vector<CK_OBJECT_HANDLE>> find_secret_keys_by_label(const Session& s,
                                                                 const std::string& label) {
+    // Private token objects only: anyone may open a session without the PIN and make public
+    // objects (SoftHSM lets them), and a public "KEK" has a value its maker knows. The search
+    // runs in a logged-in session, where private objects are visible.
     Template match;
-    match.add_ulong(CKA_CLASS, CKO_SECRET_KEY).add_string(CKA_LABEL, label);
+    match.add_ulong(CKA_CLASS, CKO_SECRET_KEY)
+        .add_bool(CKA_TOKEN, true)
+        .add_bool(CKA_PRIVATE, true)
+        .add_string(CKA_LABEL, label);
     return find_objects(s, match.span());
+}
+
+Result<std::size_t> count_public_objects_by_label(const Session& s, const std::string& label) {
+    Template match;
+    match.add_bool(CKA_PRIVATE, false).add_string(CKA_LABEL, label);
+    KW_TRY(auto handles, find_objects(s, match.span()));
+    return handles.size();
 }
 
 }  // namespace keyward::p11

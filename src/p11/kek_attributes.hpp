@@ -21,8 +21,12 @@ Template kek_template(const std::string& label, Suite suite, ByteView id, bool m
 /// Label, id and every attribute of core::KekAttributes; unrevealed ones are nullopt.
 Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HANDLE object);
 
-/// CKO_SECRET_KEY objects with this CKA_LABEL (a fresh search, no cache).
+/// Private CKO_SECRET_KEY token objects with this CKA_LABEL (a fresh search, no cache). s must
+/// be logged in.
 Result<std::vector<CK_OBJECT_HANDLE>> find_secret_keys_by_label(const Session& s,
                                                                 const std::string& label);
+
+/// How many public objects of any class carry this CKA_LABEL.
+Result<std::size_t> count_public_objects_by_label(const Session& s, const std::string& label);
 
 }  // namespace keyward::p11

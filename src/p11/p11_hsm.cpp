@@ -6,11 +6,13 @@
 
 #include <thread>
 
+#include "core/kek_spec.hpp"
 #include "p11/kek_attributes.hpp"
 #include "p11/key_ops.hpp"
 #include "p11/objects.hpp"
 #include "p11/rv.hpp"
 #include "p11/softhsm_login_guard.hpp"
+#include "p11/state_ledger.hpp"
 #include "p11/token_finder.hpp"
 
 namespace keyward::p11 {
@@ -190,6 +192,8 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
         trim_field(a.token.info.manufacturerID, sizeof a.token.info.manufacturerID);
     hsm->identity_.model = trim_field(a.token.info.model, sizeof a.token.info.model);
     hsm->login_session_ = std::move(a.login_session);
+    hsm->accept_modifiable_keks_ = options.accept_modifiable_keks;
+    hsm->check_kek_attributes_ = options.check_kek_attributes;
     const std::string name = "token " + quoted(a.token.label);
 
     std::size_t max_sessions = options.max_sessions;
@@ -338,26 +342,49 @@ void P11Hsm::forget_kek(const std::string& label) {
     kek_cache_.erase(label);
 }
 
-void P11Hsm::remember_kek(const std::string& label, CK_OBJECT_HANDLE handle) {
+void P11Hsm::remember_kek(const core::KekRef& kek, CK_OBJECT_HANDLE handle) {
     std::lock_guard lock(cache_mutex_);
-    kek_cache_[label] = handle;
+    kek_cache_[kek.label] = CachedKek{handle, kek.suite};
 }
 
-Result<CK_OBJECT_HANDLE> P11Hsm::kek_handle(const Session& s, const std::string& label) {
+Result<CK_OBJECT_HANDLE> P11Hsm::kek_handle(const Session& s, const core::KekRef& kek) {
     {
         std::lock_guard lock(cache_mutex_);
-        if (auto it = kek_cache_.find(label); it != kek_cache_.end()) return it->second;
+        auto it = kek_cache_.find(kek.label);
+        if (it != kek_cache_.end() && it->second.suite == kek.suite) return it->second.handle;
     }
-    KW_TRY(auto handle, find_unique_kek(s, label));
-    remember_kek(label, handle);
+    KW_TRY(auto handle, find_unique_kek(s, kek.label));
+    // The database only claims that this label is a KEK; the token's own attributes decide.
+    // An object that is not exactly what keyward generates (imported with a known value,
+    // extractable, usable for other operations...) is never used, whatever the database says.
+    KW_TRY(auto attributes, read_kek_attributes(s, handle));
+    KW_TRY_STATUS(check_attributes(kek, attributes));
+    remember_kek(kek, handle);
     return handle;
+}
+
+Status P11Hsm::check_attributes(const core::KekRef& kek, const core::KekAttributes& a) const {
+    if (!check_kek_attributes_) return ok_status();
+    auto why = core::kek_spec_mismatch(a, kek.suite, accept_modifiable_keks_);
+    if (!why) return ok_status();
+    return Error(Errc::token_mismatch,
+                 "KEK " + quoted(kek.label) + " in token " + quoted(identity_.label) +
+                     " is not a KEK keyward generated for suite " +
+                     std::string(suite_name(kek.suite)) + ": " + *why +
+                     "; keyward refuses to use it (inspect the token: see keyward health)");
 }
 
 Result<CK_OBJECT_HANDLE> P11Hsm::find_unique_kek(const Session& s, const std::string& label) const {
     KW_TRY(auto handles, find_secret_keys_by_label(s, label));
     if (handles.empty()) {
-        return Error(Errc::not_found,
-                     "no KEK labelled " + quoted(label) + " in token " + quoted(identity_.label));
+        std::string note;
+        if (auto publics = count_public_objects_by_label(s, label); publics.ok() && *publics > 0) {
+            note =
+                " (a public object carries that label: someone without the PIN made it, and "
+                "keyward ignores it)";
+        }
+        return Error(Errc::not_found, "no KEK labelled " + quoted(label) + " in token " +
+                                          quoted(identity_.label) + note);
     }
     if (handles.size() > 1) {
         return Error(Errc::token_mismatch,
@@ -377,12 +404,25 @@ Result<std::vector<core::KekAttributes>> P11Hsm::find_keks(const std::string& la
         KW_TRY(auto attributes, read_kek_attributes(lease.session(), h));
         out.push_back(std::move(attributes));
     }
-    if (handles.size() == 1) {
-        remember_kek(label, handles.front());
-    } else {
-        forget_kek(label);
-    }
+    // Nothing is cached from here: a handle is cached only by kek_handle, once the object's
+    // attributes passed for the suite it is used with.
+    if (handles.size() != 1) forget_kek(label);
     return out;
+}
+
+Result<std::size_t> P11Hsm::count_public_objects(const std::string& label) {
+    KW_TRY(auto lease, this->lease());
+    return count_public_objects_by_label(lease.session(), label);
+}
+
+Result<core::StateLedger> P11Hsm::read_state_ledger() {
+    KW_TRY(auto lease, this->lease());
+    return p11::read_state_ledger(lease.session());
+}
+
+Status P11Hsm::record_state(const core::KekStateEvent& event) {
+    KW_TRY(auto lease, this->lease());
+    return append_state_event(lease.session(), event);
 }
 
 Result<core::KekAttributes> P11Hsm::generate_kek(const std::string& label, Suite suite,
@@ -397,12 +437,20 @@ Result<core::KekAttributes> P11Hsm::generate_kek(const std::string& label, Suite
     auto t = kek_template(label, suite, id, false);
     auto c =
         KW_P11_CALL(s.functions(), C_GenerateKey, s.handle(), &mech, t.data(), t.size(), &handle);
-    if (c.rv() == CKR_ATTRIBUTE_READ_ONLY || c.rv() == CKR_TEMPLATE_INCONSISTENT ||
-        c.rv() == CKR_ATTRIBUTE_VALUE_INVALID) {
+    const bool refused_unmodifiable = c.rv() == CKR_ATTRIBUTE_READ_ONLY ||
+                                      c.rv() == CKR_TEMPLATE_INCONSISTENT ||
+                                      c.rv() == CKR_ATTRIBUTE_VALUE_INVALID;
+    if (refused_unmodifiable && accept_modifiable_keks_) {
         // ENVELOPE.md: CKA_MODIFIABLE = FALSE "where the token allows it".
         t.set_bool(CKA_MODIFIABLE, true);
         c = KW_P11_CALL(s.functions(), C_GenerateKey, s.handle(), &mech, t.data(), t.size(),
                         &handle);
+    } else if (refused_unmodifiable) {
+        lease.discard();
+        return c.error().context("generating KEK " + quoted(label) +
+                                 " with CKA_MODIFIABLE = FALSE (this token may refuse "
+                                 "non-modifiable keys; keyward will not make a KEK that can "
+                                 "be changed unless told to)");
     }
     if (!c.ok()) {
         lease.discard();
@@ -425,7 +473,9 @@ Result<core::KekAttributes> P11Hsm::generate_kek(const std::string& label, Suite
                          quoted(identity_.label) + "; the new KEK was destroyed again");
     }
     KW_TRY(auto attributes, read_kek_attributes(s, handles.front()));
-    remember_kek(label, handles.front());
+    // Cached only when the token made exactly what was asked; else the first use refuses it.
+    const core::KekRef made{label, suite};
+    if (check_attributes(made, attributes).ok()) remember_kek(made, handles.front());
     return attributes;
 }
 

@@ -46,6 +46,13 @@ struct ConnectOptions {
     /// connection's life. 0 never reconnects (and wipes the PIN right after login); unset
     /// means 100,000 on SoftHSM and 0 elsewhere.
     std::optional<std::size_t> reconnect_after_objects;
+    /// Check a KEK's attributes before its first use (core::kek_spec_mismatch). Only tests that
+    /// need a KEK of known value (imported, so CKA_LOCAL = FALSE) for test vectors turn it off;
+    /// Keyward::open never does, and no configuration key reaches it.
+    bool check_kek_attributes = true;
+    /// Accept (and, when the token refuses FALSE, generate) KEKs with CKA_MODIFIABLE = TRUE.
+    /// Off by default: every KEK keyward uses must be non-modifiable.
+    bool accept_modifiable_keks = false;
     /// Never C_Finalize nor dlclose the module (for the OpenSSL provider, where SoftHSM must not
     /// be torn down inside OPENSSL_cleanup).
     bool never_finalize = false;
@@ -77,6 +84,9 @@ class P11Hsm final : public core::Hsm {
 
     const core::TokenIdentity& identity() const override { return identity_; }
     Result<std::vector<core::KekAttributes>> find_keks(const std::string& label) override;
+    Result<std::size_t> count_public_objects(const std::string& label) override;
+    Result<core::StateLedger> read_state_ledger() override;
+    Status record_state(const core::KekStateEvent& event) override;
     Result<core::KekAttributes> generate_kek(const std::string& label, Suite suite,
                                              ByteView id) override;
     Status destroy_kek(const std::string& label) override;
@@ -133,13 +143,18 @@ class P11Hsm final : public core::Hsm {
     /// Errc::unsupported when suite 1 cannot wrap a key of this length as RFC 5649 says.
     Status require_kwp_length(std::size_t key_size) const;
     /// The cached handle of the one KEK with this label, looked up (and cached) when missing.
-    /// not_found when none, token_mismatch when several objects carry the label.
-    Result<CK_OBJECT_HANDLE> kek_handle(const Session& s, const std::string& label);
+    /// not_found when none, token_mismatch when several objects carry the label or when its
+    /// attributes are not exactly those keyward generates for the suite (checked once per
+    /// lookup, so before a KEK's first use in the process and after every reconnect).
+    Result<CK_OBJECT_HANDLE> kek_handle(const Session& s, const core::KekRef& kek);
+    /// token_mismatch naming the label and the attribute unless `a` is what keyward generates.
+    Status check_attributes(const core::KekRef& kek, const core::KekAttributes& a) const;
     /// The one KEK object with this label, looked up in the token (no cache): not_found when
     /// none, token_mismatch when several objects carry the label.
     Result<CK_OBJECT_HANDLE> find_unique_kek(const Session& s, const std::string& label) const;
     void forget_kek(const std::string& label);
-    void remember_kek(const std::string& label, CK_OBJECT_HANDLE handle);
+    /// Caches a handle whose attributes passed for `suite`.
+    void remember_kek(const core::KekRef& kek, CK_OBJECT_HANDLE handle);
 
     /// Runs op(lease, kek_handle); when the handle turned out stale (Errc::not_found from the
     /// token), forgets it, looks the label up again and retries once.
@@ -170,13 +185,21 @@ class P11Hsm final : public core::Hsm {
     std::atomic<std::size_t> reconnects_{0};
     // True between dropping the module and attaching again (after a failed attempt too).
     std::atomic<bool> detached_{false};
+    bool accept_modifiable_keks_ = false;
+    bool check_kek_attributes_ = true;
     // Inside SessionPool::exclusive only: the last failed attempt, and when to try again.
     std::optional<Error> last_failure_;
     std::chrono::steady_clock::time_point retry_after_{};
     bool finalised_ = false;  // whether the last detach finalised the module
 
     mutable std::mutex cache_mutex_;
-    std::map<std::string, CK_OBJECT_HANDLE, std::less<>> kek_cache_;
+    // By label: the handle and the suite its attributes were checked for. A use with the other
+    // suite looks the object up and checks it again (and is refused).
+    struct CachedKek {
+        CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+        Suite suite = Suite::kwp;
+    };
+    std::map<std::string, CachedKek, std::less<>> kek_cache_;
 };
 
 }  // namespace keyward::p11

@@ -36,7 +36,7 @@ auto P11Hsm::with_kek(const core::KekRef& kek, Op&& op)
     KW_TRY_STATUS(require_suite(kek.suite));
     KW_TRY(auto lease, this->lease());
     for (int attempt = 0;; ++attempt) {
-        KW_TRY(CK_OBJECT_HANDLE handle, kek_handle(lease.session(), kek.label));
+        KW_TRY(CK_OBJECT_HANDLE handle, kek_handle(lease.session(), kek));
         auto result = op(lease, handle);
         if (!result.ok() && result.error().code() == Errc::not_found && attempt == 0) {
             // The cached handle went stale (KEK destroyed or replaced): look it up again once.
@@ -145,8 +145,8 @@ Result<Bytes> P11Hsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, Byt
     const Session& s = lease.session();
     const CK_MECHANISM_TYPE mech = *mechanisms_.suite1;
     for (int attempt = 0;; ++attempt) {
-        KW_TRY(CK_OBJECT_HANDLE from_handle, kek_handle(s, from.label));
-        KW_TRY(CK_OBJECT_HANDLE to_handle, kek_handle(s, to.label));
+        KW_TRY(CK_OBJECT_HANDLE from_handle, kek_handle(s, from));
+        KW_TRY(CK_OBJECT_HANDLE to_handle, kek_handle(s, to));
         // Otherwise the DEK becomes a sensitive session object: it is wrapped again without
         // ever being readable on the host.
         auto result = [&]() -> Result<Bytes> {

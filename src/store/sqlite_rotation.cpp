@@ -223,14 +223,18 @@ Result<std::uint64_t> SqliteStore::count_remaining(const core::RotationJob& job)
 }
 
 Result<std::vector<core::RewrapCandidate>> SqliteStore::next_batch(const core::RotationJob& job,
-                                                                   std::size_t limit) {
+                                                                   std::size_t limit,
+                                                                   Selection selection) {
     std::lock_guard lock(mutex_);
     const std::uint32_t version = job.kind == "rollback" ? job.from_version : job.to_version;
+    // "?2 = ?2" keeps the version parameter in the statement, so both selections bind alike.
+    const std::string filter =
+        selection == Selection::by_column ? job_filter(job) : "v.keyring = ?1 AND ?2 = ?2";
     KW_TRY(auto s, cached("SELECT v.namespace, v.name, v.version, v.envelope, k.kek_version, "
                           "k.wrapped_dek FROM record_versions v LEFT JOIN kept_wraps k ON "
                           "k.namespace = v.namespace AND k.name = v.name AND k.version = "
                           "v.version WHERE " +
-                          job_filter(job) +
+                          filter +
                           " AND (v.namespace, v.name, v.version) > (?3, ?4, ?5) ORDER BY "
                           "v.namespace, v.name, v.version LIMIT ?6"));
     s->bind(1, job.keyring)
@@ -385,15 +389,26 @@ Result<std::uint64_t> SqliteStore::kept_under(const std::string& keyring, std::u
 }
 
 Status SqliteStore::mark_compromised(const std::string& keyring, std::uint32_t version) {
+    return apply_token_state(keyring, version, KekState::compromised);
+}
+
+Status SqliteStore::apply_token_state(const std::string& keyring, std::uint32_t version,
+                                      KekState state) {
+    if (state != KekState::compromised && state != KekState::destroyed) {
+        return Error(Errc::failed, "only compromised or destroyed come from the token's ledger");
+    }
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
-    for (const char* sql :
-         {"UPDATE kek_versions SET state = 'compromised' WHERE keyring = ?1 AND version = ?2",
-          "DELETE FROM kept_wraps WHERE keyring = ?1 AND kek_version = ?2"}) {
-        KW_TRY(auto s, db_.prepare(sql));
-        s.bind(1, keyring).bind(2, std::int64_t{version});
+    {
+        KW_TRY(auto s, db_.prepare("UPDATE kek_versions SET state = ?3 WHERE keyring = ?1 AND "
+                                   "version = ?2"));
+        s.bind(1, keyring).bind(2, std::int64_t{version}).bind(3, kek_state_name(state));
         KW_TRY_STATUS(s.run());
     }
+    KW_TRY(auto drop,
+           db_.prepare("DELETE FROM kept_wraps WHERE keyring = ?1 AND kek_version = ?2"));
+    drop.bind(1, keyring).bind(2, std::int64_t{version});
+    KW_TRY_STATUS(drop.run());
     return tx.commit();
 }
 

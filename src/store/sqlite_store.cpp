@@ -49,6 +49,24 @@ Status SqliteStore::bind_token(const core::TokenBinding& binding) {
     return tx.commit();
 }
 
+Result<std::optional<std::string>> SqliteStore::meta_value(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto s, cached("SELECT value FROM meta WHERE key = ?1"));
+    s->bind(1, key);
+    KW_TRY(bool row, s->step());
+    if (!row) return std::optional<std::string>{};
+    return std::optional<std::string>{s->column_text(0)};
+}
+
+Status SqliteStore::set_meta_value(const std::string& key, const std::string& value) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto tx, Transaction::begin(db_));
+    KW_TRY(auto s, db_.prepare("INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+    KW_TRY_STATUS(s.bind(1, key).bind(2, value).run());
+    return tx.commit();
+}
+
 Result<std::vector<core::KekVersionRow>> SqliteStore::versions_of(const std::string& keyring) {
     KW_TRY(auto s, cached(std::string(kKekVersionSelect) + "WHERE keyring = ?1 ORDER BY version"));
     s->bind(1, keyring);

@@ -21,6 +21,8 @@ class SqliteStore final : public core::Store {
 
     Result<std::optional<core::TokenBinding>> token_binding() override;
     Status bind_token(const core::TokenBinding& binding) override;
+    Result<std::optional<std::string>> meta_value(const std::string& key) override;
+    Status set_meta_value(const std::string& key, const std::string& value) override;
     Result<std::optional<core::KeyringRow>> find_keyring(const std::string& name) override;
     Result<std::vector<core::KeyringRow>> list_keyrings() override;
     Status create_keyring(const core::KeyringRow& keyring) override;
@@ -84,7 +86,8 @@ class SqliteStore final : public core::Store {
     Result<core::RotationJob> begin_rollback(const core::RotationJob& rotation,
                                              const std::string& actor) override;
     Result<std::vector<core::RewrapCandidate>> next_batch(const core::RotationJob& job,
-                                                          std::size_t limit) override;
+                                                          std::size_t limit,
+                                                          Selection selection) override;
     Result<std::uint64_t> count_remaining(const core::RotationJob& job) override;
     Result<core::RotationJob> commit_batch(const core::RotationJob& job,
                                            const std::vector<core::RewrapUpdate>& updates,
@@ -96,6 +99,8 @@ class SqliteStore final : public core::Store {
     Result<std::uint64_t> kept_under(const std::string& keyring, std::uint32_t version) override;
     Status mark_compromised(const std::string& keyring, std::uint32_t version) override;
     Status retire_version(const std::string& keyring, std::uint32_t version) override;
+    Status apply_token_state(const std::string& keyring, std::uint32_t version,
+                             KekState state) override;
 
     /// For tests and maintenance commands that need raw SQL (never for data paths).
     Database& database() { return db_; }

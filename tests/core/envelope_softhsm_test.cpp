@@ -40,7 +40,7 @@ struct TokenFixture {
 
     TokenFixture() {
         auto dir = test::fresh_dir("envelope-softhsm");
-        auto h = token.connect();
+        auto h = token.connect_with_known_keks();  // add_known_kek imports KEKs
         hsm = h.get();
         auto s = store::SqliteStore::open(dir / "k.db", store::Database::Mode::create_if_missing);
         REQUIRE(s.ok());

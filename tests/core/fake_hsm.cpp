@@ -5,6 +5,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "core/kek_spec.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/aes_kwp.hpp"
 #include "crypto/random.hpp"
@@ -39,8 +40,22 @@ core::KekAttributes FakeHsm::spec_attributes(const std::string& label, Suite sui
 Result<std::vector<core::KekAttributes>> FakeHsm::find_keks(const std::string& label) {
     std::vector<core::KekAttributes> out;
     auto [b, e] = objects_.equal_range(label);
-    for (auto it = b; it != e; ++it) out.push_back(it->second.attrs);
+    for (auto it = b; it != e; ++it) {
+        if (it->second.attrs.private_ == true) out.push_back(it->second.attrs);
+    }
     return out;
+}
+
+Result<std::size_t> FakeHsm::count_public_objects(const std::string& label) {
+    std::size_t n = 0;
+    auto [b, e] = objects_.equal_range(label);
+    for (auto it = b; it != e; ++it) n += it->second.attrs.private_ != true ? 1 : 0;
+    return n;
+}
+
+Status FakeHsm::record_state(const core::KekStateEvent& event) {
+    ledger_.events.push_back(event);
+    return {};
 }
 
 Result<core::KekAttributes> FakeHsm::generate_kek(const std::string& label, Suite suite,
@@ -63,19 +78,45 @@ void FakeHsm::replace_key_material(const std::string& label) {
 }
 
 Status FakeHsm::destroy_kek(const std::string& label) {
-    if (objects_.erase(label) == 0) return Error(Errc::not_found, "no object labelled " + label);
+    KW_TRY(auto obj, one(label));
+    for (auto it = objects_.begin(); it != objects_.end(); ++it) {
+        if (&it->second == obj) {
+            objects_.erase(it);
+            break;
+        }
+    }
     return {};
 }
 
 Result<const FakeHsm::Object*> FakeHsm::one(const std::string& label) const {
-    if (objects_.count(label) != 1) {
-        return Error(Errc::not_found, "no unique KEK labelled " + label + " in the fake token");
+    const Object* found = nullptr;
+    auto [b, e] = objects_.equal_range(label);
+    for (auto it = b; it != e; ++it) {
+        if (it->second.attrs.private_ != true) continue;  // never seen, as in the real token
+        if (found != nullptr) {
+            return Error(Errc::token_mismatch,
+                         "several KEKs labelled " + label + " in the fake token");
+        }
+        found = &it->second;
     }
-    return &objects_.find(label)->second;
+    if (found == nullptr)
+        return Error(Errc::not_found, "no KEK labelled " + label + " in the fake token");
+    return found;
+}
+
+Result<const FakeHsm::Object*> FakeHsm::usable(const core::KekRef& kek) const {
+    KW_TRY(auto obj, one(kek.label));
+    if (auto why = core::kek_spec_mismatch(obj->attrs, kek.suite)) {
+        return Error(Errc::token_mismatch, "KEK \"" + kek.label +
+                                               "\" is not a KEK keyward "
+                                               "generated: " +
+                                               *why);
+    }
+    return obj;
 }
 
 Result<Bytes> FakeHsm::check_value(const core::KekRef& kek) {
-    KW_TRY(auto obj, one(kek.label));
+    KW_TRY(auto obj, usable(kek));
     if (obj->key.empty()) {
         // What SoftHSM answers for an object a kill left without its key value.
         return Error(Errc::hsm_error, "C_WrapKey: CKR_GENERAL_ERROR");
@@ -94,7 +135,7 @@ Result<Bytes> FakeHsm::check_value(const core::KekRef& kek) {
 
 Result<Bytes> FakeHsm::wrap_dek(const core::KekRef& kek, ByteView dek, ByteView aad) {
     ++wrap_calls_;
-    KW_TRY(auto obj, one(kek.label));
+    KW_TRY(auto obj, usable(kek));
     Result<Bytes> wrapped = Bytes{};
     if (kek.suite == Suite::kwp) {
         wrapped = crypto::aes_kwp_wrap(obj->key, dek);
@@ -110,7 +151,7 @@ Result<Bytes> FakeHsm::wrap_dek(const core::KekRef& kek, ByteView dek, ByteView 
 }
 
 Result<SecretBytes> FakeHsm::unwrap_dek(const core::KekRef& kek, ByteView wrapped, ByteView aad) {
-    KW_TRY(auto obj, one(kek.label));
+    KW_TRY(auto obj, usable(kek));
     if (kek.suite == Suite::kwp) return crypto::aes_kwp_unwrap(obj->key, wrapped);
     if (wrapped.size() < 28) return Error(Errc::auth_failed, "authentication failed");
     return crypto::aes256gcm_open(obj->key, wrapped.first(12), aad,

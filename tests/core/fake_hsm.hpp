@@ -17,6 +17,9 @@ class FakeHsm final : public core::Hsm {
 
     const core::TokenIdentity& identity() const override { return identity_; }
     Result<std::vector<core::KekAttributes>> find_keks(const std::string& label) override;
+    Result<std::size_t> count_public_objects(const std::string& label) override;
+    Result<core::StateLedger> read_state_ledger() override { return ledger_; }
+    Status record_state(const core::KekStateEvent& event) override;
     Result<core::KekAttributes> generate_kek(const std::string& label, Suite suite,
                                              ByteView id) override;
     Status destroy_kek(const std::string& label) override;
@@ -32,8 +35,11 @@ class FakeHsm final : public core::Hsm {
 
     // Test controls.
     void set_identity(core::TokenIdentity id) { identity_ = std::move(id); }
-    /// Adds an object as a crash or another tool would have left it.
+    /// Adds an object as a crash or another tool would have left it (a public one when
+    /// attrs.private_ is false: invisible to find_keks, as in a real token's logged-in search).
     void plant(const core::KekAttributes& attrs, SecretBytes key);
+    /// The ledger as the token holds it (tests read and plant events).
+    core::StateLedger& ledger() { return ledger_; }
     /// Replaces the key material behind a label (a swapped KEK keeping its CKA_ID).
     void replace_key_material(const std::string& label);
     /// Runs once, after the next wrap_dek has wrapped (and is cleared before it runs): lets a
@@ -50,9 +56,12 @@ class FakeHsm final : public core::Hsm {
         SecretBytes key;
     };
     Result<const Object*> one(const std::string& label) const;
+    /// one(), refused (token_mismatch) unless its attributes are keyward's for the suite.
+    Result<const Object*> usable(const core::KekRef& kek) const;
 
     core::TokenIdentity identity_;
     std::multimap<std::string, Object> objects_;
+    core::StateLedger ledger_;
     int generate_calls_ = 0;
     int wrap_calls_ = 0;
 };

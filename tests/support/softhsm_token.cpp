@@ -83,6 +83,16 @@ p11::ConnectOptions SoftHsmToken::options() const {
     return o;
 }
 
+std::unique_ptr<p11::P11Hsm> SoftHsmToken::connect_with_known_keks() const {
+    auto o = options();
+    o.check_kek_attributes = false;
+    auto hsm = p11::P11Hsm::connect(std::move(o));
+    if (!hsm) {
+        throw std::runtime_error("connect(" + label_ + "): " + hsm.error().message());
+    }
+    return std::move(hsm).value();
+}
+
 std::unique_ptr<p11::P11Hsm> SoftHsmToken::connect(std::size_t max_sessions) const {
     auto o = options();
     o.max_sessions = max_sessions;

@@ -32,6 +32,9 @@ class SoftHsmToken {
 
     /// P11Hsm::connect(options()) with max_sessions; throws with the error message on failure.
     std::unique_ptr<p11::P11Hsm> connect(std::size_t max_sessions = 0) const;
+    /// connect() without the KEK attribute check, for tests that import KEKs of known value
+    /// (test vectors): keyward itself never connects this way.
+    std::unique_ptr<p11::P11Hsm> connect_with_known_keks() const;
 
   private:
     std::string module_path_;
