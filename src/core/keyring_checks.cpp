@@ -68,14 +68,25 @@ Status Keyrings::verify_version(const KeyringRow& ring, const KekVersionRow& v) 
 
 Status Keyrings::verify_versions(const std::vector<KeyringRow>& rings, const std::string& whose,
                                  std::vector<KekFault>* faults) {
+    const bool live = whose == "the database";
     for (const auto& ring : rings) {
         for (const auto& row : ring.versions) {
+            // The live database runs at the states the token allows (a version the token says
+            // is destroyed is not looked for). A backup must hold what it needs as it stands:
+            // one that needs a KEK destroyed since cannot be restored.
             KekVersionRow v = row;
-            v.state = ledger_.effective_state(row);
+            if (live) v.state = ledger_.effective_state(row);
             auto status = verify_version(ring, v);
+            if (!status.ok() && !live) {
+                if (auto when = ledger_.recorded(row, KekState::destroyed)) {
+                    const Error& e = status.error();
+                    status = Error(e.code(), e.message() + " (the token records it destroyed on " +
+                                                 *when + ")");
+                }
+            }
             if (status.ok()) continue;
             Error e = std::move(status).error();
-            if (whose != "the database") e = std::move(e).context(whose);
+            if (!live) e = e.context(whose);
             if (faults == nullptr) return e;
             faults->push_back({ring.name, row.version, std::move(e)});
         }

@@ -94,7 +94,7 @@ TEST_CASE("validate opens every record version, per keyring and by sample, with 
     CHECK(beta.out ==
           "{\"checked\":1,\"opened\":1,\"failed\":0,\"failed_by_error\":{},"
           "\"by_kek_version\":[{\"keyring\":\"beta\",\"version\":1,\"records\":1,\"failed\":0}],"
-          "\"failures\":[]}\n");
+          "\"kek_findings\":[],\"failures\":[]}\n");
 
     auto sample = s.kw.run({"--json", "validate", "--sample", "2"});
     CHECK(sample.exit_code == 0);
@@ -142,7 +142,7 @@ TEST_CASE("a tampered envelope makes validate exit 1 naming the record and its v
     CHECK(j.out ==
           "{\"checked\":3,\"opened\":2,\"failed\":1,\"failed_by_error\":{\"auth_failed\":1},"
           "\"by_kek_version\":[{\"keyring\":\"alpha\",\"version\":1,\"records\":3,\"failed\":1}],"
-          "\"failures\":[{\"record\":\"alpha/x\",\"version\":2,\"code\":\"auth_failed\","
+          "\"kek_findings\":[],\"failures\":[{\"record\":\"alpha/x\",\"version\":2,\"code\":\"auth_failed\","
           "\"error\":\"authentication failed\"}]}\n");
     CHECK(j.one_line_error());
     // The untouched versions still open.

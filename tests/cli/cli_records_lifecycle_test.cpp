@@ -663,7 +663,8 @@ TEST_CASE("health reports token, database and records, and advises on due and ex
                                       database + "\",\"integrity\":\"ok\","));
     CHECK_THAT(h.out, Catch::EndsWith("\"records\":{\"total\":0,\"due_for_rotation\":0,"
                                       "\"rotation_warning\":0,\"expired\":0,\"expiring_30_days\":0,"
-                                      "\"revoked\":0,\"deleted\":0},\"recommendations\":[]}\n"));
+                                      "\"revoked\":0,\"deleted\":0},\"kek_findings\":[],"
+                                      "\"recommendations\":[]}\n"));
     CHECK_THAT(ok(s.kw.run({"health"})).out, Catch::EndsWith("nothing to do\n"));
 
     ok(s.kw.run({"put", "h/due", "--kind", "webhook_secret", "--generate", "32"}));

@@ -6,7 +6,6 @@
 // the library: the test's own view of what keyward committed, not keyward's report of it.
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include "crypto/json_reader.hpp"
 #include "keyward/keyward.hpp"
 #include "p11/p11_hsm.hpp"
+#include "support/sqlite_file.hpp"
 #include "support/test_env.hpp"
 
 using namespace keyward::test;
@@ -46,54 +46,7 @@ double seconds_since(Clock::time_point t) {
 
 // ---- The database, read directly -------------------------------------------------------------
 
-class Db {
-  public:
-    explicit Db(const fs::path& path) {
-        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-            throw std::runtime_error("cannot open " + path.string());
-        }
-        sqlite3_busy_timeout(db_, 30000);
-    }
-    ~Db() { sqlite3_close(db_); }
-    Db(const Db&) = delete;
-    Db& operator=(const Db&) = delete;
-
-    /// Calls row(stmt) for every row of sql.
-    void each(const std::string& sql, const std::function<void(sqlite3_stmt*)>& row) const {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-            throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-        }
-        int rc = 0;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) row(st);
-        const std::string why = sqlite3_errmsg(db_);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) throw std::runtime_error(sql + ": " + why);
-    }
-    std::int64_t integer(const std::string& sql) const {
-        std::optional<std::int64_t> v;
-        each(sql, [&](sqlite3_stmt* st) { v = sqlite3_column_int64(st, 0); });
-        if (!v) throw std::runtime_error(sql + ": no row");
-        return *v;
-    }
-    std::string text(const std::string& sql) const {
-        std::string v;
-        each(sql, [&](sqlite3_stmt* st) { v += column_text(st, 0) + "\n"; });
-        return v;
-    }
-    static std::string column_text(sqlite3_stmt* st, int i) {
-        const auto* t = sqlite3_column_text(st, i);
-        return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
-    }
-    static std::string column_blob(sqlite3_stmt* st, int i) {
-        const auto* b = static_cast<const char*>(sqlite3_column_blob(st, i));
-        return b == nullptr ? std::string()
-                            : std::string(b, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
-    }
-
-  private:
-    sqlite3* db_ = nullptr;
-};
+using Db = SqliteFile;
 
 std::string quoted(const std::string& s) {
     return "'" + s + "'";  // test-chosen names only: [a-z0-9]
