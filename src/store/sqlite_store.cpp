@@ -7,8 +7,28 @@
 
 namespace keyward::store {
 
+namespace {
+
+// SQLite takes an empty file for a new, empty database: opened as one, it would be bound to
+// whatever token is configured and adopt the KEKs left there. A keyward database is never
+// empty once init has made it (its schema and binding are in the file or in its WAL), so an
+// empty file is refused like a missing one.
+Status refuse_empty_database(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size != 0) return {};
+    const auto wal = std::filesystem::file_size(path.string() + "-wal", ec);
+    if (!ec && wal != 0) return {};
+    return Error(Errc::bad_config, "database " + path.string() +
+                                       " is an empty file, not a keyward database; run keyward "
+                                       "init first, or restore the database from a backup");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path,
                                                        Database::Mode mode) {
+    if (mode == Database::Mode::open_existing) KW_TRY_STATUS(refuse_empty_database(path));
     KW_TRY(auto db, Database::open(path, mode));
     KW_TRY_STATUS(migrate(db));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), path));

@@ -351,3 +351,18 @@ TEST_CASE("retire reads every envelope's header before destroying a KEK") {
         CHECK(admin.count("keyward:t:v1") == 1);
     }
 }
+
+TEST_CASE("an empty database file is refused like a missing one, and left empty") {
+    auto s = CliSetup::fresh("cli-empty-db");
+    ok(s.kw.run({"put", "z/x", "--kind", "api_key"}, "value"));
+    const auto db = s.dir / "keyward.db";
+    fs::resize_file(db, 0);
+    fs::remove(s.dir / "keyward.db-wal");
+    fs::remove(s.dir / "keyward.db-shm");
+    const std::vector<std::string> named = {
+        "database " + db.string(), "is an empty file, not a keyward database", "run keyward init"};
+    expect_refusal(s.kw.run({"health"}), 2, named);
+    expect_refusal(s.kw.run({"put", "z/y", "--kind", "api_key"}, "v"), 2, named);
+    expect_refusal(s.kw.run({"keyring", "list"}), 2, named);
+    CHECK(fs::file_size(db) == 0);
+}
