@@ -24,8 +24,10 @@ struct TokenIdentity {
 struct KekAttributes {
     std::string label;
     Bytes id;
-    std::optional<unsigned long> object_class;  // CKO_*
-    std::optional<unsigned long> key_type;      // CKK_*
+    /// CKA_CLASS and CKA_KEY_TYPE by their PKCS#11 names ("CKO_SECRET_KEY", "CKK_AES"; an
+    /// unknown value as hex): the port's vocabulary, so that the services need no pkcs11.h.
+    std::optional<std::string> object_class;
+    std::optional<std::string> key_type;
     std::optional<unsigned long> value_len;
     std::optional<bool> token, private_, sensitive, extractable, never_extractable,
         always_sensitive, modifiable, wrap, unwrap, encrypt, decrypt, sign, verify, derive;

@@ -1,8 +1,6 @@
 // Checks read-back KEK attributes against spec/ENVELOPE.md, attribute by attribute.
 #include "core/kek_spec.hpp"
 
-#include <p11-kit/pkcs11.h>
-
 namespace keyward::core {
 
 namespace {
@@ -15,6 +13,15 @@ std::optional<std::string> expect_bool(const char* name, const std::optional<boo
     if (*actual != wanted) {
         return std::string(name) + " is " + (*actual ? "TRUE" : "FALSE") + ", the spec requires " +
                (wanted ? "TRUE" : "FALSE");
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> expect_name(const char* name, const std::optional<std::string>& actual,
+                                       const char* wanted) {
+    if (!actual) return std::string(name) + " cannot be read";
+    if (*actual != wanted) {
+        return std::string(name) + " is " + *actual + ", the spec requires " + wanted;
     }
     return std::nullopt;
 }
@@ -36,8 +43,8 @@ std::optional<std::string> kek_spec_mismatch(const KekAttributes& a, Suite suite
                                              bool modifiable_allowed) {
     const bool kwp = suite == Suite::kwp;
     std::optional<std::string> checks[] = {
-        expect_ulong("CKA_CLASS", a.object_class, CKO_SECRET_KEY),
-        expect_ulong("CKA_KEY_TYPE", a.key_type, CKK_AES),
+        expect_name("CKA_CLASS", a.object_class, "CKO_SECRET_KEY"),
+        expect_name("CKA_KEY_TYPE", a.key_type, "CKK_AES"),
         expect_ulong("CKA_VALUE_LEN", a.value_len, 32),
         expect_bool("CKA_TOKEN", a.token, true),
         expect_bool("CKA_PRIVATE", a.private_, true),

@@ -30,6 +30,54 @@ Template kek_template(const std::string& label, Suite suite, ByteView id, bool m
     return t;
 }
 
+namespace {
+
+std::string hex_value(CK_ULONG v) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    do {
+        out.insert(out.begin(), kDigits[v % 16]);
+        v /= 16;
+    } while (v != 0);
+    return "0x" + out;
+}
+
+}  // namespace
+
+std::string object_class_name(CK_ULONG value) {
+    switch (value) {
+        case CKO_DATA:
+            return "CKO_DATA";
+        case CKO_CERTIFICATE:
+            return "CKO_CERTIFICATE";
+        case CKO_PUBLIC_KEY:
+            return "CKO_PUBLIC_KEY";
+        case CKO_PRIVATE_KEY:
+            return "CKO_PRIVATE_KEY";
+        case CKO_SECRET_KEY:
+            return "CKO_SECRET_KEY";
+        default:
+            return "CKO " + hex_value(value);
+    }
+}
+
+std::string key_type_name(CK_ULONG value) {
+    switch (value) {
+        case CKK_AES:
+            return "CKK_AES";
+        case CKK_GENERIC_SECRET:
+            return "CKK_GENERIC_SECRET";
+        case CKK_DES3:
+            return "CKK_DES3";
+        case CKK_RSA:
+            return "CKK_RSA";
+        case CKK_EC:
+            return "CKK_EC";
+        default:
+            return "CKK " + hex_value(value);
+    }
+}
+
 Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HANDLE object) {
     static constexpr std::array<CK_ATTRIBUTE_TYPE, 15> kBools = {CKA_TOKEN,
                                                                  CKA_PRIVATE,
@@ -70,8 +118,8 @@ Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HAND
     a.verify = fixed.bools[12];
     a.derive = fixed.bools[13];
     a.local = fixed.bools[14];
-    a.object_class = fixed.ulongs[0];
-    a.key_type = fixed.ulongs[1];
+    if (fixed.ulongs[0]) a.object_class = object_class_name(*fixed.ulongs[0]);
+    if (fixed.ulongs[1]) a.key_type = key_type_name(*fixed.ulongs[1]);
     a.value_len = fixed.ulongs[2];
     return a;
 }

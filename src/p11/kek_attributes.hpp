@@ -18,6 +18,10 @@ namespace keyward::p11 {
 /// modifiable is false except on the retry for tokens that refuse CKA_MODIFIABLE = FALSE.
 Template kek_template(const std::string& label, Suite suite, ByteView id, bool modifiable);
 
+/// "CKO_SECRET_KEY", "CKK_AES"...; another value as "CKO 0x..." / "CKK 0x...".
+std::string object_class_name(CK_ULONG value);
+std::string key_type_name(CK_ULONG value);
+
 /// Label, id and every attribute of core::KekAttributes; unrevealed ones are nullopt.
 Result<core::KekAttributes> read_kek_attributes(const Session& s, CK_OBJECT_HANDLE object);
 

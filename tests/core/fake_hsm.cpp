@@ -3,7 +3,6 @@
 
 #include <utility>
 
-#include <p11-kit/pkcs11.h>
 
 #include "core/kek_spec.hpp"
 #include "crypto/aes_gcm.hpp"
@@ -26,8 +25,8 @@ core::KekAttributes FakeHsm::spec_attributes(const std::string& label, Suite sui
     const bool kwp = suite == Suite::kwp;
     a.label = label;
     a.id.assign(id.begin(), id.end());
-    a.object_class = CKO_SECRET_KEY;
-    a.key_type = CKK_AES;
+    a.object_class = "CKO_SECRET_KEY";
+    a.key_type = "CKK_AES";
     a.value_len = 32;
     a.token = a.private_ = a.sensitive = a.never_extractable = a.always_sensitive = true;
     a.local = true;

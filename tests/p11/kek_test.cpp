@@ -43,8 +43,8 @@ void require_spec_attributes(const KekAttributes& a, const std::string& label, c
     const bool kwp = suite == Suite::kwp;
     CHECK(a.label == label);
     CHECK(a.id == id);
-    CHECK(a.object_class == CKO_SECRET_KEY);
-    CHECK(a.key_type == CKK_AES);
+    CHECK(a.object_class == "CKO_SECRET_KEY");
+    CHECK(a.key_type == "CKK_AES");
     CHECK(a.value_len == 32ul);
     CHECK(a.token == true);
     CHECK(a.private_ == true);
