@@ -1,6 +1,7 @@
-// Project Wycheproof AES-GCM and AES-KWP vectors run inside the token: each test key is imported
-// as a session object (C_CreateObject) and used with C_Encrypt/C_Decrypt or C_WrapKey/
-// C_UnwrapKey. Vectors outside what keyward asks of a token are counted as skipped, by reason.
+// Project Wycheproof AES-GCM and AES-KWP vectors (tests/vectors/wycheproof) run inside the
+// token: each test key is imported as a session object (C_CreateObject) and used with
+// C_Encrypt/C_Decrypt or C_WrapKey/C_UnwrapKey. Vectors outside what keyward asks of a token are
+// counted as skipped, by reason.
 #include "support/catch_errc.hpp"
 
 #include <iostream>
@@ -24,9 +25,8 @@ namespace p11 = keyward::p11;
 namespace {
 
 Json load_vectors(const char* file) {
-    const auto dir = keyward::test::vectors_dir();
-    REQUIRE(dir.has_value());  // needs_softhsm_and_vectors skips the executable otherwise
-    return Json::parse(keyward::test::read_file(*dir / "wycheproof" / file));
+    return Json::parse(
+        keyward::test::read_file(keyward::test::vectors_dir() / "wycheproof" / file));
 }
 
 std::string describe(const Json& t) {
@@ -66,7 +66,7 @@ TEST_CASE("the token's AES-GCM matches every Wycheproof vector with a 96-bit IV 
         for (const Json& t : group["tests"].as_array()) {
             ++seen;
             INFO(describe(t));
-            // keyward only ever asks a token for 96-bit IVs and 128-bit tags (DESIGN.md).
+            // keyward only ever asks a token for 96-bit IVs and 128-bit tags (docs/FORMAT.md).
             if (iv_bits != 96) {
                 ++counts["skipped: IV not 96 bits"];
                 continue;

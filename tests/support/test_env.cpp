@@ -15,12 +15,20 @@ namespace keyward::test {
 
 namespace fs = std::filesystem;
 
-std::optional<fs::path> vectors_dir() {
+fs::path vectors_dir() {
+    // An override that does not exist is an error, not a reason to fall back: a run that was
+    // asked to use other vectors must not pass on the repository's own without saying so.
     for (const char* var : {"KEYWARD_VECTORS", "KEYWARD_DEFAULT_VECTORS"}) {
         const char* v = std::getenv(var);
-        if (v != nullptr && *v != '\0' && fs::is_directory(v)) return fs::path(v);
+        if (v == nullptr || *v == '\0') continue;
+        if (!fs::is_directory(v)) {
+            throw std::runtime_error(std::string(var) + "=" + v + " is not a directory");
+        }
+        return fs::path(v);
     }
-    return std::nullopt;
+    throw std::runtime_error(
+        "KEYWARD_DEFAULT_VECTORS is not set: run the tests through meson test (or set "
+        "KEYWARD_VECTORS to a copy of tests/vectors)");
 }
 
 fs::path fresh_dir(const std::string& name) {
@@ -46,13 +54,6 @@ std::optional<std::string> softhsm_missing() {
         return std::string("KEYWARD_SOFTHSM_CONF_IN is not set: run the tests through meson test");
     }
     return std::nullopt;
-}
-
-std::optional<std::string> vectors_missing() {
-    if (vectors_dir()) return std::nullopt;
-    return std::string(
-        "Wycheproof vectors not found: set KEYWARD_VECTORS or place them in ../shared/vectors "
-        "beside the source tree");
 }
 
 Bytes from_hex(std::string_view hex) {

@@ -16,11 +16,10 @@ std::optional<std::string> skip_reason();
 /// Why SoftHSM tests cannot run here (module not installed, not run through meson), or nullopt.
 std::optional<std::string> softhsm_missing();
 
-/// Why vector tests cannot run here (no Wycheproof files found), or nullopt.
-std::optional<std::string> vectors_missing();
-
-/// $KEYWARD_VECTORS, else ../shared/vectors beside the source tree; nullopt when absent.
-std::optional<std::filesystem::path> vectors_dir();
+/// The test vectors directory: $KEYWARD_VECTORS when set, else the repository's tests/vectors
+/// (meson passes its path). The vectors are part of the repository, so a missing directory is
+/// a broken checkout or a wrong override: this throws (failing the test) rather than skipping.
+std::filesystem::path vectors_dir();
 
 /// A fresh, empty directory under the build tree (never /tmp of the system token).
 std::filesystem::path fresh_dir(const std::string& name);
