@@ -91,7 +91,8 @@ const Command kSealCommand = {
     "key encrypts it with AES-256-GCM on the host, and the token wraps the data key.\n\n"
     "  --context CTX  bytes that bind the envelope to its place; opening needs the same\n"
     "  --in F         read F instead of stdin\n"
-    "  --out F        write F (mode 0600, replaced whole) instead of stdout\n"
+    "  --out F        write F instead of stdout: a regular file is replaced whole (mode\n"
+    "                 0600), a FIFO or device is written in place\n"
     "  --text         write the kwe1: text form with one newline instead of binary\n"
     "  --json         {\"envelope\": \"kwe1:...\", \"bytes\": N}\n",
     {{"--keyring", true}, {"--context", true}, {"--in", true}, {"--out", true}, {"--text", false}},

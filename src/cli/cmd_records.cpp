@@ -164,9 +164,10 @@ const Command kGetCommand = {
     "usage: keyward get NS/NAME [--version N] [--out F]\n"
     "       keyward get NS/NAME --envelope [--version N]\n\n"
     "Writes the plaintext of the record's latest version (or version N) to stdout or F\n"
-    "(mode 0600). --envelope prints the stored envelope in kwe1: text form without opening\n"
-    "it; it opens with keyward open --context 'record:NS/NAME#V'. Revoked records keep their\n"
-    "values withheld; deleted ones are found again with keyward recover.\n",
+    "(a regular file is replaced whole, mode 0600; a FIFO or device is written in place).\n"
+    "--envelope prints the stored envelope in kwe1: text form without opening it; it opens\n"
+    "with keyward open --context 'record:NS/NAME#V'. Revoked records keep their values\n"
+    "withheld; deleted ones are found again with keyward recover.\n",
     {{"--version", true}, {"--out", true}, {"--envelope", false}},
     1,
     1,

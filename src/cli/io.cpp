@@ -1,4 +1,4 @@
-// Bounded input and all-or-nothing output for the CLI (see io.hpp).
+// Bounded input and whole writes for the CLI (see io.hpp).
 #include "cli/io.hpp"
 
 #include <fcntl.h>
@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 namespace keyward::cli {
 
@@ -15,6 +14,8 @@ namespace {
 Error io_error(const std::string& what, const std::string& path) {
     return Error(Errc::io_error, what + " " + path + ": " + std::strerror(errno));
 }
+
+}  // namespace
 
 Status write_all(int fd, ByteView bytes, const std::string& name) {
     std::size_t done = 0;
@@ -26,8 +27,6 @@ Status write_all(int fd, ByteView bytes, const std::string& name) {
     }
     return {};
 }
-
-}  // namespace
 
 Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size_t max_bytes) {
     const bool from_stdin = !path || *path == "-";
@@ -65,42 +64,6 @@ Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size
     if (!from_stdin) ::close(fd);
     if (!status.ok()) return std::move(status).error();
     return data;
-}
-
-Status write_private_file(const std::string& path, ByteView bytes, bool exclusive) {
-    namespace fs = std::filesystem;
-    if (exclusive && fs::exists(path)) {
-        return Error(Errc::already_exists, path + " already exists; keyward will not overwrite it");
-    }
-    fs::path target(path);
-    fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // mkostemp creates with mode 0600
-    if (fd < 0) return io_error("cannot create a file in", dir.string());
-    Status st = write_all(fd, bytes, path);
-    if (st.ok() && ::fsync(fd) != 0) st = io_error("cannot sync", path);
-    ::close(fd);
-    if (st.ok()) {
-        int rc =
-            exclusive ? ::link(tmp.c_str(), path.c_str()) : ::rename(tmp.c_str(), path.c_str());
-        if (rc != 0) st = io_error(exclusive ? "cannot create" : "cannot replace", path);
-    }
-    ::unlink(tmp.c_str());  // after link(), or on failure; harmless after rename()
-    if (st.ok()) {
-        // The new name is durable only once the directory is synced: init relies on "the
-        // config exists" meaning the setup completed.
-        int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            ::fsync(dfd);
-            ::close(dfd);
-        }
-    }
-    return st;
-}
-
-Status write_output(const std::optional<std::string>& path, ByteView bytes) {
-    if (!path || *path == "-") return write_all(STDOUT_FILENO, bytes, "standard output");
-    return write_private_file(*path, bytes, false);
 }
 
 }  // namespace keyward::cli

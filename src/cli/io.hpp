@@ -1,10 +1,12 @@
-// Input and output for commands: bounded reads from a file or stdin, and writes that either
-// land whole or not at all (temporary file, fsync, rename), created with mode 0600.
+// Input and output for commands: bounded reads from a file or stdin, and writes to stdout or
+// an --out target (output_file.cpp), whose regular files land whole or not at all, mode 0600
+// (private_file.hpp).
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "cli/private_file.hpp"
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
 
@@ -14,11 +16,14 @@ namespace keyward::cli {
 /// Errc::input_too_large before reading the rest. The buffer is wiped when freed.
 Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size_t max_bytes);
 
-/// Writes bytes to `path` (stdout when nullopt or "-"). A file is written beside the target
-/// and renamed over it only when complete, mode 0600.
+/// Writes bytes to `path` (stdout when nullopt or "-"). What an existing target is decides
+/// how: a regular file is replaced whole (write_private_file; through a symbolic link, the
+/// file it names is replaced and the link kept); anything else (a FIFO, a terminal or another
+/// device, this process's own stdout or stderr by any name such as /dev/stdout) is opened and
+/// written in place, never replaced. A directory, or a link to nothing, is refused.
 Status write_output(const std::optional<std::string>& path, ByteView bytes);
 
-/// Writes a whole file with mode 0600, refusing to replace an existing one when exclusive.
-Status write_private_file(const std::string& path, ByteView bytes, bool exclusive);
+/// Writes all of bytes to fd, retrying short writes and EINTR; `name` is for the message.
+Status write_all(int fd, ByteView bytes, const std::string& name);
 
 }  // namespace keyward::cli
