@@ -16,6 +16,7 @@ Result<Args> Args::parse(const std::vector<std::string>& words,
                          std::size_t max_positional, const std::string& command) {
     Args args;
     bool options_done = false;
+    std::size_t positional_before_end = 0;  // how many came before "--"
     for (std::size_t i = 0; i < words.size(); ++i) {
         const std::string& w = words[i];
         if (options_done || w.size() < 2 || w.rfind("--", 0) != 0) {
@@ -26,7 +27,10 @@ Result<Args> Args::parse(const std::vector<std::string>& words,
             continue;
         }
         if (w == "--") {
+            // POSIX: "--" ends the options; every later word is an argument, even one that
+            // starts with '-' (a record name, a file, a context).
             options_done = true;
+            positional_before_end = args.positional_.size();
             continue;
         }
         std::string name = w;
@@ -61,7 +65,14 @@ Result<Args> Args::parse(const std::vector<std::string>& words,
         return usage(command, "missing argument");
     }
     if (args.positional_.size() > max_positional) {
-        return usage(command, "unexpected argument \"" + args.positional_[max_positional] + "\"");
+        const std::string& extra = args.positional_[max_positional];
+        std::string what = "unexpected argument \"" + extra + "\"";
+        // `put -- NS/NAME --kind K`: the real fault is the option's place, not the option.
+        if (options_done && max_positional >= positional_before_end && extra.size() > 1 &&
+            extra[0] == '-') {
+            what += ": it comes after \"--\", which ends the options; put options before \"--\"";
+        }
+        return usage(command, what);
     }
     return args;
 }

@@ -121,6 +121,9 @@ int run(int argc, char** argv) {
             inv.config_path = argv[++i];
         } else if (w.rfind("--config=", 0) == 0) {
             inv.config_path = w.substr(9);
+        } else if (w == "--") {
+            ++i;  // ends the global options; the command comes next
+            break;
         } else if (w.size() > 1 && w[0] == '-') {
             return fail(inv,
                         {keyward::Errc::usage, "unknown option " + w + " (see keyward --help)"});

@@ -2,6 +2,7 @@
 // detection of which form an input holds. The strict base64 codec is in crypto/base64.cpp.
 #include "crypto/envelope_codec.hpp"
 
+#include <optional>
 #include <string>
 
 #include "crypto/base64.hpp"
@@ -45,11 +46,66 @@ std::string failure_reason(const Base64Failure& f, std::size_t prefix_size) {
     return "invalid base64";
 }
 
-Result<Bytes> decode_payload(std::string_view prefix, std::string_view b64) {
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+constexpr std::string_view kOneLineEnd = " (only one final \"\\n\" or \"\\r\\n\" is allowed)";
+
+// Whitespace after the base64, left over once the one allowed line end is taken off. It is
+// named itself: the decoder, reading it as part of the base64, would otherwise blame the
+// final '=' ("padding before the end"), which is not the fault. `line_end` is what from_text
+// took off (empty, "\n" or "\r\n").
+std::optional<std::string> trailing_space(std::string_view b64, std::string_view line_end,
+                                          std::size_t prefix_size) {
+    std::size_t start = b64.size();
+    while (start > 0 && is_space(b64[start - 1])) --start;
+    if (start == b64.size() || start == 0) return std::nullopt;  // none, or nothing else
+    const std::string_view tail = b64.substr(start);
+    const auto at = [&](std::size_t i) {
+        return " at position " + std::to_string(prefix_size + i);
+    };
+    if (tail.find_first_not_of("\r\n") != std::string_view::npos) {
+        const std::size_t i = start + tail.find_first_not_of("\r\n");
+        return "whitespace" + at(i) + " after the base64" + std::string(kOneLineEnd);
+    }
+    // Only CRs and LFs: walk the line ends in order; the first that is not a whole line end,
+    // or the second whole one, is the fault.
+    std::string full(tail);
+    full += line_end;
+    std::size_t i = 0;
+    bool seen_one = false;
+    while (i < full.size()) {
+        if (full[i] == '\r' && (i + 1 == full.size() || full[i + 1] != '\n')) {
+            return "a carriage return" + at(start + i) + " without a line feed after it" +
+                   std::string(kOneLineEnd);
+        }
+        if (seen_one) return "a second line end" + at(start + i) + std::string(kOneLineEnd);
+        seen_one = true;
+        i += full[i] == '\r' ? 2 : 1;
+    }
+    return std::nullopt;  // not reached: tail is not empty
+}
+
+// "Zg==*": the '=' would be right where the text ended; the fault is the character after them.
+Base64Failure blame_after_padding(std::string_view b64, Base64Failure failure) {
+    if (failure.why != Base64Failure::Why::early_padding) return failure;
+    std::size_t k = failure.offset;
+    while (k < b64.size() && b64[k] == '=') ++k;
+    if (k == b64.size()) return failure;
+    Bytes ignored;
+    const auto single = base64_decode(b64.substr(k, 1), ignored);
+    if (!single || single->why == Base64Failure::Why::bad_length) return failure;  // alphabet
+    return Base64Failure{single->why, k};
+}
+
+Result<Bytes> decode_payload(std::string_view prefix, std::string_view b64,
+                             std::string_view line_end) {
     if (b64.empty()) return malformed(prefix, "nothing follows the prefix");
+    if (auto fault = trailing_space(b64, line_end, prefix.size())) return malformed(prefix, *fault);
     Bytes out;
     if (auto failure = base64_decode(b64, out)) {
-        return malformed(prefix, failure_reason(*failure, prefix.size()));
+        return malformed(prefix, failure_reason(blame_after_padding(b64, *failure), prefix.size()));
     }
     return out;
 }
@@ -61,13 +117,15 @@ std::string to_text(std::string_view prefix, ByteView bytes) {
 }
 
 Result<Bytes> from_text(std::string_view prefix, std::string_view text) {
-    // Exactly one optional line end: "\r\n" or "\n". Anything else left over fails below as
-    // whitespace inside the base64.
+    // Exactly one optional line end: "\r\n" or "\n". Any other whitespace left over is named
+    // by decode_payload.
+    std::string_view line_end;
     if (text.ends_with("\r\n")) {
-        text.remove_suffix(2);
+        line_end = "\r\n";
     } else if (text.ends_with('\n')) {
-        text.remove_suffix(1);
+        line_end = "\n";
     }
+    text.remove_suffix(line_end.size());
     if (!text.starts_with(prefix)) {
         if (prefix == kEnvelopeTextPrefix && text.starts_with(kDataKeyTextPrefix)) {
             return malformed(prefix, "this is a data key blob (kwk1:), not an envelope");
@@ -84,7 +142,7 @@ Result<Bytes> from_text(std::string_view prefix, std::string_view text) {
                      "text form is " + std::to_string(text.size()) +
                          " characters, larger than any envelope (at most 64 MiB of ciphertext)");
     }
-    return decode_payload(prefix, b64);
+    return decode_payload(prefix, b64, line_end);
 }
 
 bool looks_like_text(ByteView bytes) noexcept {

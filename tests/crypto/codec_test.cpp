@@ -904,6 +904,45 @@ TEST_CASE("the text form rejects everything else as bad_text_form", "[codec][tex
     CHECK(code_of(from_text(kDataKeyTextPrefix, "kwk1:AAA")) == Errc::bad_text_form);
 }
 
+// Issue 9, item 12: a second line end or a lone CR after "Zg==" was reported as "padding '='
+// at position 7 before the end"; the message must name what is really wrong, and where.
+TEST_CASE("the text form names a stray line end or character after the base64, not the padding",
+          "[codec][text]") {
+    const std::string tail = "; expected \"kwe1:\" followed by padded standard base64 on one line";
+    const std::string one_end = " (only one final \"\\n\" or \"\\r\\n\" is allowed)";
+    const std::pair<std::string, std::string> cases[] = {
+        {"kwe1:Zg==\n\n", "a second line end at position 10" + one_end},
+        {"kwe1:Zg==\r\n\n", "a second line end at position 11" + one_end},
+        {"kwe1:Zg==\n\r\n", "a second line end at position 10" + one_end},
+        {"kwe1:QUJD\n\n", "a second line end at position 10" + one_end},
+        {"kwe1:Zg==\r", "a carriage return at position 9 without a line feed after it" + one_end},
+        {"kwe1:Zg==\r\r\n",
+         "a carriage return at position 9 without a line feed after it" + one_end},
+        {"kwe1:Zg==\n\r",
+         "a carriage return at position 10 without a line feed after it" + one_end},
+        {"kwe1:Zg== ", "whitespace at position 9 after the base64" + one_end},
+        {"kwe1:Zg==\t\n", "whitespace at position 9 after the base64" + one_end},
+        {"kwe1:Zg==*", "a character outside the base64 alphabet at position 9"},
+        {"kwe1:Zg==\x01", "a character outside the base64 alphabet at position 9"},
+        {"kwe1:Zm8=-", "URL-safe base64 character at position 9 (use + and /)"},
+        // A '=' that really is early is still named as such.
+        {"kwe1:Zg==AAAA", "padding '=' at position 7 before the end"},
+        {"kwe1:A=AA", "padding '=' at position 6 before the end"},
+        {"kwe1:Zg==\nAAAA",
+         "whitespace or a line break at position 9 (only one final newline "
+         "is allowed)"},
+    };
+    for (const auto& [text, reason] : cases) {
+        CAPTURE(text);
+        auto r = from_text(kEnvelopeTextPrefix, text);
+        REQUIRE(code_of(r) == Errc::bad_text_form);
+        CHECK(r.error().message() == "text form is malformed: " + reason + tail);
+    }
+    auto k = from_text(kDataKeyTextPrefix, "kwk1:QUI=\n\n");
+    REQUIRE(code_of(k) == Errc::bad_text_form);
+    CHECK_THAT(k.error().message(), Catch::Contains("a second line end at position 10"));
+}
+
 TEST_CASE("the text form round-trips every length and agrees with Botan's base64",
           "[codec][text]") {
     for (std::size_t len = 1; len <= 300; ++len) {
