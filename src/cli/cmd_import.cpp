@@ -8,6 +8,7 @@
 
 #include "cli/command.hpp"
 #include "cli/line_reader.hpp"
+#include "cli/terminal_text.hpp"
 #include "core/import_line.hpp"
 #include "core/record_address.hpp"
 
@@ -25,14 +26,6 @@ bool blank(const SecretBytes& line) {
         if (c != ' ' && c != '\t' && c != '\r') return false;
     }
     return true;
-}
-
-// Names from a refused line may hold anything: keep terminals safe.
-std::string printable(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s.substr(0, 200))
-        out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-    return out;
 }
 
 class Progress {
@@ -102,12 +95,13 @@ void print_summary(const Invocation& inv, const std::string& ns, const Summary& 
         return;
     }
     std::ostringstream out;
-    out << "imported " << sum.stored.size() << " records into " << ns << ", refused "
-        << sum.refused.size() << "\n";
+    out << "imported " << sum.stored.size() << " records into " << escape_controls(ns)
+        << ", refused " << sum.refused.size() << "\n";
     for (const auto& o : sum.refused) {
         out << "  line " << o.line;
-        if (!o.name.empty()) out << " (" << printable(o.name) << ")";
-        out << ": " << o.error << "\n";
+        // A refused line's name, and the error that quotes it, may hold anything.
+        if (!o.name.empty()) out << " (" << escape_controls(o.name.substr(0, 200)) << ")";
+        out << ": " << escape_controls(o.error) << "\n";
     }
     inv.print_text(out.str());
 }

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -52,8 +53,9 @@ Status run_create(const Invocation& inv, const Args& args) {
         std::string how = ring.suite == Suite::kwp
                               ? "suite 1, RFC 5649 key wrap by " + kw->token().suite1_mechanism
                               : std::string("suite 2, AES-256-GCM in the token");
-        inv.print_text("created keyring " + ring.name + ": KEK " + v1.label + " in token \"" +
-                       kw->token().label + "\" (" + how + ")\n");
+        inv.print_text("created keyring " + escape_controls(ring.name) + ": KEK " +
+                       escape_controls(v1.label) + " in token \"" +
+                       escape_controls(kw->token().label) + "\" (" + how + ")\n");
     }
     return {};
 }
@@ -78,12 +80,12 @@ Status run_list(const Invocation& inv, const Args&) {
     for (const auto& r : rings) {
         std::uint64_t records = 0;
         for (const auto& v : r.versions) records += v.records;
-        std::string name =
-            r.name.size() > 32 ? r.name : r.name + std::string(33 - r.name.size(), ' ');
+        std::string name = escape_controls(r.name);
+        if (name.size() <= 32) name += std::string(33 - name.size(), ' ');
         char line[160];
-        const std::string due = r.rotation_due_at.empty()
-                                    ? std::string("-")
-                                    : r.rotation_due_at + (r.rotation_due ? "  DUE" : "");
+        const std::string due = r.rotation_due_at.empty() ? std::string("-")
+                                                          : escape_controls(r.rotation_due_at) +
+                                                                (r.rotation_due ? "  DUE" : "");
         std::snprintf(line, sizeof line, "%-6d %-7s %-9zu %-8llu %s\n", static_cast<int>(r.suite),
                       active_of(r).c_str(), r.versions.size(),
                       static_cast<unsigned long long>(records), due.c_str());
@@ -103,18 +105,18 @@ Status run_show(const Invocation& inv, const Args& args) {
         return {};
     }
     std::ostringstream out;
-    out << "keyring " << ring.name << "\n"
+    out << "keyring " << escape_controls(ring.name) << "\n"
         << "  suite        " << static_cast<int>(ring.suite)
         << (ring.suite == Suite::kwp ? " (RFC 5649 key wrap)" : " (AES-256-GCM)") << "\n"
-        << "  created      " << ring.created_at << "\n"
+        << "  created      " << escape_controls(ring.created_at) << "\n"
         << "  cryptoperiod " << ring.cryptoperiod_days << " days\n"
         << "  VERSION  STATE         RECORDS  CREATED               LABEL\n";
     for (const auto& v : ring.versions) {
         char line[200];
         std::snprintf(line, sizeof line, "  v%-7u %-13s %-8llu %-21s %s\n", v.version,
                       std::string(kek_state_name(v.state)).c_str(),
-                      static_cast<unsigned long long>(v.records), v.created_at.c_str(),
-                      v.label.c_str());
+                      static_cast<unsigned long long>(v.records),
+                      escape_controls(v.created_at).c_str(), escape_controls(v.label).c_str());
         out << line;
     }
     inv.print_text(out.str());

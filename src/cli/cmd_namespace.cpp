@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -42,7 +43,9 @@ Status run_list(const Invocation& inv, const Args&) {
         return {};
     }
     std::ostringstream out;
-    for (const auto& r : rows) out << r.name << " -> keyring " << r.keyring << "\n";
+    for (const auto& r : rows) {
+        out << escape_controls(r.name) << " -> keyring " << escape_controls(r.keyring) << "\n";
+    }
     if (rows.empty()) out << "no namespaces yet\n";
     inv.print_text(out.str());
     return {};

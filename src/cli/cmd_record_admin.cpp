@@ -3,6 +3,7 @@
 #include "cli/backup_commands.hpp"
 #include "cli/command.hpp"
 #include "cli/record_output.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -42,8 +43,9 @@ Status run_versions(const Invocation& inv, const Args& args) {
     for (const auto& v : versions) {
         char line[256];
         std::snprintf(line, sizeof line, "%-8u %-21s %-11s %-13s %s v%u\n", v.version,
-                      v.created_at.c_str(), v.created_by.c_str(), v.origin.c_str(),
-                      v.keyring.c_str(), v.kek_version);
+                      escape_controls(v.created_at).c_str(), escape_controls(v.created_by).c_str(),
+                      escape_controls(v.origin).c_str(), escape_controls(v.keyring).c_str(),
+                      v.kek_version);
         out += line;
     }
     inv.print_text(out);

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -44,7 +45,7 @@ Status run_rotate_secret(const Invocation& inv, const Args& args) {
         } else {
             ++failed;
             j.field("error", r.error);
-            std::fprintf(stderr, "keyward: %s\n", r.error.c_str());
+            print_error_line(r.error);
         }
         j.end_object();
     }
@@ -72,7 +73,7 @@ void counts_json(Json& j, std::string_view key,
 void counts_text(std::ostringstream& out, const char* title,
                  const std::vector<std::pair<std::string, std::uint64_t>>& counts) {
     out << title << ":\n";
-    for (const auto& [name, n] : counts) out << "  " << name << ": " << n << "\n";
+    for (const auto& [name, n] : counts) out << "  " << escape_controls(name) << ": " << n << "\n";
 }
 
 Status run_stats(const Invocation& inv, const Args&) {
@@ -143,15 +144,17 @@ Status run_health(const Invocation& inv, const Args&) {
         inv.print_json(j);
     } else {
         std::ostringstream out;
-        out << "token:    \"" << h.token_label << "\" serial " << h.token_serial << ", "
+        out << "token:    \"" << escape_controls(h.token_label) << "\" serial "
+            << escape_controls(h.token_serial) << ", "
             << (h.token_reachable ? "reachable" : "NOT reachable") << ", "
             << (h.logged_in ? "logged in" : "NOT logged in") << "\n"
-            << "database: " << h.database_path << ", integrity " << h.database_integrity << ", "
-            << h.database_bytes << " bytes (+" << h.wal_bytes << " in the WAL)\n"
+            << "database: " << escape_controls(h.database_path) << ", integrity "
+            << escape_controls(h.database_integrity) << ", " << h.database_bytes << " bytes (+"
+            << h.wal_bytes << " in the WAL)\n"
             << "records:  " << h.records << " (" << h.due_for_rotation << " due for rotation, "
             << h.expired << " expired, " << h.expiring_30_days << " expiring within 30 days)\n";
         if (h.recommendations.empty()) out << "nothing to do\n";
-        for (const auto& r : h.recommendations) out << "- " << r << "\n";
+        for (const auto& r : h.recommendations) out << "- " << escape_controls(r) << "\n";
         inv.print_text(out.str());
     }
     if (!h.healthy()) {

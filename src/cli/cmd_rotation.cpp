@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -43,11 +44,12 @@ std::function<void(const RotationReport&)> progress_printer() {
         const double rate = r.seconds > 0 ? static_cast<double>(moved) / r.seconds : 0;
         const double eta =
             rate > 0 ? static_cast<double>(r.total - std::min(r.total, moved)) / rate : 0;
-        std::fprintf(
-            stderr, "\r%s %s v%u->v%u: %llu/%llu (%llu%%), %.0f/s, ETA %.0f s   ", r.kind.c_str(),
-            r.keyring.c_str(), r.from_version, r.to_version, static_cast<unsigned long long>(moved),
-            static_cast<unsigned long long>(r.total),
-            static_cast<unsigned long long>(r.total ? moved * 100 / r.total : 100), rate, eta);
+        std::fprintf(stderr, "\r%s %s v%u->v%u: %llu/%llu (%llu%%), %.0f/s, ETA %.0f s   ",
+                     escape_controls(r.kind).c_str(), escape_controls(r.keyring).c_str(),
+                     r.from_version, r.to_version, static_cast<unsigned long long>(moved),
+                     static_cast<unsigned long long>(r.total),
+                     static_cast<unsigned long long>(r.total ? moved * 100 / r.total : 100), rate,
+                     eta);
         std::fflush(stderr);
     };
 }
@@ -98,13 +100,13 @@ Status finish(const Invocation& inv, const RotationReport& r) {
         inv.print_json(j);
     } else {
         std::ostringstream out;
-        out << r.kind << " of keyring " << r.keyring << " v" << r.from_version << " -> v"
-            << r.to_version << (r.resumed ? " (resumed)" : "") << ": " << r.done << " moved, "
-            << r.skipped << " skipped, " << r.failed << " failed of " << r.total << " in "
-            << r.seconds << " s (" << rate_of(r) << ")";
+        out << escape_controls(r.kind) << " of keyring " << escape_controls(r.keyring) << " v"
+            << r.from_version << " -> v" << r.to_version << (r.resumed ? " (resumed)" : "") << ": "
+            << r.done << " moved, " << r.skipped << " skipped, " << r.failed << " failed of "
+            << r.total << " in " << r.seconds << " s (" << rate_of(r) << ")";
         if (r.kind == "rollback") out << ", " << r.hsm_rewraps << " needed the token";
         out << "\n";
-        for (const auto& f : r.failures) out << "  failed: " << f << "\n";
+        for (const auto& f : r.failures) out << "  failed: " << escape_controls(f) << "\n";
         inv.print_text(out.str());
     }
     if (r.interrupted) {
@@ -161,8 +163,9 @@ Status run_history(const Invocation& inv, const Args& args) {
         std::snprintf(line, sizeof line,
                       "%-3lld %-10s v%u->v%-5u %-12s %-21s %-9s %-8llu %-8llu "
                       "%-7llu %-8.2f %s\n",
-                      static_cast<long long>(r.id), r.kind.c_str(), r.from_version, r.to_version,
-                      r.state.c_str(), r.started_at.c_str(), r.started_by.c_str(),
+                      static_cast<long long>(r.id), escape_controls(r.kind).c_str(), r.from_version,
+                      r.to_version, escape_controls(r.state).c_str(),
+                      escape_controls(r.started_at).c_str(), escape_controls(r.started_by).c_str(),
                       static_cast<unsigned long long>(r.done),
                       static_cast<unsigned long long>(r.skipped),
                       static_cast<unsigned long long>(r.failed), r.seconds, rate_of(r).c_str());

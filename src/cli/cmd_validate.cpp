@@ -1,6 +1,7 @@
 // validate: opens every stored record version (or a keyring's, or a random sample) and reports
 // what opened; the pre-flight and post-flight check around rotations and restores.
 #include "cli/command.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -44,14 +45,14 @@ std::string report_text(const ValidationReport& r) {
                       std::to_string(r.opened) + " opened, " + std::to_string(r.failed) +
                       " failed\n";
     for (const auto& k : r.by_kek_version) {
-        out += "  " + k.keyring + " v" + std::to_string(k.version) + ": " +
+        out += "  " + escape_controls(k.keyring) + " v" + std::to_string(k.version) + ": " +
                plural(k.records, "record version", "record versions");
         if (k.failed > 0) out += ", " + std::to_string(k.failed) + " failed";
         out += "\n";
     }
     for (const auto& f : r.failures) {
-        out += "failed: " + f.record + " version " + std::to_string(f.version) + ": " + f.error +
-               " (" + f.code + ")\n";
+        out += "failed: " + escape_controls(f.record) + " version " + std::to_string(f.version) +
+               ": " + escape_controls(f.error) + " (" + f.code + ")\n";
     }
     if (r.failed > r.failures.size()) {
         out += "... and " + std::to_string(r.failed - r.failures.size()) +

@@ -26,7 +26,9 @@ struct Invocation {
     /// opens keyward with it.
     Result<std::unique_ptr<Keyward>> open_keyward() const;
 
-    /// Prints one JSON document, or human text, to stdout.
+    /// Prints one JSON document, or human text, to stdout. Text has its control characters
+    /// escaped except line breaks (terminal_text.hpp); values that could hold a line break
+    /// are escaped with escape_controls before they are put into the text.
     void print_json(const Json& doc) const;
     void print_text(const std::string& text) const;
 };

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -60,7 +61,9 @@ void Invocation::print_json(const Json& doc) const {
 }
 
 void Invocation::print_text(const std::string& text) const {
-    std::cout << text;
+    // The last line of defence: whatever a command quoted, no control character but the line
+    // breaks reaches the terminal.
+    std::cout << escape_controls_keep_lines(text);
 }
 
 }  // namespace keyward::cli

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/command.hpp"
+#include "cli/terminal_text.hpp"
 #include "keyward_build_config.h"
 
 namespace {
@@ -42,23 +43,17 @@ void print_usage(std::ostream& out) {
         << "Run keyward COMMAND --help for a command's options.\n";
 }
 
-// The message must stay one line whatever produced it.
-std::string one_line(std::string s) {
-    for (char& c : s) {
-        if (c == '\n' || c == '\r') c = ' ';
-    }
-    return s;
-}
-
 int fail(const Invocation& inv, const keyward::Error& e) {
-    std::string message = one_line(e.message());
+    std::string message = e.message();
     // The error itself never says which check failed (spec); the line still says what to do.
     if (e.code() == keyward::Errc::auth_failed) {
         message +=
             " (the input was damaged or altered, or --context differs from the one it "
             "was sealed with)";
     }
-    std::cerr << "keyward: " << message << "\n";
+    // One line whatever the message quotes: controls are escaped on stderr, and the JSON
+    // document carries the exact message (its writer escapes per RFC 8259).
+    keyward::cli::print_error_line(message);
     // A command that already printed its document (import's summary) keeps it the only one.
     if (inv.json && !inv.printed_document) {
         keyward::cli::Json doc;
@@ -180,11 +175,11 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const std::bad_alloc&) {
-        std::cerr << "keyward: out of memory\n";
+        keyward::cli::print_error_line("out of memory");
     } catch (const std::exception& e) {
-        std::cerr << "keyward: " << one_line(e.what()) << "\n";
+        keyward::cli::print_error_line(e.what());
     } catch (...) {
-        std::cerr << "keyward: unexpected internal error\n";
+        keyward::cli::print_error_line("unexpected internal error");
     }
     return 1;
 }

@@ -3,39 +3,44 @@
 
 #include <sstream>
 
+#include "cli/terminal_text.hpp"
 #include "core/record_rules.hpp"
 
 namespace keyward::cli {
 
 std::string record_line(const RecordInfo& r) {
     std::ostringstream out;
-    out << r.ns << "/" << r.name << "  " << r.kind << "  " << r.state << "  v" << r.latest;
-    if (!r.expires_at.empty()) out << "  expires " << r.expires_at;
-    if (!r.rotation_due_at.empty()) out << "  rotate by " << r.rotation_due_at;
-    for (const auto& [k, v] : r.tags) out << "  " << k << "=" << v;
+    // Every field is escaped on its own: one that held a line break would forge a record line.
+    const auto e = [](const std::string& s) { return escape_controls(s); };
+    out << e(r.ns) << "/" << e(r.name) << "  " << e(r.kind) << "  " << e(r.state) << "  v"
+        << r.latest;
+    if (!r.expires_at.empty()) out << "  expires " << e(r.expires_at);
+    if (!r.rotation_due_at.empty()) out << "  rotate by " << e(r.rotation_due_at);
+    for (const auto& [k, v] : r.tags) out << "  " << e(k) << "=" << e(v);
     out << "\n";
     return out.str();
 }
 
 std::string record_details(const RecordInfo& r) {
     std::ostringstream out;
-    out << "record:      " << r.ns << "/" << r.name << "\n"
-        << "kind:        " << r.kind << "\n"
-        << "state:       " << r.state << "\n"
+    const auto e = [](const std::string& s) { return escape_controls(s); };
+    out << "record:      " << e(r.ns) << "/" << e(r.name) << "\n"
+        << "kind:        " << e(r.kind) << "\n"
+        << "state:       " << e(r.state) << "\n"
         << "latest:      v" << r.latest << "\n";
-    if (!r.description.empty()) out << "description: " << r.description << "\n";
-    for (const auto& [k, v] : r.tags) out << "tag:         " << k << "=" << v << "\n";
-    out << "created:     " << r.created_at << " by " << r.created_by << "\n"
-        << "updated:     " << r.updated_at << " by " << r.updated_by << "\n"
-        << "value since: " << r.value_since << "\n"
-        << "expires:     " << (r.expires_at.empty() ? "never" : r.expires_at) << "\n";
+    if (!r.description.empty()) out << "description: " << e(r.description) << "\n";
+    for (const auto& [k, v] : r.tags) out << "tag:         " << e(k) << "=" << e(v) << "\n";
+    out << "created:     " << e(r.created_at) << " by " << e(r.created_by) << "\n"
+        << "updated:     " << e(r.updated_at) << " by " << e(r.updated_by) << "\n"
+        << "value since: " << e(r.value_since) << "\n"
+        << "expires:     " << (r.expires_at.empty() ? "never" : e(r.expires_at)) << "\n";
     if (r.policy.rotate_after_days == 0) {
         out << "rotation:    no policy\n";
     } else {
         out << "rotation:    every " << r.policy.rotate_after_days << " days, warn "
             << r.policy.warn_before_days << " days before"
-            << (r.policy.auto_rotate ? ", rotated by keyward" : "") << "; due " << r.rotation_due_at
-            << "\n";
+            << (r.policy.auto_rotate ? ", rotated by keyward" : "") << "; due "
+            << e(r.rotation_due_at) << "\n";
     }
     return out.str();
 }

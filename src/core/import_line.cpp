@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <unordered_set>
 
+#include "core/utf8.hpp"
 #include "crypto/base64.hpp"
 #include "keyward/types.hpp"
 
@@ -43,30 +44,6 @@ std::size_t size_of(const SecretBytes& out) {
     return out.size();
 }
 std::size_t size_of(const Discard&) {
-    return 0;
-}
-
-// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
-// nothing above U+10FFFF), or 0.
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-    const auto b = [&](std::size_t k) {
-        return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
-    };
-    const unsigned c = b(0);
-    const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
-        return b(k) >= lo && b(k) <= hi;
-    };
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        const unsigned lo = c == 0xE0 ? 0xA0 : 0x80;
-        const unsigned hi = c == 0xED ? 0x9F : 0xBF;
-        return cont(1, lo, hi) && cont(2) ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        const unsigned lo = c == 0xF0 ? 0x90 : 0x80;
-        const unsigned hi = c == 0xF4 ? 0x8F : 0xBF;
-        return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-    }
     return 0;
 }
 
@@ -193,7 +170,7 @@ class Parser {
     // What is at pos_ when `expected` should be there; the byte itself is never shown.
     Error unexpected(std::string_view expected) const {
         if (at_end()) return fail("the line ends where " + std::string(expected) + " is expected");
-        if (static_cast<unsigned char>(peek()) >= 0x80 && utf8_length(s_, pos_) == 0) {
+        if (static_cast<unsigned char>(peek()) >= 0x80 && utf8_sequence_length(s_, pos_) == 0) {
             return fail_at("invalid UTF-8", pos_);
         }
         return fail_at("expected " + std::string(expected), pos_);
@@ -428,7 +405,7 @@ class Parser {
                 KW_TRY_STATUS(escape(out, what, limit));
                 continue;
             }
-            const std::size_t n = utf8_length(s_, pos_);
+            const std::size_t n = utf8_sequence_length(s_, pos_);
             if (n == 0) return fail_at("invalid UTF-8 in " + what, pos_);
             KW_TRY_STATUS(append(out, s_.substr(pos_, n), what, limit));
             pos_ += n;

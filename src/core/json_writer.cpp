@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include <cstdio>
+#include "core/utf8.hpp"
 
 namespace keyward::core {
 
@@ -45,36 +45,54 @@ Json& Json::end_array() {
     return *this;
 }
 
+// RFC 8259 requires escaping '"', '\\' and U+0000-U+001F. DEL and the C1 controls
+// (U+0080-U+009F) are escaped too, so that a document shown on a terminal cannot drive it, and
+// bytes that are not well-formed UTF-8 become U+FFFD: JSON text must be UTF-8 (RFC 8259 8.1)
+// and such bytes can reach a message from argv or a planted database row. Secrets are never
+// affected: they are carried as base64.
 void Json::append_string(std::string_view s) {
     out_.push_back('"');
-    for (unsigned char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
         switch (c) {
             case '"':
                 out_ += "\\\"";
-                break;
+                continue;
             case '\\':
                 out_ += "\\\\";
-                break;
+                continue;
             case '\n':
                 out_ += "\\n";
-                break;
+                continue;
             case '\r':
                 out_ += "\\r";
-                break;
+                continue;
             case '\t':
                 out_ += "\\t";
-                break;
+                continue;
             default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out_ += buf;
-                } else {
-                    out_.push_back(static_cast<char>(c));
-                }
+                break;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            append_escape(c);
+        } else if (c < 0x80) {
+            out_.push_back(static_cast<char>(c));
+        } else if (is_c1_control(s, i)) {
+            append_escape(static_cast<unsigned char>(s[++i]));
+        } else if (const std::size_t n = utf8_sequence_length(s, i); n != 0) {
+            out_.append(s.data() + i, n);
+            i += n - 1;
+        } else {
+            out_ += "\\ufffd";
         }
     }
     out_.push_back('"');
+}
+
+void Json::append_escape(unsigned code) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", code);
+    out_ += buf;
 }
 
 Json& Json::key(std::string_view k) {

@@ -1,7 +1,8 @@
 // A small JSON writer for --json output: one document, keys in the order written, strings
-// escaped per RFC 8259. Values are metadata; secrets only where a command's contract says so
-// (datakey --json, open --json), which is why the buffer is a SecretString: every copy it
-// leaves behind while growing is wiped.
+// escaped per RFC 8259, always valid UTF-8 and free of raw control characters. Values are
+// metadata; secrets only where a command's contract says so (datakey --json, open --json),
+// which is why the buffer is a SecretString: every copy it leaves behind while growing is
+// wiped.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,7 @@ class Json {
   private:
     void separate();
     void append_string(std::string_view s);
+    void append_escape(unsigned code);  // \u00XX
     SecretString out_;
     std::vector<bool> first_;  // per open container: nothing written yet
     bool after_key_ = false;
