@@ -30,6 +30,19 @@ bool same_file(const struct stat& a, const struct stat& b) {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+// STDOUT_FILENO or STDERR_FILENO when `target` is that stream's file, else -1.
+int std_stream_of(const struct stat& target) {
+    for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+        struct stat st {};
+        if (::fstat(fd, &st) == 0 && same_file(st, target)) return fd;
+    }
+    return -1;
+}
+
+bool same_as_std_stream(const struct stat& target) {
+    return std_stream_of(target) >= 0;
+}
+
 // An EPIPE from a FIFO whose reader left becomes a message instead of a silent SIGPIPE death.
 class IgnoreSigpipe {
   public:
@@ -70,15 +83,25 @@ Status write_in_place(const std::string& path, ByteView bytes, bool nameless = f
     return {};
 }
 
+// The rule of the kernel's fs.protected_symlinks, applied whether or not it is on: a link in
+// a sticky, world-writable directory (/tmp) is followed only when it belongs to the caller
+// or to the directory's owner. Another local user could otherwise plant /tmp/out ->
+// ~/.bashrc and have the secret written over it.
+bool may_follow(const std::string& path, const struct stat& link) {
+    std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    if (dir.empty()) dir = ".";
+    struct stat d {};
+    if (::stat(dir.c_str(), &d) != 0) return false;
+    const bool shared = (d.st_mode & S_ISVTX) != 0 && (d.st_mode & S_IWOTH) != 0;
+    return !shared || link.st_uid == ::geteuid() || link.st_uid == d.st_uid;
+}
+
 // A symbolic link to a regular file: the file is replaced and the link stays. When the link
 // is another name of our own stdout or stderr (/dev/stdout, /dev/fd/1, /proc/self/fd/2),
 // the bytes go to that descriptor, as a shell redirection or `tee /dev/stdout` would.
 Status write_through_link(const std::string& path, const struct stat& target, ByteView bytes) {
-    for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
-        struct stat st {};
-        if (::fstat(fd, &st) == 0 && same_file(st, target)) {
-            return write_all(fd, bytes, fd == STDOUT_FILENO ? "standard output" : "standard error");
-        }
+    if (const int fd = std_stream_of(target); fd >= 0) {
+        return write_all(fd, bytes, fd == STDOUT_FILENO ? "standard output" : "standard error");
     }
     std::unique_ptr<char, decltype(&::free)> resolved(::realpath(path.c_str(), nullptr), &::free);
     struct stat st {};
@@ -112,6 +135,12 @@ Status write_output(const std::optional<std::string>& path, ByteView bytes) {
     }
     if (S_ISDIR(target.st_mode)) {
         return Error(Errc::io_error, "cannot write " + *path + ": it is a directory");
+    }
+    if (S_ISLNK(link.st_mode) && !same_as_std_stream(target) && !may_follow(*path, link)) {
+        return Error(Errc::io_error,
+                     "cannot write " + *path +
+                         ": it is a symbolic link of another user in a shared directory (sticky "
+                         "and world-writable); keyward does not follow it");
     }
     if (!S_ISREG(target.st_mode)) return write_in_place(*path, bytes);
     if (S_ISLNK(link.st_mode)) return write_through_link(*path, target, bytes);

@@ -199,6 +199,39 @@ TEST_CASE("--out replaces a regular file whole, follows a link to one, refuses t
     CHECK(fs::is_empty(dir / "sub"));
 }
 
+// As fs.protected_symlinks would have it (this machine may have it off): another user's link
+// in a sticky, world-writable directory is not followed, so it cannot aim the secret at a
+// file of the caller's.
+TEST_CASE("--out does not follow another user's link in a sticky shared directory", "[out]") {
+    if (::geteuid() != 0) {
+        WARN("skipped: planting a link of another user needs root (lchown)");
+        return;
+    }
+    auto& s = CliSetup::shared();
+    put(s, "outs/shared", "must not reach the victim file");
+    const auto dir = fresh_dir("out-sticky");
+    const auto shared = dir / "tmp";
+    fs::create_directory(shared);
+    REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+    std::ofstream(dir / "victim") << "the caller's own file";
+    fs::create_symlink(dir / "victim", shared / "out");
+    REQUIRE(::lchown((shared / "out").c_str(), 65534, 65534) == 0);
+
+    auto r = s.kw.run({"get", "outs/shared", "--out", (shared / "out").string()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "keyward: cannot write " + (shared / "out").string() +
+                       ": it is a symbolic link of another user in a shared directory (sticky "
+                       "and world-writable); keyward does not follow it\n");
+    CHECK(read_file(dir / "victim") == "the caller's own file");
+    CHECK(fs::is_symlink(shared / "out"));
+
+    // The caller's own link there is followed as anywhere else.
+    REQUIRE(::lchown((shared / "out").c_str(), 0, 0) == 0);
+    r = s.kw.run({"get", "outs/shared", "--out", (shared / "out").string()});
+    CHECK(r.exit_code == 0);
+    CHECK(read_file(dir / "victim") == "must not reach the victim file");
+}
+
 // SIGKILL (and SIGTERM) at random points of a 64 MiB get --out: half of them once the output
 // file is open, the others anywhere in the run. Afterwards the directory holds the old file
 // or the whole new one, and nothing else but a whole copy under a keyward temporary name
