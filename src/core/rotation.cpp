@@ -245,7 +245,7 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         std::vector<char> used_hsm(candidates.size(), 0);
         parallel_for(candidates.size(), options.threads, [&](std::size_t i) {
             bool hsm = false;
-            moved[i] = move(plan, candidates[i], hsm);
+            moved[i] = update_for(plan, candidates[i], hsm);
             used_hsm[i] = hsm ? 1 : 0;
         });
         std::vector<RewrapUpdate> updates;
@@ -330,7 +330,8 @@ Result<Bytes> Rotation::rewrap_header(const Plan& plan, ByteView envelope, std::
     return crypto::serialize_envelope(header, env.nonce, env.ciphertext, env.tag);
 }
 
-Result<RewrapUpdate> Rotation::move(const Plan& plan, const RewrapCandidate& c, bool& used_hsm) {
+Result<RewrapUpdate> Rotation::update_for(const Plan& plan, const RewrapCandidate& c,
+                                          bool& used_hsm) {
     const auto& job = plan.job;
     RewrapUpdate u{c.ns, c.name, c.version, c.envelope, {}, job.to_version, std::nullopt, false};
     if (job.kind == "reencrypt") {

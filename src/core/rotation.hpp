@@ -65,7 +65,9 @@ class Rotation {
                                                      std::uint32_t version, std::uint64_t& count);
     Result<RotationOutcome> run(RotationJob job, bool resumed, const RotationOptions& options,
                                 const Lease& lease);
-    Result<RewrapUpdate> move(const Plan& plan, const RewrapCandidate& c, bool& used_hsm);
+    /// The new envelope of one record version for the job (re-wrapped, re-encrypted, or its
+    /// kept wrapped DEK put back); used_hsm says whether the token did work for it.
+    Result<RewrapUpdate> update_for(const Plan& plan, const RewrapCandidate& c, bool& used_hsm);
     Result<Bytes> rewrap_header(const Plan& plan, ByteView envelope, std::uint32_t to,
                                 const Bytes* replacement);
 
