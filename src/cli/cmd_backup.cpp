@@ -90,12 +90,25 @@ Status run_backup_restore(const Invocation& inv, const Args& args) {
         Json j;
         j.begin_object().field("restored", file);
         info_json(j, info);
-        j.end_object();
+        j.key("reapplied_states").begin_array();
+        for (const auto& k : info.reapplied_states) {
+            j.begin_object()
+                .field("keyring", k.keyring)
+                .field("version", k.version)
+                .field("state", k.state)
+                .end_object();
+        }
+        j.end_array().end_object();
         inv.print_json(j);
     } else {
-        inv.print_text("restored the database from " + file + ", taken " + info.created_at + " (" +
-                       counts(info) + ", KEK versions " + kek_list(info) +
-                       "); run keyward validate to check every record opens\n");
+        std::string text = "restored the database from " + file + ", taken " + info.created_at +
+                           " (" + counts(info) + ", KEK versions " + kek_list(info) + ")\n";
+        for (const auto& k : info.reapplied_states) {
+            text += "re-applied from the token: keyring " + k.keyring + " version " +
+                    std::to_string(k.version) + " is " + k.state +
+                    " (the backup predates that; new seals never use it)\n";
+        }
+        inv.print_text(text + "run keyward validate to check every record opens\n");
     }
     return {};
 }

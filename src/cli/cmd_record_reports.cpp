@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/kek_findings_output.hpp"
 #include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
@@ -106,8 +107,16 @@ Status run_stats(const Invocation& inv, const Args&) {
     return {};
 }
 
+// "login-guard, reconnect-after=100000", or "none" for a token keyward takes as it is.
+std::string quirk_list(const std::vector<std::string>& quirks) {
+    std::string out;
+    for (const auto& q : quirks) out += (out.empty() ? "" : ", ") + q;
+    return out.empty() ? "none" : out;
+}
+
 Status run_health(const Invocation& inv, const Args&) {
-    KW_TRY(auto kw, inv.open_keyward());
+    // Opens even when KEK versions fail their checks, to name every one.
+    KW_TRY(auto kw, inv.open_keyward(OpenOptions{.diagnose = true}));
     KW_TRY(auto h, kw->health());
     if (inv.json) {
         Json j;
@@ -117,6 +126,10 @@ Status run_health(const Invocation& inv, const Args&) {
             .begin_object()
             .field("label", h.token_label)
             .field("serial", h.token_serial)
+            .key("quirks")
+            .begin_array();
+        for (const auto& q : kw->token().quirks) j.value(q);
+        j.end_array()
             .field("reachable", h.token_reachable)
             .field("logged_in", h.logged_in)
             .end_object()
@@ -137,8 +150,9 @@ Status run_health(const Invocation& inv, const Args&) {
             .field("revoked", h.revoked)
             .field("deleted", h.deleted)
             .end_object()
-            .key("recommendations")
-            .begin_array();
+            .key("kek_findings");
+        kek_findings_json(j, h.kek_findings);
+        j.key("recommendations").begin_array();
         for (const auto& r : h.recommendations) j.value(r);
         j.end_array().end_object();
         inv.print_json(j);
@@ -148,6 +162,7 @@ Status run_health(const Invocation& inv, const Args&) {
             << escape_controls(h.token_serial) << ", "
             << (h.token_reachable ? "reachable" : "NOT reachable") << ", "
             << (h.logged_in ? "logged in" : "NOT logged in") << "\n"
+            << "quirks:   " << quirk_list(kw->token().quirks) << "\n"
             << "database: " << escape_controls(h.database_path) << ", integrity "
             << escape_controls(h.database_integrity) << ", " << h.database_bytes << " bytes (+"
             << h.wal_bytes << " in the WAL)\n"
@@ -157,6 +172,7 @@ Status run_health(const Invocation& inv, const Args&) {
         for (const auto& r : h.recommendations) out << "- " << escape_controls(r) << "\n";
         inv.print_text(out.str());
     }
+    if (auto refused = first_refusal(h.kek_findings)) return *refused;
     if (!h.healthy()) {
         return Error(Errc::failed, "unhealthy: " + (h.recommendations.empty()
                                                         ? std::string("see the report above")
@@ -200,8 +216,11 @@ const Command kHealthCommand = {
     "usage: keyward health [--json]\n\n"
     "Asks the token whether it is reachable and logged in, runs SQLite's quick_check,\n"
     "reports the database and WAL sizes, counts records due for rotation, expired or\n"
-    "expiring, and says in sentences what to do. Exit 0 when token and database are sound\n"
-    "(recommendations are advice), 1 when not; 6 when the token cannot be opened at all.\n",
+    "expiring, checks every KEK version against the token (present once as a private object\n"
+    "with keyward's attributes, CKA_ID and check value; its state against the token's record\n"
+    "of compromised and destroyed versions), and says in sentences what to do. Exit 0 when\n"
+    "token, database and KEKs are sound (recommendations are advice), 1 when not; 6 when the\n"
+    "token cannot be opened at all or a KEK version fails its checks.\n",
     {},
     0,
     0,

@@ -1,6 +1,7 @@
 // validate: opens every stored record version (or a keyring's, or a random sample) and reports
 // what opened; the pre-flight and post-flight check around rotations and restores.
 #include "cli/command.hpp"
+#include "cli/kek_findings_output.hpp"
 #include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
@@ -28,7 +29,9 @@ void report_json(Json& j, const ValidationReport& r) {
             .field("failed", k.failed)
             .end_object();
     }
-    j.end_array().key("failures").begin_array();
+    j.end_array().key("kek_findings");
+    kek_findings_json(j, r.kek_findings);
+    j.key("failures").begin_array();
     for (const auto& f : r.failures) {
         j.begin_object()
             .field("record", f.record)
@@ -43,7 +46,7 @@ void report_json(Json& j, const ValidationReport& r) {
 std::string report_text(const ValidationReport& r) {
     std::string out = "validated " + plural(r.checked, "record version", "record versions") + ": " +
                       std::to_string(r.opened) + " opened, " + std::to_string(r.failed) +
-                      " failed\n";
+                      " failed\n" + kek_findings_text(r.kek_findings);
     for (const auto& k : r.by_kek_version) {
         out += "  " + escape_controls(k.keyring) + " v" + std::to_string(k.version) + ": " +
                plural(k.records, "record version", "record versions");
@@ -65,7 +68,9 @@ Status run_validate(const Invocation& inv, const Args& args) {
     KW_TRY(auto sample, args.number("--sample", 0, 1, 1000000000));
     KW_TRY(auto max_failures, args.number("--failures", kMaxValidationFailures, 0, 1000000000));
     const std::string keyring = args.get("--keyring").value_or("");
-    KW_TRY(auto kw, inv.open_keyward());
+    // Opens even when KEK versions fail their checks: their records are counted as failed
+    // and the versions named, rather than the run refused.
+    KW_TRY(auto kw, inv.open_keyward(OpenOptions{.diagnose = true}));
     KW_TRY(auto report, kw->validate(keyring, static_cast<std::size_t>(sample),
                                      static_cast<std::size_t>(max_failures)));
     if (inv.json) {
@@ -75,7 +80,12 @@ Status run_validate(const Invocation& inv, const Args& args) {
     } else {
         inv.print_text(report_text(report));
     }
-    if (report.all_opened()) return {};
+    if (auto refused = first_refusal(report.kek_findings)) return *refused;
+    if (report.all_opened() && report.kek_findings.empty()) return {};
+    if (report.all_opened()) {
+        return Error(Errc::failed, "every record version opened, but " +
+                                       report.kek_findings.front().message);
+    }
     const auto& first = report.failures.front();
     return Error(Errc::failed,
                  plural(report.failed, "record version", "record versions") + " of " +
@@ -95,8 +105,11 @@ const Command kValidateCommand = {
     "keyring NAME, with its record:NS/NAME#V context, and wipes each plaintext at once.\n"
     "--sample N opens N versions chosen at random instead. Prints how many opened and failed,\n"
     "per KEK version, and the first 20 failures (--failures N: the first N; 0: all). Run it\n"
-    "before and after a rotation or a restore. Exit 0 only if every version opened; 1 if any\n"
-    "did not; 4 if NAME does not exist; 6 if the token cannot be used.\n",
+    "before and after a rotation or a restore. Every KEK version is checked against the token\n"
+    "first, and every row's keyring and version columns against its envelope's header.\n"
+    "Exit 0 only if every version opened and nothing disagreed; 1 if any did not open, a row\n"
+    "disagrees with its envelope, or the token recorded a graver KEK state than the database;\n"
+    "4 if NAME does not exist; 6 if the token cannot be used or a KEK version fails its checks.\n",
     {{"--keyring", true}, {"--sample", true}, {"--failures", true}},
     0,
     0,

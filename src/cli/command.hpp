@@ -24,7 +24,7 @@ struct Invocation {
 
     /// Loads the configuration (--config, $KEYWARD_CONFIG, ./keyward.conf, /etc/keyward) and
     /// opens keyward with it.
-    Result<std::unique_ptr<Keyward>> open_keyward() const;
+    Result<std::unique_ptr<Keyward>> open_keyward(const OpenOptions& options = {}) const;
 
     /// Prints one JSON document, or human text, to stdout. Text has its control characters
     /// escaped except line breaks (terminal_text.hpp); values that could hold a line break

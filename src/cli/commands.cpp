@@ -47,12 +47,12 @@ std::span<const Command* const> commands() {
     return table;
 }
 
-Result<std::unique_ptr<Keyward>> Invocation::open_keyward() const {
+Result<std::unique_ptr<Keyward>> Invocation::open_keyward(const OpenOptions& options) const {
     std::optional<std::filesystem::path> flag;
     if (config_path) flag = *config_path;
     KW_TRY(auto path, locate_config(flag));
     KW_TRY(auto config, load_config(path));
-    return Keyward::open(config);
+    return Keyward::open(config, options);
 }
 
 void Invocation::print_json(const Json& doc) const {
