@@ -128,6 +128,18 @@ Result<std::size_t> read_value_length(const Session& s, CK_OBJECT_HANDLE key) {
     return static_cast<std::size_t>(a.ulValueLen);
 }
 
+Result<std::size_t> read_value_len_attribute(const Session& s, CK_OBJECT_HANDLE key) {
+    CK_ULONG length = 0;
+    CK_ATTRIBUTE a{CKA_VALUE_LEN, &length, sizeof length};
+    auto c = KW_P11_CALL(s.functions(), C_GetAttributeValue, s.handle(), key, &a, CK_ULONG{1});
+    if (!c.ok()) return op_error(c);
+    if (a.ulValueLen != sizeof length) {
+        return Error(Errc::hsm_error,
+                     "C_GetAttributeValue: the token did not return CKA_VALUE_LEN");
+    }
+    return static_cast<std::size_t>(length);
+}
+
 Result<Bytes> gcm_encrypt(const Session& s, CK_OBJECT_HANDLE key, MutableByteView iv, ByteView aad,
                           ByteView plaintext) {
     if (iv.size() != kGcmIvSize) return Error(Errc::failed, "AES-GCM needs a 12-byte IV");

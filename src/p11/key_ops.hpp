@@ -50,6 +50,10 @@ Result<SecretBytes> read_key_value(const Session& s, CK_OBJECT_HANDLE key, std::
 /// Errc::hsm_error when the token will not tell it.
 Result<std::size_t> read_value_length(const Session& s, CK_OBJECT_HANDLE key);
 
+/// CKA_VALUE_LEN of a secret key (sensitive or not). Errc::hsm_error when the token will not
+/// tell it. SoftHSM 2.6.1 answers 0 for unwrapped generic secrets (quirk value-len-zero).
+Result<std::size_t> read_value_len_attribute(const Session& s, CK_OBJECT_HANDLE key);
+
 /// CKM_AES_GCM encryption with a 96-bit IV and 128-bit tag: ciphertext || tag. `iv` is passed
 /// to the token; a token that writes its own IV into the parameters leaves it there.
 Result<Bytes> gcm_encrypt(const Session& s, CK_OBJECT_HANDLE key, MutableByteView iv, ByteView aad,

@@ -94,6 +94,18 @@ bool kwp_wraps_any_length(const Session& s, CK_MECHANISM_TYPE mechanism) {
     return wrapped && equal(*wrapped, kKwpKatWrapped23);
 }
 
+// Whether CKA_VALUE_LEN of an unwrapped generic secret is its length. SoftHSM 2.6.1 answers 0,
+// so where the length matters it is read as the length of CKA_VALUE instead (quirk
+// value-len-zero).
+bool value_len_after_unwrap(const Session& s, CK_MECHANISM_TYPE mechanism) {
+    auto kek = import_session_key(s, kKwpKatKek, KeyUse::aes_wrapping_key);
+    if (!kek) return false;
+    auto key = unwrap_key(s, mechanism, kek->handle(), kKwpKatWrapped23, false);
+    if (!key) return false;
+    auto length = read_value_len_attribute(s, key->handle());
+    return length && *length == kKatMessage.size();
+}
+
 std::string gcm_kat(const Session& s) {
     auto key = import_session_key(s, kGcmKatKey, KeyUse::aes_encryption_key);
     if (!key) return "cannot import a known-value AES key (" + key.error().message() + ")";
@@ -143,7 +155,7 @@ std::string mechanism_name(CK_MECHANISM_TYPE mechanism) {
     return buf;
 }
 
-Result<MechanismChoice> probe_mechanisms(const Session& session) {
+Result<MechanismChoice> probe_mechanisms(const Session& session, bool pad_as_kwp) {
     CK_FUNCTION_LIST* f = session.functions();
     CK_ULONG count = 0;
     auto c = KW_P11_CALL(f, C_GetMechanismList, session.slot(), nullptr, &count);
@@ -166,6 +178,11 @@ Result<MechanismChoice> probe_mechanisms(const Session& session) {
 
     MechanismChoice choice;
     for (CK_MECHANISM_TYPE m : {kMechAesKeyWrapKwp, kMechAesKeyWrapPad}) {
+        if (m == kMechAesKeyWrapPad && !pad_as_kwp) {
+            choice.suite1_report +=
+                "; CKM_AES_KEY_WRAP_PAD was not tried (quirk pad-as-kwp is off)";
+            break;
+        }
         std::string why = offers(m, CKF_WRAP | CKF_UNWRAP);
         if (why.empty()) {
             why = kwp_kat(session, m);
@@ -174,6 +191,7 @@ Result<MechanismChoice> probe_mechanisms(const Session& session) {
         if (why.empty()) {
             choice.suite1 = m;
             choice.suite1_any_length = kwp_wraps_any_length(session, m);
+            choice.value_len_after_unwrap = value_len_after_unwrap(session, m);
             choice.suite1_report.clear();
             break;
         }

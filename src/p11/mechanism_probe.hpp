@@ -1,6 +1,7 @@
 // Which mechanisms the token really offers for suites 1 and 2, proved by known-answer tests:
 // C_GetMechanismInfo is only a claim (SoftHSM 2.6 implements RFC 5649 under
-// CKM_AES_KEY_WRAP_PAD, and other tokens use 0x210A for PKCS#7-padded key wrap instead).
+// CKM_AES_KEY_WRAP_PAD, and other tokens use 0x210A for PKCS#7-padded key wrap instead). The
+// same tests measure the quirks kwp-zero-pads and value-len-zero (quirks.hpp).
 #pragma once
 
 #include <optional>
@@ -20,6 +21,9 @@ struct MechanismChoice {
     /// says (SoftHSM 2.6.1 does not: it zero-pads them first). Unwrapping any length is part
     /// of the required test.
     bool suite1_any_length = false;
+    /// An unwrapped key's CKA_VALUE_LEN tells its length (SoftHSM 2.6.1 answers 0): quirk
+    /// value-len-zero when false (quirks.hpp).
+    bool value_len_after_unwrap = false;
     /// CKM_AES_GCM offers encrypt/decrypt and passed its KAT (including tag rejection).
     bool suite2 = false;
     std::string suite1_report;
@@ -30,8 +34,9 @@ struct MechanismChoice {
 std::string mechanism_name(CK_MECHANISM_TYPE mechanism);
 
 /// Reads the slot's mechanism list and runs the known-answer tests in `session` (logged in,
-/// read-write; creates and destroys a few session objects). Errors only when the token cannot
-/// be asked at all; a failed KAT just makes its suite unavailable.
-Result<MechanismChoice> probe_mechanisms(const Session& session);
+/// read-write; creates and destroys a few session objects). Suite 1 tries CKM_AES_KEY_WRAP_KWP,
+/// then, when `pad_as_kwp` (quirk pad-as-kwp), CKM_AES_KEY_WRAP_PAD. Errors only when the token
+/// cannot be asked at all; a failed KAT just makes its suite unavailable.
+Result<MechanismChoice> probe_mechanisms(const Session& session, bool pad_as_kwp);
 
 }  // namespace keyward::p11

@@ -1,6 +1,6 @@
-// A loaded PKCS#11 module (dlopen + C_GetFunctionList + C_Initialize), shared by every
-// connection of this process to the same module path, so one connection's teardown never
-// C_Finalizes a module another connection is still using.
+// A loaded PKCS#11 module (dlopen + C_GetInterface or C_GetFunctionList + C_Initialize), shared
+// by every connection of this process to the same module path, so one connection's teardown
+// never C_Finalizes a module another connection is still using.
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +24,19 @@ struct ModuleOptions {
     bool never_finalize = false;
 };
 
+/// What the module says about itself (C_GetInfo) and how its function list was obtained: for
+/// the trace, the quirks profile and reports, never for a decision about keys.
+struct ModuleInfo {
+    /// "C_GetInterface" (PKCS#11 3.0, interface "PKCS 11") or "C_GetFunctionList".
+    std::string entry_point;
+    /// The function list's version: 3.x through C_GetInterface, 2.x otherwise.
+    CK_VERSION interface_version{};
+    /// CK_INFO fields, blank padding trimmed; empty when C_GetInfo failed.
+    std::string manufacturer;
+    std::string description;
+    CK_VERSION library_version{};
+};
+
 class Module {
   public:
     /// The module at `path`, loaded and initialised once per process (and again in a forked
@@ -42,6 +55,7 @@ class Module {
 
     CK_FUNCTION_LIST* functions() const noexcept { return functions_; }
     const std::string& path() const noexcept { return path_; }
+    const ModuleInfo& info() const noexcept { return info_; }
     /// false when C_Initialize said CKR_CRYPTOKI_ALREADY_INITIALIZED.
     bool initialized_here() const noexcept { return initialized_here_; }
     /// Process that initialised it; a different getpid() means we are in a forked child.
@@ -58,6 +72,7 @@ class Module {
     std::string softhsm2_conf_;
     void* handle_ = nullptr;
     CK_FUNCTION_LIST* functions_ = nullptr;
+    ModuleInfo info_;
     bool initialized_here_ = false;
     pid_t pid_ = 0;
     std::atomic<bool> never_finalize_{false};

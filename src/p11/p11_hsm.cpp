@@ -23,12 +23,30 @@ std::string quoted(std::string_view s) {
     return "\"" + std::string(s) + "\"";
 }
 
-// SoftHSM's CK_TOKEN_INFO.manufacturerID. SoftHSM 2.6.1 frees a session object's memory only
-// in C_Finalize (SessionObjectStore keeps every object it made in allObjects), about 240 bytes
-// per object, session closed or not: a connection to it reconnects after this many objects
-// (~23 MiB), which takes 40-55 ms (docs/PERFORMANCE.md).
-constexpr std::string_view kSoftHsmManufacturer = "SoftHSM project";
-constexpr std::size_t kSoftHsmReconnectAfter = 100000;
+// Quirk startup-retries (quirks.hpp): up to 8 more attempts, the n-th after 10 x n ms plus a
+// jitter of pid % 17 ms, so that processes that collided once do not collide again in step.
+class StartupRetries {
+  public:
+    explicit StartupRetries(bool on) noexcept : limit_(on ? 8 : 0) {}
+    bool left() const noexcept { return attempt_ < limit_; }
+    void wait() noexcept {
+        ++attempt_;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt_ + (::getpid() % 17)));
+    }
+
+  private:
+    int limit_;
+    int attempt_ = 0;
+};
+
+// The profile for this connection: detected from what is known so far (the token's
+// manufacturer once it is found), then keyward.conf's changes.
+Quirks configured_quirks(const ConnectOptions& options, std::string token_manufacturer = {}) {
+    auto detected = detect_quirks({options.module_path, std::move(token_manufacturer)});
+    Quirks q = apply_quirk_settings(detected, options.quirks);
+    if (options.reconnect_after_objects) q.reconnect_after = *options.reconnect_after_objects;
+    return q;
+}
 
 // Wipes the caller's PIN on every path out of connect().
 struct PinWiper {
@@ -41,19 +59,22 @@ struct PinWiper {
 
 }  // namespace
 
-Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const SecretString& pin) {
-    // SoftHSM rewrites token.object on every C_Login: no other keyward process may scan the
-    // token directory or log in until this login is done, and a token.object that a killed
-    // process left empty is restored first (softhsm_login_guard.hpp). nullopt: not SoftHSM.
-    KW_TRY(auto login_guard,
-           SoftHsmLoginGuard::acquire(options.module_path, options.softhsm2_conf));
+Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const SecretString& pin,
+                                          const Quirks& quirks) {
+    // Quirk login-guard: no other keyward process scans the token directory or logs in until
+    // this login is done, and a token.object that a killed process left empty is restored
+    // first. nullopt: the guard cannot work here (no token directory, a lock not ours).
+    std::optional<SoftHsmLoginGuard> login_guard;
+    if (quirks.login_guard) {
+        KW_TRY(login_guard, SoftHsmLoginGuard::acquire_for_config(options.softhsm2_conf));
+    }
     ModuleOptions module_options;
     module_options.softhsm2_conf = options.softhsm2_conf;
     module_options.never_finalize = options.never_finalize;
     Attachment a;
     KW_TRY(a.module, Module::acquire(options.module_path, module_options));
-    // The same race can also leave, in the module's memory, a token that reads as having no
-    // user PIN (its file half rewritten when it was scanned): that is looked for again too.
+    // A token that reads as having no user PIN, or no serial, is not one to log in to (with
+    // startup-retries, it is a file caught half rewritten, and is looked for again).
     auto locate = [&]() -> Result<SlotToken> {
         KW_TRY(auto t, find_token(a.module->functions(), options.token, options.module_path));
         const CK_FLAGS f = t.info.flags;
@@ -74,19 +95,14 @@ Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const S
         return a.module.use_count() == 1 && a.module->initialized_here() && !options.never_finalize;
     };
     auto found = locate();
-    // SoftHSM 2.6.1 scans its token directory once, at C_Initialize, and leaves out a token
-    // whose file another process is rewriting at that instant (it rewrites token.object on
-    // every login): concurrent keyward processes then saw "no token", or C_GetTokenInfo
-    // failing with CKR_GENERAL_ERROR, now and then (exit 6 or 1). A token that is absent or
-    // unreadable is therefore looked for again after re-initialising the module, a few times,
-    // when this connection is the module's only user. A bad label or URI (bad_config) is not
-    // retried.
+    // Quirk startup-retries: a token that is absent or unreadable is looked for again after
+    // initialising the module again (C_Finalize and dlclose first: the next C_Initialize scans
+    // the token files again). A bad label or URI (bad_config) is not retried.
     auto transient = [](const Error& e) { return e.code() != Errc::bad_config; };
-    for (int attempt = 1; attempt <= 8 && !found.ok() && transient(found.error()) && may_restart();
-         ++attempt) {
-        a.module.reset();  // C_Finalize and dlclose: the next C_Initialize scans again
-        // Jittered, so that processes that collided once do not collide again in step.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt + (::getpid() % 17)));
+    StartupRetries find_retries(quirks.startup_retries);
+    while (!found.ok() && transient(found.error()) && may_restart() && find_retries.left()) {
+        a.module.reset();
+        find_retries.wait();
         KW_TRY(a.module, Module::acquire(options.module_path, module_options));
         found = locate();
     }
@@ -112,20 +128,20 @@ Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const S
         return Error(Errc::bad_config,
                      name + " needs a user PIN; give one as env:VAR, file:PATH or prompt");
     }
-    // A wrong PIN is tried once, never again: retries would lock the token. Only
-    // CKR_GENERAL_ERROR and CKR_USER_PIN_NOT_INITIALIZED, SoftHSM's answers when another
-    // process is rewriting the token file at that instant (never its answers to a wrong PIN),
-    // are tried again.
+    // A wrong PIN is tried once, never again: retries would lock the token. With quirk
+    // startup-retries, CKR_GENERAL_ERROR and CKR_USER_PIN_NOT_INITIALIZED (SoftHSM's answers
+    // when another process is rewriting the token file at that instant, never its answers to
+    // a wrong PIN) are tried again.
     auto login = [&] {
         return KW_P11_CALL(a.module->functions(), C_Login, a.login_session.handle(), CKU_USER,
                            reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data())),
                            static_cast<CK_ULONG>(pin.size()));
     };
     auto c = login();
-    for (int attempt = 1;
-         attempt <= 8 && (c.rv() == CKR_GENERAL_ERROR || c.rv() == CKR_USER_PIN_NOT_INITIALIZED);
-         ++attempt) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt + (::getpid() % 17)));
+    StartupRetries login_retries(quirks.startup_retries);
+    while ((c.rv() == CKR_GENERAL_ERROR || c.rv() == CKR_USER_PIN_NOT_INITIALIZED) &&
+           login_retries.left()) {
+        login_retries.wait();
         // SoftHSM reads the PIN blobs once, when C_Initialize loads the token: a token file
         // caught half rewritten then answers CKR_USER_PIN_NOT_INITIALIZED to every C_Login
         // until the module is initialised again. Start over with a fresh module when this
@@ -180,7 +196,14 @@ Result<P11Hsm::Attachment> P11Hsm::attach(const ConnectOptions& options, const S
 
 Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
     PinWiper wiper{options.pin};
-    KW_TRY(auto a, attach(options, options.pin));
+    if (options.reconnect_after_objects && options.quirks.sets("reconnect-after")) {
+        return Error(Errc::bad_config,
+                     "reconnect_after_objects and quirks reconnect-after= both set the number "
+                     "of objects between reconnects; keep one of them");
+    }
+    // Before C_Initialize only the module's file name is known: enough for the quirks that
+    // surround it (quirks.hpp, moment 1).
+    KW_TRY(auto a, attach(options, options.pin, configured_quirks(options)));
     std::unique_ptr<P11Hsm> hsm(new P11Hsm);
     hsm->module_ = a.module;
     hsm->module_path_ = a.module->path();
@@ -192,8 +215,9 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
         trim_field(a.token.info.manufacturerID, sizeof a.token.info.manufacturerID);
     hsm->identity_.model = trim_field(a.token.info.model, sizeof a.token.info.model);
     hsm->login_session_ = std::move(a.login_session);
-    hsm->accept_modifiable_keks_ = options.accept_modifiable_keks;
     hsm->check_kek_attributes_ = options.check_kek_attributes;
+    // The token is known now: the whole profile (moment 2), the one this connection keeps.
+    Quirks quirks = configured_quirks(options, hsm->identity_.manufacturer);
     const std::string name = "token " + quoted(a.token.label);
 
     std::size_t max_sessions = options.max_sessions;
@@ -204,18 +228,26 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
         // Its own session, closed right after: the known-answer tests' unwrapped objects leak
         // on SoftHSM until their session closes.
         KW_TRY(auto probe_session, Session::open(a.module, a.token.slot, true));
-        auto probe = probe_mechanisms(probe_session);
+        auto probe = probe_mechanisms(probe_session, quirks.pad_as_kwp);
         if (!probe) return std::move(probe).error().context("probing the mechanisms of " + name);
         hsm->mechanisms_ = std::move(probe).value();
     }
+    // Moment 3: what the known-answer tests measured (pad-as-kwp in effect only if chosen).
+    const auto& m = hsm->mechanisms_;
+    quirks.pad_as_kwp = m.suite1 == kMechAesKeyWrapPad;
+    quirks.kwp_zero_pads = m.suite1 && !m.suite1_any_length;
+    quirks.value_len_zero = m.suite1 && !m.value_len_after_unwrap;
 
     // Only a module this connection initialised, and may finalise, can be reconnected.
     const bool finalisable = a.module->initialized_here() && !options.never_finalize;
-    const std::size_t reconnect_after =
-        !finalisable
-            ? 0
-            : options.reconnect_after_objects.value_or(
-                  hsm->identity_.manufacturer == kSoftHsmManufacturer ? kSoftHsmReconnectAfter : 0);
+    if (!finalisable) quirks.reconnect_after = 0;
+    hsm->quirks_ = quirks;
+    if (call_trace_enabled()) {
+        std::string list;
+        for (const auto& q : quirks.names()) list += (list.empty() ? "" : ", ") + q;
+        trace_note("quirks of " + name + ": " + (list.empty() ? "none" : list));
+    }
+    const std::size_t reconnect_after = quirks.reconnect_after;
     hsm->reconnect_after_.store(reconnect_after);
     if (reconnect_after != 0) {
         // Reconnecting logs in again: the PIN is kept, in wiped memory, for the connection's
@@ -251,7 +283,7 @@ Status P11Hsm::reconnect() {
     } else if (std::chrono::steady_clock::now() < retry_after_) {
         return *last_failure_;  // a reconnect failed less than a second ago
     }
-    auto a = attach(options_, pin_);
+    auto a = attach(options_, pin_, quirks_);
     bool other_token = false;
     if (a.ok() && a->token.serial != identity_.serial) {
         other_token = true;
@@ -312,7 +344,7 @@ bool P11Hsm::supports(Suite suite) const noexcept {
 }
 
 bool P11Hsm::suite1_wraps_any_length() const noexcept {
-    return mechanisms_.suite1.has_value() && mechanisms_.suite1_any_length;
+    return mechanisms_.suite1.has_value() && !quirks_.kwp_zero_pads;
 }
 
 std::string P11Hsm::suite1_mechanism_name() const {
@@ -365,7 +397,7 @@ Result<CK_OBJECT_HANDLE> P11Hsm::kek_handle(const Session& s, const core::KekRef
 
 Status P11Hsm::check_attributes(const core::KekRef& kek, const core::KekAttributes& a) const {
     if (!check_kek_attributes_) return ok_status();
-    auto why = core::kek_spec_mismatch(a, kek.suite, accept_modifiable_keks_);
+    auto why = core::kek_spec_mismatch(a, kek.suite, quirks_.modifiable_keks);
     if (!why) return ok_status();
     return Error(Errc::token_mismatch,
                  "KEK " + quoted(kek.label) + " in token " + quoted(identity_.label) +
@@ -440,7 +472,7 @@ Result<core::KekAttributes> P11Hsm::generate_kek(const std::string& label, Suite
     const bool refused_unmodifiable = c.rv() == CKR_ATTRIBUTE_READ_ONLY ||
                                       c.rv() == CKR_TEMPLATE_INCONSISTENT ||
                                       c.rv() == CKR_ATTRIBUTE_VALUE_INVALID;
-    if (refused_unmodifiable && accept_modifiable_keks_) {
+    if (refused_unmodifiable && quirks_.modifiable_keks) {
         // ENVELOPE.md: CKA_MODIFIABLE = FALSE "where the token allows it".
         t.set_bool(CKA_MODIFIABLE, true);
         c = KW_P11_CALL(s.functions(), C_GenerateKey, s.handle(), &mech, t.data(), t.size(),
@@ -450,7 +482,7 @@ Result<core::KekAttributes> P11Hsm::generate_kek(const std::string& label, Suite
         return c.error().context("generating KEK " + quoted(label) +
                                  " with CKA_MODIFIABLE = FALSE (this token may refuse "
                                  "non-modifiable keys; keyward will not make a KEK that can "
-                                 "be changed unless told to)");
+                                 "be changed unless told to: quirks = auto, modifiable-keks)");
     }
     if (!c.ok()) {
         lease.discard();

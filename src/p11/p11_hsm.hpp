@@ -20,6 +20,7 @@
 #include "keyward/types.hpp"
 #include "p11/mechanism_probe.hpp"
 #include "p11/module.hpp"
+#include "p11/quirks.hpp"
 #include "p11/session.hpp"
 #include "p11/session_pool.hpp"
 #include "p11/token_finder.hpp"
@@ -40,19 +41,19 @@ struct ConnectOptions {
     /// A working session is closed and replaced after this many key objects were created in it
     /// (for tokens that tie per-object memory to the session).
     std::size_t recycle_after_objects = 10000;
-    /// After this many key objects (over every session) the connection finalises the module
-    /// and connects and logs in again, when it is the module's only user: SoftHSM 2.6.1 frees
-    /// session objects only in C_Finalize. The PIN is then kept, wiped on close, for the
-    /// connection's life. 0 never reconnects (and wipes the PIN right after login); unset
-    /// means 100,000 on SoftHSM and 0 elsewhere.
+    /// Changes to the detected token quirks (keyward.conf's `quirks =`, parse_quirks); the
+    /// default takes the detected profile as it is (quirks.hpp).
+    QuirkSettings quirks;
+    /// Quirk reconnect-after's number (keyward.conf's `reconnect_after_objects`): after this
+    /// many key objects (over every session) the connection finalises the module and connects
+    /// and logs in again, when it is the module's only user. The PIN is then kept, wiped on
+    /// close, for the connection's life. 0 never reconnects (and wipes the PIN right after
+    /// login); unset takes the profile's number. Errc::bad_config when `quirks` sets it too.
     std::optional<std::size_t> reconnect_after_objects;
     /// Check a KEK's attributes before its first use (core::kek_spec_mismatch). Only tests that
     /// need a KEK of known value (imported, so CKA_LOCAL = FALSE) for test vectors turn it off;
     /// Keyward::open never does, and no configuration key reaches it.
     bool check_kek_attributes = true;
-    /// Accept (and, when the token refuses FALSE, generate) KEKs with CKA_MODIFIABLE = TRUE.
-    /// Off by default: every KEK keyward uses must be non-modifiable.
-    bool accept_modifiable_keks = false;
     /// Never C_Finalize nor dlclose the module (for the OpenSSL provider, where SoftHSM must not
     /// be torn down inside OPENSSL_cleanup).
     bool never_finalize = false;
@@ -73,9 +74,10 @@ class P11Hsm final : public core::Hsm {
     /// PKCS#11 login belongs to the process, not the session: while another connection of this
     /// process keeps the same token logged in, the token answers CKR_USER_ALREADY_LOGGED_IN
     /// without checking this PIN, and the connection is made.
+    /// The token quirks profile is detected here, once (quirks.hpp), and kept for reconnects.
     /// Errors: Errc::hsm_unavailable (module will not load; no or several matching tokens;
     /// token has no user PIN), Errc::pin_incorrect, Errc::pin_locked, Errc::bad_config (bad
-    /// pkcs11: URI, label longer than 32 bytes, PIN missing).
+    /// pkcs11: URI, label longer than 32 bytes, PIN missing, reconnect-after set twice).
     static Result<std::unique_ptr<P11Hsm>> connect(ConnectOptions options);
 
     ~P11Hsm() override;
@@ -105,10 +107,14 @@ class P11Hsm final : public core::Hsm {
     /// "CKM_AES_KEY_WRAP_PAD" on SoftHSM 2.6; empty when suite 1 is unavailable.
     std::string suite1_mechanism_name() const;
     /// Whether suite 1 wraps keys of any length as RFC 5649 says. false on SoftHSM 2.6.1, which
-    /// zero-pads a key to a multiple of 8 bytes before wrapping: there wrap_dek and rewrap_dek
-    /// refuse suite 1 data keys whose length is not a multiple of 8 (Errc::unsupported).
-    /// Unwrapping standard blobs of any length works everywhere suite 1 is available.
+    /// zero-pads a key to a multiple of 8 bytes before wrapping (quirk kwp-zero-pads): there
+    /// wrap_dek and rewrap_dek refuse suite 1 data keys whose length is not a multiple of 8
+    /// (Errc::unsupported). Unwrapping standard blobs of any length works everywhere suite 1
+    /// is available.
     bool suite1_wraps_any_length() const noexcept;
+    /// The token quirks in effect on this connection (quirks.hpp), as detected, configured and
+    /// measured at connect.
+    const Quirks& quirks() const noexcept { return quirks_; }
     /// Why a suite is unavailable (empty when it is available).
     std::string unavailable_reason(Suite suite) const;
 
@@ -130,7 +136,9 @@ class P11Hsm final : public core::Hsm {
         SlotToken token;
         Session login_session;
     };
-    static Result<Attachment> attach(const ConnectOptions& options, const SecretString& pin);
+    /// Uses the quirks login-guard and startup-retries of `quirks`.
+    static Result<Attachment> attach(const ConnectOptions& options, const SecretString& pin,
+                                     const Quirks& quirks);
     /// Runs inside SessionPool::exclusive: finalises the module (when nobody else in the
     /// process uses it) and attaches again with the kept PIN. When that fails, calls fail with
     /// the reason and later ones try again (at most once a second); a wrong PIN, a locked PIN,
@@ -174,6 +182,7 @@ class P11Hsm final : public core::Hsm {
     pid_t pid_ = 0;
     core::TokenIdentity identity_;
     MechanismChoice mechanisms_;
+    Quirks quirks_;          // as of connect; reconnect_after_ is the live copy of its number
     Session login_session_;  // closing the token's last session logs it out: keep this one
     std::unique_ptr<SessionPool> pool_;
 
@@ -185,7 +194,6 @@ class P11Hsm final : public core::Hsm {
     std::atomic<std::size_t> reconnects_{0};
     // True between dropping the module and attaching again (after a failed attempt too).
     std::atomic<bool> detached_{false};
-    bool accept_modifiable_keks_ = false;
     bool check_kek_attributes_ = true;
     // Inside SessionPool::exclusive only: the last failed attempt, and when to try again.
     std::optional<Error> last_failure_;

@@ -21,7 +21,7 @@ constexpr std::size_t kCheckValueSize = 8;
 }  // namespace
 
 Status P11Hsm::require_kwp_length(std::size_t key_size) const {
-    if (key_size % 8 == 0 || mechanisms_.suite1_any_length) return ok_status();
+    if (key_size % 8 == 0 || !quirks_.kwp_zero_pads) return ok_status();
     return Error(Errc::unsupported,
                  "token \"" + identity_.label + "\"" +
                      " wraps suite 1 keys correctly only when their length is a multiple of 8 "
@@ -135,12 +135,13 @@ Result<Bytes> P11Hsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, Byt
         if (wrapped.size() != kwp_wrapped_size(dek_size)) return auth_failed_error();
         KW_TRY_STATUS(require_kwp_length(dek_size));
     }
-    // A token that zero-pads (SoftHSM 2.6.1) would silently turn a key of another length into
-    // a longer one: when the caller cannot say the length, ask the token. SoftHSM answers
-    // CKA_VALUE_LEN = 0 for unwrapped generic secrets, so the question is the length of
-    // CKA_VALUE itself, which a sensitive key will not tell: the key is unwrapped non-sensitive
-    // (a session object of this session, destroyed right after; its value is never read).
-    const bool ask_length = dek_size == 0 && !mechanisms_.suite1_any_length;
+    // A token that zero-pads (quirk kwp-zero-pads) would silently turn a key of another length
+    // into a longer one: when the caller cannot say the length, ask the token. Where
+    // CKA_VALUE_LEN reads 0 (quirk value-len-zero) the question is the length of CKA_VALUE
+    // itself, which a sensitive key will not tell: the key is then unwrapped non-sensitive (a
+    // session object of this session, destroyed right after; its value is never read).
+    const bool ask_length = dek_size == 0 && quirks_.kwp_zero_pads;
+    const bool sensitive = !ask_length || !quirks_.value_len_zero;
     KW_TRY(auto lease, this->lease());
     const Session& s = lease.session();
     const CK_MECHANISM_TYPE mech = *mechanisms_.suite1;
@@ -150,10 +151,11 @@ Result<Bytes> P11Hsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, Byt
         // Otherwise the DEK becomes a sensitive session object: it is wrapped again without
         // ever being readable on the host.
         auto result = [&]() -> Result<Bytes> {
-            KW_TRY(auto key, unwrap_key(s, mech, from_handle, wrapped, !ask_length));
+            KW_TRY(auto key, unwrap_key(s, mech, from_handle, wrapped, sensitive));
             lease.note_objects_created();
             if (ask_length) {
-                KW_TRY(auto length, read_value_length(s, key.handle()));
+                KW_TRY(auto length, sensitive ? read_value_len_attribute(s, key.handle())
+                                              : read_value_length(s, key.handle()));
                 KW_TRY_STATUS(require_kwp_length(length));
             }
             return wrap_key(s, mech, to_handle, key.handle(), wrapped.size());

@@ -139,10 +139,15 @@ std::string hex(CK_RV v) {
 
 }  // namespace
 
-std::string rv_name(CK_RV rv) {
+const char* known_rv_name(CK_RV rv) noexcept {
     for (const auto& entry : kRvNames) {
         if (entry.rv == rv) return entry.name;
     }
+    return nullptr;
+}
+
+std::string rv_name(CK_RV rv) {
+    if (const char* name = known_rv_name(rv)) return name;
     if ((rv & kVendorDefined) != 0) return "CKR_VENDOR_DEFINED+" + hex(rv & ~kVendorDefined);
     return "CKR_" + hex(rv);
 }

@@ -2,8 +2,9 @@
 // token at once (a PKCS#11 session serves one operation at a time). Sessions are opened lazily,
 // leased with RAII, and replaced after a number of objects were created in them (a token may
 // tie per-object memory to the session). The pool also counts every object made through it and
-// can run work while no lease is out and none can be taken: P11Hsm reconnects the module there,
-// because SoftHSM 2.6.1 keeps every session object's memory until C_Finalize.
+// can run work while no lease is out and none can be taken: P11Hsm reconnects the module there
+// (quirk reconnect-after, quirks.hpp: SoftHSM 2.6.1 keeps every session object's memory until
+// C_Finalize).
 #pragma once
 
 #include <atomic>

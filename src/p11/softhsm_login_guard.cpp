@@ -296,6 +296,11 @@ Result<std::optional<SoftHsmLoginGuard>> SoftHsmLoginGuard::acquire(
     const std::string& module_path, const std::string& softhsm2_conf,
     std::chrono::milliseconds wait) {
     if (!is_softhsm_module(module_path)) return std::optional<SoftHsmLoginGuard>();
+    return acquire_for_config(softhsm2_conf, wait);
+}
+
+Result<std::optional<SoftHsmLoginGuard>> SoftHsmLoginGuard::acquire_for_config(
+    const std::string& softhsm2_conf, std::chrono::milliseconds wait) {
     // An unreadable configuration makes SoftHSM's own C_Initialize fail with its own error.
     bool exists = false;
     auto text = read_small_file(softhsm_config_path(softhsm2_conf), &exists);

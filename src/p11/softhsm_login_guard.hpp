@@ -62,6 +62,12 @@ class SoftHsmLoginGuard {
         const std::string& module_path, const std::string& softhsm2_conf,
         std::chrono::milliseconds wait = kDefaultWait);
 
+    /// acquire() without the module name check: for a connection whose quirks profile has
+    /// login-guard on (quirks.hpp decides where the guard applies; keyward.conf may add it
+    /// for a renamed SoftHSM module).
+    static Result<std::optional<SoftHsmLoginGuard>> acquire_for_config(
+        const std::string& softhsm2_conf, std::chrono::milliseconds wait = kDefaultWait);
+
     /// Same for a known token directory (acquire() after reading the configuration).
     static Result<std::optional<SoftHsmLoginGuard>> acquire_tokendir(
         const std::string& tokendir, std::chrono::milliseconds wait = kDefaultWait);
