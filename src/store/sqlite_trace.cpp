@@ -98,7 +98,7 @@ void enable_sql_trace() noexcept {
     g_sql_trace.store(true, std::memory_order_relaxed);
 }
 
-void install_sql_trace(sqlite3* db) noexcept {
+void install_sql_trace(sqlite3* db) {
     if (db == nullptr) return;
     if (!g_sql_trace.load(std::memory_order_relaxed) && !core::debug_channels_from_env().sql)
         return;

@@ -18,6 +18,6 @@ void enable_sql_trace() noexcept;
 /// Installs the trace on a newly opened connection when it is on (by enable_sql_trace, or by
 /// KEYWARD_DEBUG naming "sql", read once per process). Nothing is installed otherwise, so an
 /// untraced connection pays nothing per statement.
-void install_sql_trace(sqlite3* db) noexcept;
+void install_sql_trace(sqlite3* db);
 
 }  // namespace keyward::store
