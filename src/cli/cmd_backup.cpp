@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "cli/backup_commands.hpp"
+#include "cli/terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -13,7 +14,7 @@ std::string kek_list(const BackupInfo& info) {
     std::string out;
     for (const auto& k : info.kek_versions) {
         if (!out.empty()) out += ", ";
-        out += k.keyring + " v" + std::to_string(k.version);
+        out += escape_controls(k.keyring) + " v" + std::to_string(k.version);
     }
     return out;
 }
@@ -61,8 +62,9 @@ Status run_backup(const Invocation& inv, const Args& args) {
         j.end_object();
         inv.print_json(j);
     } else {
-        inv.print_text("backup written to " + *out + " (" + counts(info) + ", KEK versions " +
-                       kek_list(info) + "; token serial " + info.token_serial + ")\n");
+        inv.print_text("backup written to " + escape_controls(*out) + " (" + counts(info) +
+                       ", KEK versions " + kek_list(info) + "; token serial " +
+                       escape_controls(info.token_serial) + ")\n");
     }
     return {};
 }
@@ -101,11 +103,12 @@ Status run_backup_restore(const Invocation& inv, const Args& args) {
         j.end_array().end_object();
         inv.print_json(j);
     } else {
-        std::string text = "restored the database from " + file + ", taken " + info.created_at +
-                           " (" + counts(info) + ", KEK versions " + kek_list(info) + ")\n";
+        std::string text = "restored the database from " + escape_controls(file) + ", taken " +
+                           escape_controls(info.created_at) + " (" + counts(info) +
+                           ", KEK versions " + kek_list(info) + ")\n";
         for (const auto& k : info.reapplied_states) {
-            text += "re-applied from the token: keyring " + k.keyring + " version " +
-                    std::to_string(k.version) + " is " + k.state +
+            text += "re-applied from the token: keyring " + escape_controls(k.keyring) +
+                    " version " + std::to_string(k.version) + " is " + k.state +
                     " (the backup predates that; new seals never use it)\n";
         }
         inv.print_text(text + "run keyward validate to check every record opens\n");

@@ -1,6 +1,8 @@
 // KEK findings output (see kek_findings_output.hpp).
 #include "cli/kek_findings_output.hpp"
 
+#include "cli/terminal_text.hpp"
+
 namespace keyward::cli {
 
 void kek_findings_json(core::Json& j, const std::vector<KekFinding>& findings) {
@@ -19,7 +21,8 @@ void kek_findings_json(core::Json& j, const std::vector<KekFinding>& findings) {
 
 std::string kek_findings_text(const std::vector<KekFinding>& findings) {
     std::string out;
-    for (const auto& f : findings) out += "finding: " + f.message + "\n";
+    // A message quotes labels and names from the database: one line each, whatever they hold.
+    for (const auto& f : findings) out += "finding: " + escape_controls(f.message) + "\n";
     return out;
 }
 
