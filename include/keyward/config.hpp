@@ -13,6 +13,9 @@
 
 namespace keyward {
 
+/// busy_timeout_ms when the config does not set it.
+inline constexpr std::uint32_t kDefaultBusyTimeoutMs = 10000;
+
 struct Config {
     std::filesystem::path source;         ///< the file it was read from (empty when built in code)
     std::string module;                   ///< path of the PKCS#11 module
@@ -25,6 +28,9 @@ struct Config {
     /// Session objects after which the token connection finalises the module and logs in
     /// again (0: never); unset: 100,000 on SoftHSM, never elsewhere (docs/CONFIG.md).
     std::optional<std::uint64_t> reconnect_after_objects;
+    /// How long one operation waits, in total, for database locks held by other processes
+    /// before failing with Errc::database_locked (0: not at all).
+    std::uint32_t busy_timeout_ms = kDefaultBusyTimeoutMs;
 };
 
 /// Reads a config file. Relative paths in it are relative to the file's directory. Unknown

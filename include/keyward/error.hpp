@@ -20,7 +20,8 @@ enum class Errc : std::uint16_t {
     failed,
     io_error,
     database_error,
-    hsm_error,  // the token answered with an unexpected CK_RV
+    database_locked,  // another process kept the database locked past the busy budget; retry
+    hsm_error,        // the token answered with an unexpected CK_RV
     already_exists,
     conflict,         // a concurrent writer won; retry
     state_refused,    // the object's state forbids the operation

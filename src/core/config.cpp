@@ -35,6 +35,19 @@ Result<std::uint64_t> parse_count(const fs::path& path, int line, const std::str
     return bad(path, line, key + " must be a positive whole number, not \"" + value + "\"");
 }
 
+// Up to a day: a budget longer than that is a mistake, and the milliseconds must fit the
+// arithmetic of the busy handler.
+Result<std::uint32_t> parse_busy_timeout(const fs::path& path, int line, const std::string& value) {
+    constexpr std::uint64_t kMax = 86'400'000;
+    if (value == "0") return std::uint32_t{0};
+    auto n = parse_count(path, line, "busy_timeout_ms", value);
+    if (n.ok() && *n <= kMax) return static_cast<std::uint32_t>(*n);
+    const std::string what =
+        "busy_timeout_ms must be a whole number of milliseconds from 0 to 86400000, not \"" +
+        value + "\"";
+    return bad(path, line, what);
+}
+
 Status check_pin_source(const fs::path& path, int line, const std::string& value) {
     if (value == "prompt" || (value.rfind("env:", 0) == 0 && value.size() > 4) ||
         (value.rfind("file:", 0) == 0 && value.size() > 5)) {
@@ -89,6 +102,8 @@ Result<Config> load_config(const fs::path& path) {
             KW_TRY(cfg.gcm_wrap_limit, parse_count(path, line, key, value));
         } else if (key == "gcm_wrap_reserve") {
             KW_TRY(cfg.gcm_wrap_reserve, parse_count(path, line, key, value));
+        } else if (key == "busy_timeout_ms") {
+            KW_TRY(cfg.busy_timeout_ms, parse_busy_timeout(path, line, value));
         } else if (key == "reconnect_after_objects") {
             // 0 is meaningful here: never reconnect (and keep no PIN).
             if (value == "0") {

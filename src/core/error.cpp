@@ -48,6 +48,8 @@ std::string_view errc_name(Errc code) noexcept {
             return "io_error";
         case Errc::database_error:
             return "database_error";
+        case Errc::database_locked:
+            return "database_locked";
         case Errc::hsm_error:
             return "hsm_error";
         case Errc::already_exists:

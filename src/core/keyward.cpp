@@ -57,8 +57,10 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config, const OpenO
     }
     KW_TRY(auto hsm, p11::P11Hsm::connect(std::move(options)));
     std::string mechanism = hsm->suite1_mechanism_name();
-    KW_TRY(auto store,
-           store::SqliteStore::open(config.database, store::Database::Mode::open_existing));
+    store::Database::Options db_options;
+    db_options.busy_timeout = std::chrono::milliseconds(config.busy_timeout_ms);
+    KW_TRY(auto store, store::SqliteStore::open(config.database,
+                                                store::Database::Mode::open_existing, db_options));
     KW_TRY(auto handle, open_with(std::move(hsm), std::move(store), config, open));
     handle->impl_->token.suite1_mechanism = std::move(mechanism);
     return handle;

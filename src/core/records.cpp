@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/busy_budget.hpp"
 #include "core/clock.hpp"
 #include "core/record_kinds.hpp"
 #include "core/record_rules.hpp"
@@ -111,6 +112,11 @@ Result<RecordPut> Records::seal_put(const RecordAddress& address, const Prepared
 Result<std::uint32_t> Records::store_with_retry(const RecordAddress& address,
                                                 const Prepared& prepared, ByteView value,
                                                 const std::string& actor) {
+    // One wait for other processes' locks for the whole put, re-seals included: a process
+    // that keeps the write lock makes this put fail once (Errc::database_locked), not once
+    // per attempt.
+    BusyBudget budget;
+    BusyBudget::Scope in_budget(budget);
     for (int attempt = 0; attempt < kPutAttempts; ++attempt) {
         KW_TRY(auto found, store_.find_record(address.ns, address.name));
         Prepared p = prepared;
@@ -135,6 +141,8 @@ Result<std::uint32_t> Records::store_with_retry(const RecordAddress& address,
         KW_TRY(auto put, seal_put(address, p, value, version, actor));
         auto stored = store_.put_record(put);
         if (stored.ok()) return version;
+        // Only a lost version race (or a rotation past the seal) is sealed again: the store
+        // says Errc::conflict for exactly those, and database_locked for a lock not granted.
         if (stored.error().code() != Errc::conflict) return stored.error();
     }
     return Error(Errc::conflict, "record " + address.text() +
@@ -233,6 +241,8 @@ Result<std::vector<ImportOutcome>> Records::put_batch(const std::string& ns,
                                                       std::span<const ImportItem> items,
                                                       const std::string& actor) {
     KW_TRY_STATUS(check_namespace(ns));
+    BusyBudget budget;  // one for the whole import, its re-sealed items included
+    BusyBudget::Scope in_budget(budget);
     std::vector<ImportOutcome> outcomes(items.size());
     std::vector<RecordPut> puts;
     std::vector<std::size_t> put_items;  // index into items for each put

@@ -56,14 +56,13 @@ Status copy_pages(Database& from, Database& to, const std::string& what) {
     if (backup == nullptr) return to.error(what);
     const int rc = sqlite3_backup_step(backup, -1);
     const int finished = sqlite3_backup_finish(backup);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-        return Error(Errc::conflict,
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        return Error(Errc::database_locked,
                      what + ": another keyward process holds the database; retry when it is done");
     }
-    if (rc != SQLITE_DONE) {
-        return Error(Errc::database_error, what + ": " + sqlite3_errstr(rc));
-    }
-    if (finished != SQLITE_OK) return to.error(what);
+    // sqlite3_backup_finish leaves the failure on the destination connection, whose error
+    // names its file (and a full disk as such).
+    if (rc != SQLITE_DONE || finished != SQLITE_OK) return to.error(what);
     return {};
 }
 

@@ -9,21 +9,11 @@
 #include <cstring>
 #include <utility>
 
+#include "store/sqlite_connection.hpp"
+
 namespace keyward::store {
 
 namespace {
-
-Errc errc_for(int rc) {
-    switch (rc & 0xff) {
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-            return Errc::conflict;
-        case SQLITE_CONSTRAINT:
-            return Errc::already_exists;
-        default:
-            return Errc::database_error;
-    }
-}
 
 // Creates the file with mode 0600 before SQLite sees it: SQLite would otherwise create it with
 // 0644 under the usual umask, and it gives the -wal and -shm files the database file's mode.
@@ -48,9 +38,29 @@ Status ensure_private_mode(const std::filesystem::path& path) {
                                        "chmod 600 it");
 }
 
+Result<std::unique_ptr<Connection>> connect(const std::filesystem::path& path, int flags,
+                                            std::chrono::milliseconds busy_timeout) {
+    auto connection = std::make_unique<Connection>(path.string(), busy_timeout);
+    const int rc = sqlite3_open_v2(path.c_str(), &connection->db,
+                                   flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
+    if (rc != SQLITE_OK) return connection_error(*connection, rc, "cannot open it");
+    install_busy_handler(*connection);
+    return connection;
+}
+
 }  // namespace
 
-Result<Database> Database::open(const std::filesystem::path& path, Mode mode) {
+Connection::~Connection() {
+    if (db != nullptr) sqlite3_close_v2(db);
+}
+
+Database::Database(std::unique_ptr<Connection> connection) : connection_(std::move(connection)) {}
+Database::Database(Database&& other) noexcept = default;
+Database& Database::operator=(Database&& other) noexcept = default;
+Database::~Database() = default;
+
+Result<Database> Database::open(const std::filesystem::path& path, Mode mode,
+                                const Options& options) {
     if (mode == Mode::create_if_missing) {
         KW_TRY_STATUS(create_private_file(path));
     } else if (!std::filesystem::exists(path)) {
@@ -59,16 +69,8 @@ Result<Database> Database::open(const std::filesystem::path& path, Mode mode) {
     }
     KW_TRY_STATUS(ensure_private_mode(path));
 
-    sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                             nullptr);
-    Database db(raw);
-    if (rc != SQLITE_OK) {
-        return Error(Errc::database_error, "cannot open database " + path.string() + ": " +
-                                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-    }
-    sqlite3_busy_timeout(raw, 10000);
+    KW_TRY(auto connection, connect(path, SQLITE_OPEN_READWRITE, options.busy_timeout));
+    Database db(std::move(connection));
     // WAL lets readers run during a writer's transaction; FULL syncs the WAL at every commit,
     // so a committed batch survives power loss.
     KW_TRY_STATUS(db.exec("PRAGMA journal_mode=WAL"));
@@ -79,51 +81,39 @@ Result<Database> Database::open(const std::filesystem::path& path, Mode mode) {
 }
 
 Result<Database> Database::open_plain(const std::filesystem::path& path, bool read_only) {
-    sqlite3* raw = nullptr;
-    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-    Database db(raw);
-    if (rc != SQLITE_OK) {
-        return Error(Errc::database_error, "cannot open " + path.string() + ": " +
-                                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-    }
-    sqlite3_busy_timeout(raw, 10000);
-    return db;
+    KW_TRY(auto connection, connect(path, read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE,
+                                    std::chrono::milliseconds(kDefaultBusyTimeoutMs)));
+    return Database(std::move(connection));
 }
 
-Database& Database::operator=(Database&& other) noexcept {
-    if (this != &other) {
-        if (db_) sqlite3_close_v2(db_);
-        db_ = std::exchange(other.db_, nullptr);
-    }
-    return *this;
+std::int64_t Database::changes() const noexcept {
+    return sqlite3_changes64(connection_->db);
 }
 
-Database::~Database() {
-    if (db_) sqlite3_close_v2(db_);
+std::int64_t Database::last_insert_rowid() const noexcept {
+    return sqlite3_last_insert_rowid(connection_->db);
+}
+
+sqlite3* Database::handle() const noexcept {
+    return connection_->db;
 }
 
 Error Database::error(std::string_view what) const {
-    int rc = sqlite3_extended_errcode(db_);
-    return Error(errc_for(rc), std::string(what) + ": " + sqlite3_errmsg(db_));
+    return connection_error(*connection_, sqlite3_extended_errcode(connection_->db), what);
 }
 
 Status Database::exec(const char* sql) {
-    char* msg = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+    const int rc = sqlite3_exec(connection_->db, sql, nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) return {};
-    std::string text = msg ? msg : sqlite3_errstr(rc);
-    sqlite3_free(msg);
-    return Error(errc_for(rc), "database: " + text);
+    return connection_error(*connection_, rc);
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+    int rc = sqlite3_prepare_v3(connection_->db, sql.data(), static_cast<int>(sql.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return error("preparing a statement");
-    return Statement(stmt, db_);
+    return Statement(stmt, connection_.get());
 }
 
 Statement::~Statement() {
@@ -162,10 +152,7 @@ Result<bool> Statement::step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    Errc code = errc_for(rc);
-    std::string msg = sqlite3_errmsg(db_);
-    if (code == Errc::conflict) msg += " (another keyward process holds the database; retry)";
-    return Error(code, "database: " + msg);
+    return connection_error(*connection_, rc);
 }
 
 Status Statement::run() {

@@ -1,36 +1,50 @@
-// RAII over SQLite: a connection (WAL, synchronous=FULL, foreign keys, busy timeout), prepared
+// RAII over SQLite: a connection (WAL, synchronous=FULL, foreign keys, a busy budget), prepared
 // statements with bound parameters only, and BEGIN IMMEDIATE transactions that roll back
-// unless committed.
+// unless committed. Every error names the database file (sqlite_errors.cpp).
 #pragma once
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "keyward/bytes.hpp"
+#include "keyward/config.hpp"
 #include "keyward/error.hpp"
 
 namespace keyward::store {
 
 class Statement;
+struct Connection;
 
 class Database {
   public:
     enum class Mode { open_existing, create_if_missing };
 
+    struct Options {
+        /// How long one operation (core::BusyBudget), else one statement, waits for locks
+        /// that other processes hold before failing with Errc::database_locked.
+        std::chrono::milliseconds busy_timeout{kDefaultBusyTimeoutMs};
+    };
+
     /// Opens (or creates, mode 0600) the file. A file readable by group or others is refused
     /// unless it is ours, in which case it is narrowed to 0600 first.
-    static Result<Database> open(const std::filesystem::path& path, Mode mode);
+    static Result<Database> open(const std::filesystem::path& path, Mode mode,
+                                 const Options& options);
+    static Result<Database> open(const std::filesystem::path& path, Mode mode) {
+        return open(path, mode, Options{});
+    }
 
     /// Opens an existing file as it is, without the pragmas above (no switch to WAL), for
     /// backup snapshots: read-only, or read-write on a file keyward has just created.
     static Result<Database> open_plain(const std::filesystem::path& path, bool read_only);
 
-    Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+    Database(Database&& other) noexcept;
     Database& operator=(Database&& other) noexcept;
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
@@ -39,22 +53,22 @@ class Database {
     /// Runs SQL without parameters (schema, pragmas). Never for data.
     Status exec(const char* sql);
     Result<Statement> prepare(std::string_view sql);
-    std::int64_t changes() const noexcept { return sqlite3_changes64(db_); }
-    std::int64_t last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }
-    sqlite3* handle() const noexcept { return db_; }
+    std::int64_t changes() const noexcept;
+    std::int64_t last_insert_rowid() const noexcept;
+    sqlite3* handle() const noexcept;
 
     /// Error with the SQLite message, for a failed call on this connection.
     Error error(std::string_view what) const;
 
   private:
-    explicit Database(sqlite3* db) : db_(db) {}
-    sqlite3* db_ = nullptr;
+    explicit Database(std::unique_ptr<Connection> connection);
+    std::unique_ptr<Connection> connection_;
 };
 
 class Statement {
   public:
     Statement(Statement&& other) noexcept
-        : stmt_(std::exchange(other.stmt_, nullptr)), db_(other.db_) {}
+        : stmt_(std::exchange(other.stmt_, nullptr)), connection_(other.connection_) {}
     Statement& operator=(Statement&&) = delete;
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
@@ -71,7 +85,7 @@ class Statement {
         return value ? bind(index, *value) : bind_null(index);
     }
 
-    /// true: a row is ready; false: done. Errors carry Errc::conflict on SQLITE_BUSY.
+    /// true: a row is ready; false: done. Errors carry Errc::database_locked on SQLITE_BUSY.
     Result<bool> step();
     /// Steps to completion, expecting no row.
     Status run();
@@ -87,9 +101,10 @@ class Statement {
 
   private:
     friend class Database;
-    Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+    Statement(sqlite3_stmt* stmt, const Connection* connection)
+        : stmt_(stmt), connection_(connection) {}
     sqlite3_stmt* stmt_ = nullptr;
-    sqlite3* db_ = nullptr;
+    const Connection* connection_ = nullptr;
 };
 
 /// BEGIN IMMEDIATE ... COMMIT; rolled back by the destructor unless commit() succeeded. IMMEDIATE

@@ -147,7 +147,10 @@ Result<std::vector<Status>> SqliteStore::put_records(std::span<const core::Recor
     for (const auto& put : puts) {
         // A refused put has written nothing: every check precedes the first write.
         auto outcome = insert_version(put);
-        if (!outcome.ok() && outcome.error().code() == Errc::database_error) return outcome.error();
+        if (!outcome.ok() && (outcome.error().code() == Errc::database_error ||
+                              outcome.error().code() == Errc::database_locked)) {
+            return outcome.error();
+        }
         outcomes.push_back(std::move(outcome));
     }
     KW_TRY_STATUS(tx.commit());

@@ -27,9 +27,10 @@ Status refuse_empty_database(const std::filesystem::path& path) {
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path,
-                                                       Database::Mode mode) {
+                                                       Database::Mode mode,
+                                                       const Database::Options& options) {
     if (mode == Database::Mode::open_existing) KW_TRY_STATUS(refuse_empty_database(path));
-    KW_TRY(auto db, Database::open(path, mode));
+    KW_TRY(auto db, Database::open(path, mode, options));
     KW_TRY_STATUS(migrate(db));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), path));
 }

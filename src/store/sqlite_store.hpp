@@ -17,7 +17,8 @@ class SqliteStore final : public core::Store {
   public:
     /// Opens the database and migrates it to the latest schema.
     static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path,
-                                                     Database::Mode mode);
+                                                     Database::Mode mode,
+                                                     const Database::Options& options = {});
 
     Result<std::optional<core::TokenBinding>> token_binding() override;
     Status bind_token(const core::TokenBinding& binding) override;

@@ -47,6 +47,27 @@ TEST_CASE("reconnect_after_objects takes a count, or 0 for never") {
     CHECK_THAT(bad.error().message(), Catch::Contains(":5: reconnect_after_objects must be"));
 }
 
+TEST_CASE("busy_timeout_ms is one operation's wait for locks: 10 s unless set, 0 for none") {
+    const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
+    auto unset = load_config(write_conf(base));
+    REQUIRE(unset.ok());
+    CHECK(unset->busy_timeout_ms == 10000);
+    auto some = load_config(write_conf(base + "busy_timeout_ms = 2500\n"));
+    REQUIRE(some.ok());
+    CHECK(some->busy_timeout_ms == 2500);
+    auto none = load_config(write_conf(base + "busy_timeout_ms = 0\n"));
+    REQUIRE(none.ok());
+    CHECK(none->busy_timeout_ms == 0);
+    for (const char* bad : {"-1", "1.5", "86400001", "99999999999999999999", "5s"}) {
+        INFO(bad);
+        auto r = load_config(write_conf(base + "busy_timeout_ms = " + bad + "\n"));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code() == Errc::bad_config);
+        CHECK_THAT(r.error().message(),
+                   Catch::Contains(":5: busy_timeout_ms must be a whole number of milliseconds"));
+    }
+}
+
 TEST_CASE("config errors are bad_config and name the line") {
     const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
     struct Case {
