@@ -51,7 +51,14 @@ Result<std::unique_ptr<Connection>> connect(const std::filesystem::path& path, i
 }  // namespace
 
 Connection::~Connection() {
-    if (db != nullptr) sqlite3_close_v2(db);
+    if (db == nullptr) return;
+    // The -wal and -shm files stay (SQLITE_FCNTL_PERSIST_WAL, set at open) so that the next
+    // process can read on a full disk: making the -shm file needs 32 KiB. The WAL is emptied
+    // here instead: its frames hold old page images (envelopes of purged records among them)
+    // that secure_delete does not reach. Not set at open, where truncating the WAL at every
+    // restart would cost each busy writer a re-allocation.
+    if (keep_wal_files) sqlite3_exec(db, "PRAGMA journal_size_limit=0", nullptr, nullptr, nullptr);
+    sqlite3_close_v2(db);
 }
 
 Database::Database(std::unique_ptr<Connection> connection) : connection_(std::move(connection)) {}
@@ -70,6 +77,10 @@ Result<Database> Database::open(const std::filesystem::path& path, Mode mode,
     KW_TRY_STATUS(ensure_private_mode(path));
 
     KW_TRY(auto connection, connect(path, SQLITE_OPEN_READWRITE, options.busy_timeout));
+    int persist = 1;
+    connection->keep_wal_files =
+        sqlite3_file_control(connection->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist) ==
+        SQLITE_OK;
     Database db(std::move(connection));
     // WAL lets readers run during a writer's transaction; FULL syncs the WAL at every commit,
     // so a committed batch survives power loss.

@@ -19,12 +19,13 @@ struct Connection {
         : path(std::move(file)), busy_timeout(timeout) {}
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
-    /// Closes the connection.
+    /// Closes the connection; with keep_wal_files, empties the WAL first (see sqlite.cpp).
     ~Connection();
 
     sqlite3* db = nullptr;
     std::string path;  ///< the file as configured, for messages
     std::chrono::milliseconds busy_timeout;
+    bool keep_wal_files = false;
     /// A statement's own budget, when no operation has opened one (BusyBudget::current()).
     std::optional<core::BusyBudget> statement_budget;
     /// The total of the budget the busy handler last gave up on, for the message.
