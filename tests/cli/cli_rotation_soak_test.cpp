@@ -323,8 +323,9 @@ TEST_CASE("SIGKILL at random points of rotations and rollbacks of 5,000 records 
 // write through a stdio buffer), so a keyward process killed during its start-up used to leave
 // it empty: the token and every KEK in it were gone. keyward's SoftHSM login guard restores it
 // from the copy kept beside the token directory (src/p11/softhsm_login_guard.hpp). Half of the
-// kills are aimed at the login itself (once the child holds the guard's lock), half are drawn
-// over the first 20 ms of the process; $KEYWARD_LOGIN_KILLS sets their number.
+// kills are aimed at the login (once the child holds the guard's lock: half of those at the
+// moment token.object reads 0 bytes, half within 30 ms), half are drawn over the first 20 ms
+// of the process; $KEYWARD_LOGIN_KILLS sets their number.
 TEST_CASE("a SIGKILL during a keyward process's start-up leaves the token usable",
           "[softhsm-login-kill]") {
     const auto started = Clock::now();
@@ -380,7 +381,19 @@ TEST_CASE("a SIGKILL during a keyward process's start-up leaves the token usable
             while (!lock_held() && !child.ended() && seconds_since(t) < 5) {
                 std::this_thread::sleep_for(std::chrono::microseconds(200));
             }
-            std::this_thread::sleep_for(std::chrono::microseconds(uniform(0, 6000)));
+            if (aimed % 2 == 0) {
+                // At SoftHSM's truncation itself: the instant token.object reads 0 bytes.
+                // (Aiming by delay alone missed it whenever start-up before C_Login got slower
+                // or faster: from lock to rewrite takes 5-30 ms depending on the machine.)
+                const auto held = Clock::now();
+                std::error_code ec;
+                while (lock_held() && !child.ended() && seconds_since(held) < 0.2 &&
+                       fs::file_size(token_object, ec) != 0) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(20));
+                }
+            } else {
+                std::this_thread::sleep_for(std::chrono::microseconds(uniform(0, 30000)));
+            }
         } else {
             std::this_thread::sleep_for(std::chrono::microseconds(uniform(0, 20000)));
         }
