@@ -31,6 +31,14 @@ struct Config {
     /// How long one operation waits, in total, for database locks held by other processes
     /// before failing with Errc::database_locked (0: not at all).
     std::uint32_t busy_timeout_ms = kDefaultBusyTimeoutMs;
+    /// The token workarounds to use: "auto" (detected for the module and token), "none", and
+    /// changes to either (docs/CONFIG.md, "Token quirks"). Kept as written: the PKCS#11 adapter
+    /// parses it when it connects, and refuses an unknown word (Errc::bad_config).
+    std::string quirks = "auto";
+    /// Traces to stderr for an HSM administrator, besides those KEYWARD_DEBUG turns on: "p11"
+    /// (every C_* call), "sql" (every statement), or both; empty for none (docs/OPERATIONS.md).
+    /// Checked when the file is read; never a PIN, key, plaintext or bound value is traced.
+    std::string debug;
 };
 
 /// Reads a config file. Relative paths in it are relative to the file's directory. Unknown

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/debug_channels.hpp"
+
 namespace keyward {
 
 namespace fs = std::filesystem;
@@ -104,6 +106,12 @@ Result<Config> load_config(const fs::path& path) {
             KW_TRY(cfg.gcm_wrap_reserve, parse_count(path, line, key, value));
         } else if (key == "busy_timeout_ms") {
             KW_TRY(cfg.busy_timeout_ms, parse_busy_timeout(path, line, value));
+        } else if (key == "quirks") {
+            cfg.quirks = value;  // parsed by the PKCS#11 adapter, which knows the names
+        } else if (key == "debug") {
+            auto channels = core::parse_debug_channels(value);
+            if (!channels) return bad(path, line, "debug: " + channels.error().message());
+            cfg.debug = value;
         } else if (key == "reconnect_after_objects") {
             // 0 is meaningful here: never reconnect (and keep no PIN).
             if (value == "0") {

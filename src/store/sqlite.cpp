@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "store/sqlite_connection.hpp"
+#include "store/sqlite_trace.hpp"
 
 namespace keyward::store {
 
@@ -45,6 +46,7 @@ Result<std::unique_ptr<Connection>> connect(const std::filesystem::path& path, i
                                    flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
     if (rc != SQLITE_OK) return connection_error(*connection, rc, "cannot open it");
     install_busy_handler(*connection);
+    install_sql_trace(connection->db);  // KEYWARD_DEBUG=sql (sqlite_trace.hpp)
     return connection;
 }
 
