@@ -111,9 +111,22 @@ Error connection_error(const Connection& connection, int rc, std::string_view wh
                          file + ": disk I/O error (" + sqlite_code_name(code) +
                              (err != 0 ? std::string(": ") + std::strerror(err) : "") + ")");
         }
-        case SQLITE_CONSTRAINT:
-            return Error(Errc::already_exists,
-                         file + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+        case SQLITE_CONSTRAINT: {
+            // Callers turn the conflicts they expect (a keyring or version already there) into
+            // their own words. Anything else means the database holds what keyward never
+            // wrote: SQLite's constraint text (table and column names) is not for users.
+            const bool taken =
+                code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY;
+            const char* why = taken ? "it is already there"
+                              : code == SQLITE_CONSTRAINT_FOREIGNKEY
+                                  ? "it refers to a keyring, namespace, record or KEK version "
+                                    "the database does not have"
+                                  : "the database holds values keyward does not write";
+            return Error(taken ? Errc::already_exists : Errc::database_error,
+                         file + ": the change was refused because " + std::string(why) +
+                             " (the database may have been edited: run keyward validate and "
+                             "keyward health)");
+        }
         default: {
             std::string message = file + ": ";
             if (!what.empty()) message += std::string(what) + ": ";

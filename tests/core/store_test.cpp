@@ -70,3 +70,25 @@ TEST_CASE("only one version of a keyring can be active, enforced by the schema")
                 "check_value, created_at) VALUES ('r', 2, 'active', 'b', x'01', x'02', 't')")
             .ok());
 }
+
+TEST_CASE("a constraint the database refuses is said in keyward's words, never SQLite's") {
+    auto dir = test::fresh_dir("store");
+    auto store = store::SqliteStore::open(dir / "k.db", store::Database::Mode::create_if_missing);
+    REQUIRE(store.ok());
+    // A namespace mapped to a keyring the database does not have: the services check first,
+    // so only an edited database gets here.
+    auto refused = (*store)->map_namespace("ns", "no-such-keyring");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code() == Errc::database_error);
+    CHECK(refused.error().message() ==
+          "database " + (dir / "k.db").string() +
+              ": the change was refused because it refers to a keyring, namespace, record or KEK "
+              "version the database does not have (the database may have been edited: run "
+              "keyward validate and keyward health)");
+    core::KeyringRow ring{"r", Suite::kwp, "2026-12-06T00:00:00Z", 365, {}};
+    REQUIRE((*store)->create_keyring(ring).ok());
+    auto twice = (*store)->create_keyring(ring);
+    REQUIRE_FALSE(twice.ok());
+    CHECK(twice.error().code() == Errc::already_exists);
+    CHECK(twice.error().message().find("constraint") == std::string::npos);
+}
