@@ -81,7 +81,11 @@ class Hsm {
     /// Appends one event to the ledger, durably: it can be found again before this returns.
     virtual Status record_state(const KekStateEvent& event) = 0;
 
-    /// Generates an AES-256 KEK in the token with exactly the attributes of spec/ENVELOPE.md
+    /// Whether KEKs with CKA_MODIFIABLE = TRUE are acceptable on this token (a token that
+    /// cannot make non-modifiable keys, configured so): kek_spec_mismatch's modifiable_allowed.
+    virtual bool accepts_modifiable_keks() const { return false; }
+
+    /// Generates an AES-256 KEK in the token with exactly the attributes of docs/FORMAT.md
     /// for the suite, every attribute set explicitly. Does not look for an existing label:
     /// the caller does (see core::Keyrings).
     virtual Result<KekAttributes> generate_kek(const std::string& label, Suite suite,

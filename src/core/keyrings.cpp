@@ -48,7 +48,7 @@ Result<Keyrings::Made> Keyrings::generate_or_adopt(const std::string& label, Sui
     if (existing.size() == 1) {
         // A crash between generating the KEK and recording it leaves exactly this: adopt it
         // only when it is a KEK keyward would itself have made.
-        if (auto why = kek_spec_mismatch(existing[0], suite)) {
+        if (auto why = kek_spec_mismatch(existing[0], suite, hsm_.accepts_modifiable_keks())) {
             return Error(Errc::already_exists,
                          "the token already holds an object labelled " + label +
                              " that this database does not know, and it is not a keyward KEK (" +

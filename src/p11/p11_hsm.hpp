@@ -86,6 +86,7 @@ class P11Hsm final : public core::Hsm {
 
     const core::TokenIdentity& identity() const override { return identity_; }
     Result<std::vector<core::KekAttributes>> find_keks(const std::string& label) override;
+    bool accepts_modifiable_keks() const override { return quirks_.modifiable_keks; }
     Result<std::size_t> count_public_objects(const std::string& label) override;
     Result<core::StateLedger> read_state_ledger() override;
     Status record_state(const core::KekStateEvent& event) override;
