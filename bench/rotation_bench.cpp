@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/assemble.hpp"
 #include "keyward/keyward.hpp"
 #include "p11/init_token.hpp"
 #include "p11/module.hpp"
@@ -594,7 +595,7 @@ int main(int argc, char** argv) {
     if (create_helper_mode) {
         auto store = must(
             store::SqliteStore::open(paths.db(), store::Database::Mode::open_existing), "database");
-        auto kw = must(Keyward::open_with(connect(paths), std::move(store), Config{}), "open");
+        auto kw = must(core::assemble(connect(paths), std::move(store), Config{}), "open");
         std::printf("CREATE %.3f\n",
                     create_records(*kw, create_ring, counts.at(0), create_threads, value_size));
         return 0;
@@ -617,7 +618,7 @@ int main(int argc, char** argv) {
     p11::P11Hsm* hsm_view = hsm.get();  // owned by the Keyward handle below
     auto store = must(
         store::SqliteStore::open(paths.db(), store::Database::Mode::create_if_missing), "database");
-    auto kw = must(Keyward::open_with(std::move(hsm), std::move(store), Config{}), "open");
+    auto kw = must(core::assemble(std::move(hsm), std::move(store), Config{}), "open");
 
     std::printf(
         "keyward rotation benchmark: SoftHSM (%s), SQLite WAL synchronous=FULL, %zu-byte "

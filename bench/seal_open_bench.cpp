@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/assemble.hpp"
 #include "keyward/keyward.hpp"
 #include "p11/init_token.hpp"
 #include "p11/module.hpp"
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
     auto store =
         must(store::SqliteStore::open(dir / "bench.db", store::Database::Mode::create_if_missing),
              "database");
-    auto kw = must(Keyward::open_with(std::move(hsm), std::move(store), Config{}), "open");
+    auto kw = must(core::assemble(std::move(hsm), std::move(store), Config{}), "open");
     must(kw->create_keyring("b1", Suite::kwp), "keyring b1");
     must(kw->create_keyring("b2", Suite::gcm), "keyring b2");
 

@@ -22,11 +22,6 @@
 
 namespace keyward {
 
-namespace core {
-class Hsm;
-class Store;
-}  // namespace core
-
 struct KekVersionInfo {
     std::uint32_t version = 0;
     KekState state = KekState::pre_active;
@@ -88,12 +83,6 @@ class KEYWARD_API Keyward {
     /// database errors.
     static Result<std::unique_ptr<Keyward>> open(const Config& config,
                                                  const OpenOptions& options = {});
-
-    /// For tests and embedders: a handle over an Hsm and a Store that the caller built.
-    static Result<std::unique_ptr<Keyward>> open_with(std::unique_ptr<core::Hsm> hsm,
-                                                      std::unique_ptr<core::Store> store,
-                                                      const Config& config,
-                                                      const OpenOptions& options = {});
 
     /// What the token contradicts in the database about KEK versions now: versions refused at
     /// open (diagnose mode), states the token recorded graver than the database's (after a
@@ -212,9 +201,13 @@ class KEYWARD_API Keyward {
     /// schema is not newer than this keyward, and that no rotation is running.
     Result<BackupInfo> restore_backup(const std::string& path);
 
-  private:
+    /// The library's inside: defined only in the library, so a handle can only come from
+    /// open() (or, inside the library and its tests, from core::assemble over a token and a
+    /// store that are not PKCS#11 and SQLite: docs/ARCHITECTURE.md).
     struct Impl;
     explicit Keyward(std::unique_ptr<Impl> impl);
+
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

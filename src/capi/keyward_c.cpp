@@ -12,7 +12,7 @@
 #include <string>
 #include <utility>
 
-#include "core/record_json.hpp"
+#include "keyward/json.hpp"
 #include "keyward/keyward.hpp"
 
 struct keyward_handle {
@@ -282,9 +282,9 @@ int keyward_list(keyward_handle* handle, const char* ns, const char* kind, char*
         if (json == nullptr) return usage(handle, fn, "json");
         auto rows = handle->kw->records(ns == nullptr ? "" : ns, kind == nullptr ? "" : kind);
         if (!rows) return fail(handle, rows.error());
-        keyward::core::Json doc;
+        keyward::Json doc;
         doc.begin_object().key("records").begin_array();
-        for (const auto& r : *rows) keyward::core::record_json(doc, r);
+        for (const auto& r : *rows) keyward::record_json(doc, r);
         doc.end_array().end_object();
         const auto text = doc.str();
         auto* p = static_cast<char*>(std::malloc(text.size() + 1));

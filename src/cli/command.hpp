@@ -8,12 +8,11 @@
 #include <vector>
 
 #include "cli/args.hpp"
-#include "core/json_writer.hpp"
+#include "keyward/json.hpp"
 #include "keyward/keyward.hpp"
 
 namespace keyward::cli {
 
-using core::Json;
 
 struct Invocation {
     std::string command;  // "keyring create"

@@ -5,7 +5,7 @@
 
 namespace keyward::cli {
 
-void kek_findings_json(core::Json& j, const std::vector<KekFinding>& findings) {
+void kek_findings_json(Json& j, const std::vector<KekFinding>& findings) {
     j.begin_array();
     for (const auto& f : findings) {
         j.begin_object()

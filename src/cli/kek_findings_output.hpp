@@ -4,14 +4,14 @@
 #include <optional>
 #include <vector>
 
-#include "core/json_writer.hpp"
+#include "keyward/json.hpp"
 #include "keyward/error.hpp"
 #include "keyward/maintenance.hpp"
 
 namespace keyward::cli {
 
 /// A JSON array of {"keyring", "version", "code", "refused", "message"}.
-void kek_findings_json(core::Json& j, const std::vector<KekFinding>& findings);
+void kek_findings_json(Json& j, const std::vector<KekFinding>& findings);
 
 /// "finding: MESSAGE" lines.
 std::string kek_findings_text(const std::vector<KekFinding>& findings);

@@ -56,7 +56,7 @@ int fail(const Invocation& inv, const keyward::Error& e) {
     keyward::cli::print_error_line(message);
     // A command that already printed its document (import's summary) keeps it the only one.
     if (inv.json && !inv.printed_document) {
-        keyward::cli::Json doc;
+        keyward::Json doc;
         doc.begin_object()
             .key("error")
             .begin_object()

@@ -14,13 +14,12 @@
 #include <memory>
 
 #include "cli/io.hpp"
-#include "p11/unique_fd.hpp"
+#include "keyward/unique_fd.hpp"
 
 namespace keyward::cli {
 
 namespace {
 
-using p11::UniqueFd;
 
 Error os_error(const std::string& what, const std::string& path, int err) {
     return Error(Errc::io_error, what + " " + path + ": " + std::strerror(err));

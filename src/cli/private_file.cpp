@@ -20,14 +20,13 @@
 
 #include "cli/io.hpp"
 #include "cli/temp_files.hpp"
-#include "p11/unique_fd.hpp"
+#include "keyward/unique_fd.hpp"
 
 namespace keyward::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
-using p11::UniqueFd;
 
 struct Target {
     fs::path dir;

@@ -7,13 +7,11 @@
 #include <vector>
 
 #include "cli/args.hpp"
-#include "core/record_json.hpp"
+#include "keyward/json.hpp"
 #include "keyward/records.hpp"
 
 namespace keyward::cli {
 
-using core::record_json;
-using core::version_json;
 
 /// "NS/NAME  kind  state  vN  expires ...", one line.
 std::string record_line(const RecordInfo& r);

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "core/utf8.hpp"
+#include "keyward/utf8.hpp"
 
 namespace keyward::cli {
 
@@ -27,10 +27,10 @@ std::string escape(std::string_view s, bool keep_newlines) {
             append_hex(out, c);
         } else if (c < 0x80) {
             out.push_back(static_cast<char>(c));
-        } else if (core::is_c1_control(s, i)) {
+        } else if (is_c1_control(s, i)) {
             append_hex(out, c);
             append_hex(out, static_cast<unsigned char>(s[++i]));
-        } else if (const std::size_t n = core::utf8_sequence_length(s, i); n != 0) {
+        } else if (const std::size_t n = utf8_sequence_length(s, i); n != 0) {
             out.append(s.substr(i, n));
             i += n - 1;
         } else {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <unordered_set>
 
-#include "core/utf8.hpp"
+#include "keyward/utf8.hpp"
 #include "crypto/base64.hpp"
 #include "keyward/types.hpp"
 

@@ -1,18 +1,14 @@
-// The public facade: wires the PKCS#11 adapter, the SQLite store and the services together.
+// The public facade over the services: a handle assembled from any Hsm and Store. The one
+// place that knows PKCS#11 and SQLite is Keyward::open, in src/api (keyward_open.cpp).
 #include "keyward/keyward.hpp"
 
 #include <unistd.h>
 
 #include <cstdlib>
 
+#include "core/assemble.hpp"
 #include "core/clock.hpp"
-#include "core/debug_channels.hpp"
 #include "core/keyward_impl.hpp"
-#include "p11/call_trace.hpp"
-#include "p11/p11_hsm.hpp"
-#include "p11/pin_source.hpp"
-#include "store/sqlite_store.hpp"
-#include "store/sqlite_trace.hpp"
 
 namespace keyward {
 
@@ -48,49 +44,21 @@ Result<KeyringInfo> to_info(core::Store& store, const core::KeyringRow& ring) {
 Keyward::Keyward(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Keyward::~Keyward() = default;
 
-Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config, const OpenOptions& open) {
-    // Before the PIN is asked for: a bad word is exit 2 naming it, with no prompt first.
-    auto quirks = p11::parse_quirks(config.quirks);
-    if (!quirks && !config.source.empty()) return quirks.error().context(config.source.string());
-    KW_TRY(auto debug, core::parse_debug_channels(config.debug));
-    if (debug.p11) p11::enable_call_trace();  // process-wide, as KEYWARD_DEBUG=p11
-    if (debug.sql) store::enable_sql_trace();
-    KW_TRY(auto pin, p11::read_pin(config.pin_source));
-    p11::ConnectOptions options;
-    options.module_path = config.module;
-    options.token = config.token;
-    options.pin = std::move(pin);
-    options.softhsm2_conf = config.softhsm2_conf.string();
-    if (config.reconnect_after_objects) {
-        options.reconnect_after_objects = static_cast<std::size_t>(*config.reconnect_after_objects);
-    }
-    KW_TRY(options.quirks, std::move(quirks));
-    KW_TRY(auto hsm, p11::P11Hsm::connect(std::move(options)));
-    std::string mechanism = hsm->suite1_mechanism_name();
-    auto token_quirks = hsm->quirks().names();
-    store::Database::Options db_options;
-    db_options.busy_timeout = std::chrono::milliseconds(config.busy_timeout_ms);
-    KW_TRY(auto store, store::SqliteStore::open(config.database,
-                                                store::Database::Mode::open_existing, db_options));
-    KW_TRY(auto handle, open_with(std::move(hsm), std::move(store), config, open));
-    handle->impl_->token.suite1_mechanism = std::move(mechanism);
-    handle->impl_->token.quirks = std::move(token_quirks);
-    return handle;
-}
+namespace core {
 
-Result<std::unique_ptr<Keyward>> Keyward::open_with(std::unique_ptr<core::Hsm> hsm,
-                                                    std::unique_ptr<core::Store> store,
-                                                    const Config& config,
-                                                    const OpenOptions& open) {
-    auto impl = std::make_unique<Impl>(std::move(hsm), std::move(store), config);
+Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_ptr<Store> store,
+                                          const Config& config, const OpenOptions& open) {
+    auto impl = std::make_unique<Keyward::Impl>(std::move(hsm), std::move(store), config);
     KW_TRY_STATUS(impl->keyrings.verify_binding(open.diagnose));
     const auto& id = impl->hsm->identity();
     impl->token.label = id.label;
     impl->token.serial = id.serial;
     impl->token.manufacturer = id.manufacturer;
     impl->token.model = id.model;
-    return std::unique_ptr<Keyward>(new Keyward(std::move(impl)));
+    return std::make_unique<Keyward>(std::move(impl));
 }
+
+}  // namespace core
 
 const TokenSummary& Keyward::token() const noexcept {
     return impl_->token;

@@ -1,7 +1,7 @@
-// Record metadata as JSON (see record_json.hpp).
-#include "core/record_json.hpp"
+// Record metadata as JSON (keyward/json.hpp): shared by the CLI and the C API.
+#include "keyward/json.hpp"
 
-namespace keyward::core {
+namespace keyward {
 
 void record_json(Json& j, const RecordInfo& r) {
     j.begin_object()
@@ -50,4 +50,4 @@ void version_json(Json& j, const RecordVersion& v) {
         .end_object();
 }
 
-}  // namespace keyward::core
+}  // namespace keyward

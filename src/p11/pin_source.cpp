@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "p11/unique_fd.hpp"
+#include "keyward/unique_fd.hpp"
 
 namespace keyward::p11 {
 

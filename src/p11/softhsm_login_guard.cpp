@@ -32,7 +32,7 @@
 #include <utility>
 
 #include "keyward/bytes.hpp"
-#include "p11/unique_fd.hpp"
+#include "keyward/unique_fd.hpp"
 
 namespace keyward::p11 {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "core/json_writer.hpp"
+#include "keyward/json.hpp"
 #include "store/kek_version_rows.hpp"
 #include "store/schema.hpp"
 
@@ -93,7 +93,7 @@ Status sync_path(const fs::path& path, int flags) {
 Result<std::string> needed_keks(Database& snap) {
     KW_TRY(auto s, snap.prepare("SELECT keyring, version, state, label FROM kek_versions "
                                 "WHERE state <> 'destroyed' ORDER BY keyring, version"));
-    core::Json j;
+    Json j;
     j.begin_array();
     for (;;) {
         KW_TRY(bool row, s.step());

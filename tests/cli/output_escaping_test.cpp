@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli/terminal_text.hpp"
-#include "core/json_writer.hpp"
+#include "keyward/json.hpp"
 #include "crypto/json_reader.hpp"
 
 using keyward::cli::escape_controls;
@@ -13,7 +13,7 @@ using keyward::cli::escape_controls_keep_lines;
 namespace {
 
 std::string json_string(std::string_view s) {
-    keyward::core::Json j;
+    keyward::Json j;
     j.value(s);
     return std::string(j.str());
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "core/assemble.hpp"
 #include "core/busy_budget.hpp"
 #include "fake_hsm.hpp"
 #include "full_disk_vfs.hpp"
@@ -54,7 +55,7 @@ struct Handle {
         if (!store.ok()) throw std::runtime_error(store.error().message());
         auto fake = std::make_unique<FakeHsm>();
         hsm = fake.get();
-        auto handle = Keyward::open_with(std::move(fake), std::move(*store), Config{});
+        auto handle = core::assemble(std::move(fake), std::move(*store), Config{});
         if (!handle.ok()) throw std::runtime_error(handle.error().message());
         kw = std::move(*handle);
     }

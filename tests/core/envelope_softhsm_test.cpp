@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/assemble.hpp"
 #include "../p11/p11_test_helpers.hpp"
 #include "core/clock.hpp"
 #include "crypto/aes_gcm.hpp"
@@ -45,7 +46,7 @@ struct TokenFixture {
         auto s = store::SqliteStore::open(dir / "k.db", store::Database::Mode::create_if_missing);
         REQUIRE(s.ok());
         store = s->get();
-        auto k = Keyward::open_with(std::move(h), std::move(*s), Config{});
+        auto k = core::assemble(std::move(h), std::move(*s), Config{});
         REQUIRE(k.ok());
         kw = std::move(*k);
         raw = std::make_unique<test::RawToken>(token);

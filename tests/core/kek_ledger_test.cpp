@@ -2,6 +2,7 @@
 // gravity, and a handle opened in diagnose mode that refuses only the versions that fail.
 #include <catch2/catch.hpp>
 
+#include "core/assemble.hpp"
 #include "core/kek_ledger.hpp"
 #include "services_fixture.hpp"
 
@@ -101,7 +102,7 @@ TEST_CASE("a diagnose open refuses only the versions that fail, and names each")
 
     auto store = store::SqliteStore::open(f.db_path, store::Database::Mode::open_existing);
     REQUIRE(store.ok());
-    auto strict = Keyward::open_with(std::move(fake), std::move(*store), f.config);
+    auto strict = core::assemble(std::move(fake), std::move(*store), f.config);
     REQUIRE_FALSE(strict.ok());
     CHECK(strict.error().code() == Errc::token_mismatch);
     CHECK_THAT(strict.error().message(),
@@ -110,7 +111,7 @@ TEST_CASE("a diagnose open refuses only the versions that fail, and names each")
     auto store2 = store::SqliteStore::open(f.db_path, store::Database::Mode::open_existing);
     REQUIRE(store2.ok());
     auto diagnosed =
-        Keyward::open_with(std::move(copy), std::move(*store2), f.config, OpenOptions{true});
+        core::assemble(std::move(copy), std::move(*store2), f.config, OpenOptions{true});
     REQUIRE(diagnosed.ok());
     auto& kw = **diagnosed;
     auto findings = kw.kek_findings();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/assemble.hpp"
 #include "fake_hsm.hpp"
 #include "keyward/keyward.hpp"
 #include "store/sqlite_store.hpp"
@@ -30,7 +31,7 @@ struct ServicesFixture {
     std::unique_ptr<Keyward> reopen(std::unique_ptr<FakeHsm> fake) {
         auto store = store::SqliteStore::open(db_path, store::Database::Mode::create_if_missing);
         if (!store.ok()) throw std::runtime_error(store.error().message());
-        auto handle = Keyward::open_with(std::move(fake), std::move(*store), config);
+        auto handle = core::assemble(std::move(fake), std::move(*store), config);
         if (!handle.ok()) throw std::runtime_error(handle.error().message());
         return std::move(*handle);
     }

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace keyward::core {
+namespace keyward {
 
 /// Length (2-4) of the well-formed multi-byte UTF-8 sequence at s[i]: no overlong forms, no
 /// surrogates, nothing above U+10FFFF. 0 when s[i] does not start one (ASCII included).
@@ -39,4 +39,4 @@ inline bool is_c1_control(std::string_view s, std::size_t i) noexcept {
     return next >= 0x80 && next <= 0x9F;
 }
 
-}  // namespace keyward::core
+}  // namespace keyward

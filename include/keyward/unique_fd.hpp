@@ -5,7 +5,7 @@
 
 #include <utility>
 
-namespace keyward::p11 {
+namespace keyward {
 
 class UniqueFd {
   public:
@@ -23,4 +23,4 @@ class UniqueFd {
     int fd_;
 };
 
-}  // namespace keyward::p11
+}  // namespace keyward

@@ -1,9 +1,12 @@
-// A small JSON writer for --json output: one document, keys in the order written, strings
-// escaped per RFC 8259, always valid UTF-8 and free of raw control characters. Values are
-// metadata; secrets only where a command's contract says so (datakey --json, open --json),
-// which is why the buffer is a SecretString: every copy it leaves behind while growing is
-// wiped.
+// A small JSON writer for keyward's JSON documents (the CLI's --json output, the C API's
+// listings, backups): one document, keys in the order written, strings escaped per RFC 8259,
+// always valid UTF-8 and free of raw control characters. Values are metadata; secrets only
+// where a command's contract says so (datakey --json, open --json), which is why the buffer is
+// a SecretString: every copy it leaves behind while growing is wiped. Also the one JSON shape
+// of record metadata, so that every door speaks the same document (docs/CLI.md).
 #pragma once
+
+#include "keyward/export.hpp"
 
 #include <cstdint>
 #include <string>
@@ -11,10 +14,11 @@
 #include <vector>
 
 #include "keyward/bytes.hpp"
+#include "keyward/records.hpp"
 
-namespace keyward::core {
+namespace keyward {
 
-class Json {
+class KEYWARD_API Json {
   public:
     Json& begin_object();
     Json& end_object();
@@ -51,4 +55,10 @@ class Json {
     bool after_key_ = false;
 };
 
-}  // namespace keyward::core
+/// One record's metadata object: record, namespace, name, kind, state, latest, description,
+/// tags, dates and policy (docs/CLI.md, "JSON shapes"). Never a value.
+KEYWARD_API void record_json(Json& j, const RecordInfo& r);
+/// One version object of `versions --json`.
+KEYWARD_API void version_json(Json& j, const RecordVersion& v);
+
+}  // namespace keyward

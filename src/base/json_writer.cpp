@@ -1,12 +1,12 @@
 // JSON writer for --json output.
-#include "core/json_writer.hpp"
+#include "keyward/json.hpp"
 
 #include <cmath>
 #include <cstdio>
 
-#include "core/utf8.hpp"
+#include "keyward/utf8.hpp"
 
-namespace keyward::core {
+namespace keyward {
 
 void Json::separate() {
     if (after_key_) {
@@ -142,4 +142,4 @@ Json& Json::null() {
     return *this;
 }
 
-}  // namespace keyward::core
+}  // namespace keyward

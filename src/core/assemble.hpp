@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+// A Keyward handle over any Hsm and Store. Keyward::open (src/api/keyward_open.cpp) assembles
+// one over PKCS#11 and SQLite; the library's tests and benchmarks assemble one over a fake
+// token, a bare SoftHSM or a store they prepared. Not installed: embedders use Keyward::open.
+#pragma once
+
+#include <memory>
+
+#include "core/hsm.hpp"
+#include "core/store.hpp"
+#include "keyward/keyward.hpp"
+
+namespace keyward::core {
+
+/// Checks that store and token belong together (Keyrings::verify_binding: token binding, KEK
+/// rows, the token's state ledger, every live KEK's attributes) and returns the handle.
+Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_ptr<Store> store,
+                                          const Config& config, const OpenOptions& open = {});
+
+}  // namespace keyward::core
