@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/envelope_io.hpp"
 #include "cli/io.hpp"
+#include "crypto/base64.hpp"
 #include "crypto/envelope_codec.hpp"
 
 namespace keyward::cli {
@@ -26,10 +27,7 @@ Status run_datakey(const Invocation& inv, const Args& args) {
         Json j;
         j.begin_object();
         if (!args.has("--out-key")) {
-            SecretString key_b64;
-            auto b64 = crypto::to_text("", dk.key);
-            key_b64.assign(b64.begin(), b64.end());
-            secure_wipe(b64.data(), b64.size());
+            const SecretString key_b64 = crypto::base64_encode_secret(dk.key);
             j.field("key_b64", std::string_view(key_b64.data(), key_b64.size()));
         }
         j.field("blob", blob_text.substr(0, blob_text.size() - 1))

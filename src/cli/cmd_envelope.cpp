@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/envelope_io.hpp"
 #include "cli/io.hpp"
+#include "crypto/base64.hpp"
 #include "crypto/envelope_codec.hpp"
 
 namespace keyward::cli {
@@ -62,9 +63,8 @@ Status run_open(const Invocation& inv, const Args& args) {
             j.field("out", *out);
         } else {
             // The plaintext is this document's content; its base64 copy is wiped after use.
-            std::string b64 = crypto::to_text("", plaintext);
-            j.field("plaintext_b64", b64);
-            secure_wipe(b64.data(), b64.size());
+            const SecretString b64 = crypto::base64_encode_secret(plaintext);
+            j.field("plaintext_b64", std::string_view(b64.data(), b64.size()));
         }
         j.field("bytes", static_cast<std::uint64_t>(plaintext.size())).end_object();
         inv.print_json(j);

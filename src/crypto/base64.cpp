@@ -76,29 +76,10 @@ std::optional<Base64Failure> decode_into(std::string_view text, Out& out) {
     return std::nullopt;
 }
 
-}  // namespace
-
-std::string_view base64_reason(Base64Failure::Why why) noexcept {
-    switch (why) {
-        case Base64Failure::Why::whitespace:
-            return "whitespace or a line break";
-        case Base64Failure::Why::url_safe:
-            return "URL-safe base64 character (use + and /)";
-        case Base64Failure::Why::early_padding:
-            return "padding '=' before the end";
-        case Base64Failure::Why::not_alphabet:
-            return "a character outside the base64 alphabet";
-        case Base64Failure::Why::bad_length:
-            return "length is not a multiple of 4 ('=' padding missing, or the text was cut "
-                   "short)";
-        case Base64Failure::Why::non_canonical:
-            return "non-canonical base64 (pad bits set)";
-    }
-    return "invalid base64";
-}
-
-std::string base64_encode(ByteView in) {
-    std::string out;
+// One template for both containers, as for decoding: the whole text is reserved up front, so
+// a SecretString is never reallocated while it fills (a reallocation would be wiped anyway).
+template <typename Out>
+void encode_into(ByteView in, Out& out) {
     out.reserve((in.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 3 <= in.size(); i += 3) {
@@ -123,6 +104,38 @@ std::string base64_encode(ByteView in) {
         out.push_back(kAlphabet[v >> 6 & 0x3F]);
         out.push_back('=');
     }
+}
+
+}  // namespace
+
+std::string_view base64_reason(Base64Failure::Why why) noexcept {
+    switch (why) {
+        case Base64Failure::Why::whitespace:
+            return "whitespace or a line break";
+        case Base64Failure::Why::url_safe:
+            return "URL-safe base64 character (use + and /)";
+        case Base64Failure::Why::early_padding:
+            return "padding '=' before the end";
+        case Base64Failure::Why::not_alphabet:
+            return "a character outside the base64 alphabet";
+        case Base64Failure::Why::bad_length:
+            return "length is not a multiple of 4 ('=' padding missing, or the text was cut "
+                   "short)";
+        case Base64Failure::Why::non_canonical:
+            return "non-canonical base64 (pad bits set)";
+    }
+    return "invalid base64";
+}
+
+std::string base64_encode(ByteView in) {
+    std::string out;
+    encode_into(in, out);
+    return out;
+}
+
+SecretString base64_encode_secret(ByteView in) {
+    SecretString out;
+    encode_into(in, out);
     return out;
 }
 

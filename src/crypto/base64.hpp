@@ -34,6 +34,10 @@ std::string_view base64_reason(Base64Failure::Why why) noexcept;
 /// Padded standard base64 of bytes.
 std::string base64_encode(ByteView bytes);
 
+/// The same text for bytes that are secret (a data key, a plaintext): written straight into
+/// memory that is wiped when freed, so no plain copy of the encoding is ever left behind.
+SecretString base64_encode_secret(ByteView bytes);
+
 /// Exact decoded size of a text that decodes (length / 4 * 3 minus padding); callers use it to
 /// refuse oversized input before allocating anything.
 std::size_t base64_decoded_size(std::string_view text) noexcept;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/base64.hpp"
 #include "crypto/crypto_test_helpers.hpp"
 #include "crypto/envelope_codec.hpp"
 
@@ -823,6 +824,36 @@ TEST_CASE("the text form is the prefix plus RFC 4648 base64", "[codec][text]") {
     CHECK(to_text(kEnvelopeTextPrefix, hx(kKnownEnvelopeHex)) ==
           "kwe1:S1dFAQEHd2FsbGV0cwAAAAMAKAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICEiIyQlJiegoa"
           "KjpKWmp6ipqqtoZWxsb/Dx8vP09fb3+Pn6+/z9/v8=");
+}
+
+TEST_CASE("base64_encode_secret gives the RFC 4648 test vectors byte for byte", "[codec][text]") {
+    // RFC 4648 section 10, the empty string included.
+    const std::pair<const char*, const char*> rfc4648[] = {
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+    };
+    for (const auto& [raw, b64] : rfc4648) {
+        INFO(raw);
+        const SecretString text = base64_encode_secret(as_bytes(raw));
+        CHECK(std::string(text.data(), text.size()) == b64);
+    }
+    // Every alphabet character, + and / included, and the same text as base64_encode.
+    const Bytes all = hx(
+        "00108310518720928b30d38f41149351559761969b71d79f8218a39259a7a29aabb2dbafc31cb3d35db7e39e"
+        "bbf3dfbf");
+    const SecretString text = base64_encode_secret(all);
+    CHECK(std::string(text.data(), text.size()) ==
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    for (std::size_t len = 0; len <= 64; ++len) {
+        const Bytes data = seq(static_cast<std::uint8_t>(0xF0 + len), len);
+        const SecretString secret = base64_encode_secret(data);
+        CHECK(std::string(secret.data(), secret.size()) == base64_encode(data));
+    }
 }
 
 TEST_CASE("the text form accepts prefix and padded base64 with at most one final newline",
