@@ -16,6 +16,7 @@
 #include "keyward/keyward.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/catch_errc.hpp"
+#include "support/secret_text.hpp"
 #include "support/sqlite_file.hpp"
 #include "support/test_env.hpp"
 
@@ -24,17 +25,11 @@ using namespace std::chrono_literals;
 using keyward::test::FakeHsm;
 using keyward::test::FullDiskVfs;
 using keyward::test::SqliteFile;
+using keyward::test::str;
+using keyward::test::text;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-ByteView text(const char* s) {
-    return as_bytes(std::string_view(s));
-}
-
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "core/assemble.hpp"
-#include "../p11/p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
 #include "core/clock.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/aes_kwp.hpp"
@@ -21,11 +21,13 @@
 #include "p11/attributes.hpp"
 #include "p11/rv.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/secret_text.hpp"
 #include "support/softhsm_token.hpp"
 #include "support/test_env.hpp"
 
 using namespace keyward;
 using keyward::test::from_hex;
+using keyward::test::str;
 
 namespace {
 
@@ -91,10 +93,6 @@ struct TokenFixture {
         REQUIRE(store->create_keyring(ring).ok());
     }
 };
-
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
 
 // Decodes an envelope with Botan only (plus the spec): no keyward crypto involved.
 std::string botan_open(const Bytes& env, const std::string& context) {
@@ -269,7 +267,7 @@ TEST_CASE("the test vectors in docs/FORMAT.md are what keyward and the token pro
             ByteView b(*body);
             built = *crypto::serialize_envelope(header, nonce, b.first(b.size() - 16), b.last(16));
         }
-        const auto prefix = is_data_key ? crypto::kDataKeyTextPrefix : crypto::kEnvelopeTextPrefix;
+        const auto prefix = is_data_key ? kDataKeyTextPrefix : kEnvelopeTextPrefix;
         if (std::getenv("KEYWARD_PRINT_VECTORS") != nullptr) {
             std::cout << "vector: " << v["vector"] << "\nbytes: " << to_hex(built)
                       << "\ntext: " << crypto::to_text(prefix, built) << "\n";

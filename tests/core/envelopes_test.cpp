@@ -4,18 +4,14 @@
 
 #include "crypto/envelope_codec.hpp"
 #include "services_fixture.hpp"
+#include "support/secret_text.hpp"
 
 using namespace keyward;
 using keyward::test::ServicesFixture;
+using keyward::test::str;
+using keyward::test::text;
 
 namespace {
-
-ByteView text(const char* s) {
-    return as_bytes(std::string_view(s));
-}
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
 
 // Makes v2 of a keyring active and v1 decrypt-only, as a rotation will (rotation is its own
 // issue; the test stages its end state).

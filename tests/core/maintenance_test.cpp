@@ -11,20 +11,15 @@
 #include "services_fixture.hpp"
 #include "store/schema.hpp"
 #include "support/catch_errc.hpp"
+#include "support/secret_text.hpp"
 
 using namespace keyward;
 using keyward::test::FakeHsm;
 using keyward::test::ServicesFixture;
+using keyward::test::str;
+using keyward::test::text;
 
 namespace {
-
-ByteView text(const char* s) {
-    return as_bytes(std::string_view(s));
-}
-
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
 
 /// n records named r0..r(n-1) in namespace ns, stored in one bulk put.
 void bulk_put(Keyward& kw, const std::string& ns, int n) {

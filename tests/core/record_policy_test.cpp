@@ -12,19 +12,15 @@
 #include "store/schema.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/catch_errc.hpp"
+#include "support/secret_text.hpp"
 #include "support/test_env.hpp"
 
 using namespace keyward;
 using namespace keyward::core;
+using keyward::test::str;
+using keyward::test::text;
 
 namespace {
-
-ByteView text(const char* s) {
-    return as_bytes(std::string_view(s));
-}
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
 
 // The services without the facade, so that "now" can be any time.
 struct Services {

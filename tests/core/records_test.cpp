@@ -5,18 +5,12 @@
 #include "core/records.hpp"
 #include "crypto/envelope_codec.hpp"
 #include "services_fixture.hpp"
+#include "support/secret_text.hpp"
 
 using namespace keyward;
 using keyward::test::ServicesFixture;
-
-namespace {
-ByteView text(const char* s) {
-    return as_bytes(std::string_view(s));
-}
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
-}  // namespace
+using keyward::test::str;
+using keyward::test::text;
 
 TEST_CASE("every put makes the next version, sealed with context record:NS/NAME#V") {
     ServicesFixture f;

@@ -5,19 +5,14 @@
 #include <optional>
 
 #include "services_fixture.hpp"
+#include "support/secret_text.hpp"
 
 using namespace keyward;
 using keyward::test::ServicesFixture;
+using keyward::test::str;
+using keyward::test::text;
 
 namespace {
-
-ByteView text(const char* s) {
-    return as_bytes(std::string_view(s));
-}
-
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
 
 // Arms the fake HSM: right after the next seal's wrap, the keyring is rotated to the end.
 void rotate_after_next_wrap(ServicesFixture& f, const std::string& ring,

@@ -7,18 +7,14 @@
 
 #include "crypto/envelope_codec.hpp"
 #include "services_fixture.hpp"
+#include "support/secret_text.hpp"
 
 using namespace keyward;
 using keyward::test::ServicesFixture;
+using keyward::test::str;
+using keyward::test::text;
 
 namespace {
-
-ByteView text(const std::string& s) {
-    return as_bytes(std::string_view(s));
-}
-std::string str(const SecretBytes& b) {
-    return std::string(b.begin(), b.end());
-}
 
 // n wallets "ring/u<i>" with value "seed-<i>".
 void fill(Keyward& kw, int n) {

@@ -1,5 +1,5 @@
 // Small helpers shared by the crypto tests: readable Errc values in Catch2 output, the code of
-// a Result, and byte literals.
+// a Result, and byte literals (plain() for secrets is in support/secret_text.hpp).
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -10,6 +10,7 @@
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
 #include "support/catch_errc.hpp"
+#include "support/secret_text.hpp"
 #include "support/test_env.hpp"
 
 namespace keyward::test {
@@ -37,11 +38,6 @@ inline Bytes concat(std::initializer_list<ByteView> parts) {
     Bytes out;
     for (auto p : parts) out.insert(out.end(), p.begin(), p.end());
     return out;
-}
-
-/// Secret bytes as plain bytes, for comparisons in tests only.
-inline Bytes plain(const SecretBytes& s) {
-    return Bytes(s.begin(), s.end());
 }
 
 }  // namespace keyward::test

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <thread>
 
-#include "p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
 #include "support/softhsm_token.hpp"
 
 using keyward::Bytes;

@@ -16,7 +16,7 @@
 #include "p11/attributes.hpp"
 #include "p11/key_ops.hpp"
 #include "p11/rv.hpp"
-#include "p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
 #include "support/softhsm_token.hpp"
 
 using keyward::Bytes;

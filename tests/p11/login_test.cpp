@@ -19,6 +19,7 @@
 #include "p11/softhsm.hpp"
 #include "p11/softhsm_login_guard.hpp"
 #include "p11/token_finder.hpp"
+#include "support/secret_text.hpp"
 #include "support/softhsm_token.hpp"
 #include "support/test_env.hpp"
 
@@ -26,6 +27,7 @@ using keyward::Errc;
 using keyward::SecretString;
 using keyward::p11::P11Hsm;
 using keyward::test::SoftHsmToken;
+using keyward::test::str;
 
 namespace {
 
@@ -41,10 +43,6 @@ std::string write_pin_file(const std::string& name, const std::string& content, 
     }
     REQUIRE(::chmod(path.c_str(), mode) == 0);
     return path.string();
-}
-
-std::string str(const SecretString& s) {
-    return std::string(s.begin(), s.end());
 }
 
 // The fixture's token sub-directory whose token.object carries this serial (SoftHSM stores the

@@ -9,7 +9,7 @@
 #include "keyward/types.hpp"
 #include "p11/kek_attributes.hpp"
 #include "p11/rv.hpp"
-#include "p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
 #include "support/softhsm_token.hpp"
 
 using keyward::Bytes;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "keyward/types.hpp"
-#include "p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
 #include "support/softhsm_token.hpp"
 
 using keyward::Bytes;

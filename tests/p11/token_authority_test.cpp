@@ -7,7 +7,7 @@
 #include "p11/p11_hsm.hpp"
 #include "p11/rv.hpp"
 #include "p11/state_ledger.hpp"
-#include "p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
 
 using namespace keyward;
 using namespace keyward::test;

@@ -10,7 +10,8 @@
 #include "crypto/json_reader.hpp"
 #include "p11/key_ops.hpp"
 #include "p11/pkcs11.hpp"
-#include "p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
+#include "support/secret_text.hpp"
 #include "support/softhsm_token.hpp"
 #include "support/test_env.hpp"
 
@@ -18,6 +19,7 @@ using keyward::Bytes;
 using keyward::Errc;
 using keyward::test::from_hex;
 using keyward::test::Json;
+using keyward::test::plain;
 using keyward::test::RawToken;
 using keyward::test::SoftHsmToken;
 namespace p11 = keyward::p11;
@@ -37,10 +39,6 @@ Bytes concat(const Bytes& a, const Bytes& b) {
     Bytes out = a;
     out.insert(out.end(), b.begin(), b.end());
     return out;
-}
-
-Bytes plain(const keyward::SecretBytes& s) {
-    return Bytes(s.begin(), s.end());
 }
 
 void print_counts(const char* what, const std::map<std::string, int>& counts) {

@@ -1,5 +1,5 @@
 // Raw token access for the p11 tests.
-#include "p11_test_helpers.hpp"
+#include "support/p11_test_helpers.hpp"
 
 #include <openssl/rand.h>
 
