@@ -7,8 +7,9 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_setup.hpp"
-#include "crypto/json_reader.hpp"
 #include "support/test_env.hpp"
 
 using namespace keyward::test;
@@ -63,8 +64,8 @@ TEST_CASE("an error quoting a name with ESC and OSC shows them escaped, JSON exa
     CHECK_THAT(r.err, Catch::Contains("a" + kOscShown + "\\x0a\\xff\""));
     CHECK(terminal_safe(r.out));
     CHECK_THAT(r.out, Catch::Contains(R"(a\u001b]0;pwned\u0007\n\ufffd\")"));
-    const auto doc = Json::parse(r.out);
-    CHECK(doc["error"]["message"].as_string() ==
+    const auto doc = nlohmann::json::parse(r.out);
+    CHECK(doc.at("error").at("message").get<std::string>() ==
           "invalid record name \"a" + kOsc + "\n\xef\xbf\xbd\"" + rule);
 }
 
@@ -83,9 +84,10 @@ TEST_CASE("the import summary escapes a refused name and the error that quotes i
     r = s.kw.run({"--json", "import", "escimport", "--jsonl", "-"}, line);
     CHECK(r.exit_code == 1);
     CHECK(terminal_safe(r.out));
-    const auto doc = Json::parse(r.out);
-    CHECK(doc["refusals"][0]["name"].as_string() == "a" + kOsc);
-    CHECK_THAT(doc["refusals"][0]["error"].as_string(), Catch::Contains("\"a" + kOsc + "\""));
+    const auto doc = nlohmann::json::parse(r.out);
+    CHECK(doc.at("refusals").at(0).at("name").get<std::string>() == "a" + kOsc);
+    CHECK_THAT(doc.at("refusals").at(0).at("error").get<std::string>(),
+               Catch::Contains("\"a" + kOsc + "\""));
 }
 
 TEST_CASE("tags and descriptions with C1 controls or bytes that are not UTF-8 are escaped",
@@ -113,11 +115,11 @@ TEST_CASE("tags and descriptions with C1 controls or bytes that are not UTF-8 ar
     CHECK(json.exit_code == 0);
     CHECK(terminal_safe(json.out));
     CHECK_THAT(json.out, Catch::Contains(R"("note":"\u009b31mred")"));
-    const auto doc = Json::parse(json.out);
-    CHECK(doc["tags"]["note"].as_string() ==
+    const auto doc = nlohmann::json::parse(json.out);
+    CHECK(doc.at("tags").at("note").get<std::string>() ==
           "\xc2\x9b"
           "31mred");
-    CHECK(doc["description"].as_string() == "caf\xc3\xa9 \xef\xbf\xbd");
+    CHECK(doc.at("description").get<std::string>() == "caf\xc3\xa9 \xef\xbf\xbd");
 }
 
 TEST_CASE("values planted in the database cannot forge lines or drive the terminal", "[escape]") {
@@ -140,8 +142,8 @@ TEST_CASE("values planted in the database cannot forge lines or drive the termin
 
     auto json = s.kw.run({"--json", "list", "escplant"});
     CHECK(terminal_safe(json.out));
-    const auto doc = Json::parse(json.out);
-    CHECK(doc["records"][0]["kind"].as_string() ==
+    const auto doc = nlohmann::json::parse(json.out);
+    CHECK(doc.at("records").at(0).at("kind").get<std::string>() ==
           "custom_secret" + kOsc + "\nescplant/forged  wallet  active  v1");
 }
 

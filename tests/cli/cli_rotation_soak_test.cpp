@@ -245,19 +245,19 @@ TEST_CASE("SIGKILL at random points of rotations and rollbacks of 5,000 records 
             const auto ft = Clock::now();
             auto report = json_of(s.kw.run({"keyring", action, ring, "--batch", "100", "--json"}));
             tally.finish_s += seconds_since(ft);
-            CHECK(report["state"].as_string() == "finished");
-            CHECK(report["kind"].as_string() == action);
-            CHECK(report["resumed"].as_bool() == job.has_value());
+            CHECK(report.at("state").get<std::string>() == "finished");
+            CHECK(report.at("kind").get<std::string>() == action);
+            CHECK(report.at("resumed").get<bool>() == job.has_value());
             if (job) {
-                CHECK(report["id"].as_int() == job->id);
-                CHECK(report["runs"].as_int() == job->runs + 1);
+                CHECK(report.at("id").get<std::int64_t>() == job->id);
+                CHECK(report.at("runs").get<std::int64_t>() == job->runs + 1);
             }
-            CHECK(report["total"].as_int() == n);
-            CHECK(report["done"].as_int() == n);
-            CHECK(report["skipped"].as_int() == 0);
-            CHECK(report["failed"].as_int() == 0);
-            CHECK(report["hsm_rewraps"].as_int() == (action == "rotate" ? n : 0));
-            target = static_cast<std::uint32_t>(report["to_version"].as_int());
+            CHECK(report.at("total").get<std::int64_t>() == n);
+            CHECK(report.at("done").get<std::int64_t>() == n);
+            CHECK(report.at("skipped").get<std::int64_t>() == 0);
+            CHECK(report.at("failed").get<std::int64_t>() == 0);
+            CHECK(report.at("hsm_rewraps").get<std::int64_t>() == (action == "rotate" ? n : 0));
+            target = static_cast<std::uint32_t>(report.at("to_version").get<std::int64_t>());
         } else {
             target = made.back().to;
         }

@@ -52,17 +52,17 @@ TEST_CASE("a rotated envelope differs from the old one only in KEK version and w
         const auto old_text = s.kw.run({"get", c.ns + "/" + record_name(3), "--envelope"}).out;
 
         auto report = json_of(s.kw.run({"keyring", "rotate", c.ring, "--json"}));
-        CHECK(report["kind"].as_string() == "rotate");
-        CHECK(report["state"].as_string() == "finished");
-        CHECK(report["from_version"].as_int() == 1);
-        CHECK(report["to_version"].as_int() == 2);
-        CHECK(report["total"].as_int() == n);
-        CHECK(report["done"].as_int() == n);
-        CHECK(report["skipped"].as_int() == 0);
-        CHECK(report["failed"].as_int() == 0);
-        CHECK(report["hsm_rewraps"].as_int() == n);
-        CHECK(report["runs"].as_int() == 1);
-        CHECK_FALSE(report["resumed"].as_bool());
+        CHECK(report.at("kind").get<std::string>() == "rotate");
+        CHECK(report.at("state").get<std::string>() == "finished");
+        CHECK(report.at("from_version").get<std::int64_t>() == 1);
+        CHECK(report.at("to_version").get<std::int64_t>() == 2);
+        CHECK(report.at("total").get<std::int64_t>() == n);
+        CHECK(report.at("done").get<std::int64_t>() == n);
+        CHECK(report.at("skipped").get<std::int64_t>() == 0);
+        CHECK(report.at("failed").get<std::int64_t>() == 0);
+        CHECK(report.at("hsm_rewraps").get<std::int64_t>() == n);
+        CHECK(report.at("runs").get<std::int64_t>() == 1);
+        CHECK_FALSE(report.at("resumed").get<bool>());
         CHECK(show(s, c.ring) ==
               std::map<std::uint32_t, VersionState>{{1, {"decrypt-only", 0}}, {2, {"active", n}}});
 
@@ -119,26 +119,26 @@ TEST_CASE(
           std::map<std::uint32_t, VersionState>{{1, {"decrypt-only", 0}}, {2, {"active", total}}});
 
     auto report = json_of(s.kw.run({"keyring", "rollback", "rb", "--json"}));
-    CHECK(report["kind"].as_string() == "rollback");
-    CHECK(report["state"].as_string() == "finished");
-    CHECK(report["from_version"].as_int() == 2);
-    CHECK(report["to_version"].as_int() == 1);
-    CHECK(report["total"].as_int() == total);
-    CHECK(report["done"].as_int() == total);
-    CHECK(report["failed"].as_int() == 0);
-    CHECK(report["hsm_rewraps"].as_int() == late + again);
+    CHECK(report.at("kind").get<std::string>() == "rollback");
+    CHECK(report.at("state").get<std::string>() == "finished");
+    CHECK(report.at("from_version").get<std::int64_t>() == 2);
+    CHECK(report.at("to_version").get<std::int64_t>() == 1);
+    CHECK(report.at("total").get<std::int64_t>() == total);
+    CHECK(report.at("done").get<std::int64_t>() == total);
+    CHECK(report.at("failed").get<std::int64_t>() == 0);
+    CHECK(report.at("hsm_rewraps").get<std::int64_t>() == late + again);
 
     CHECK(show(s, "rb") ==
           std::map<std::uint32_t, VersionState>{{1, {"active", total}}, {2, {"decrypt-only", 0}}});
     auto jobs = history(s, "rb");
     REQUIRE(jobs.size() == 2);
-    CHECK(jobs[0]["kind"].as_string() == "rotate");
-    CHECK(jobs[0]["state"].as_string() == "rolled-back");
-    CHECK(jobs[0]["done"].as_int() == n);
-    CHECK(jobs[1]["kind"].as_string() == "rollback");
-    CHECK(jobs[1]["state"].as_string() == "finished");
-    CHECK(jobs[1]["hsm_rewraps"].as_int() == late + again);
-    CHECK(jobs[1]["done"].as_int() == total);
+    CHECK(jobs[0].at("kind").get<std::string>() == "rotate");
+    CHECK(jobs[0].at("state").get<std::string>() == "rolled-back");
+    CHECK(jobs[0].at("done").get<std::int64_t>() == n);
+    CHECK(jobs[1].at("kind").get<std::string>() == "rollback");
+    CHECK(jobs[1].at("state").get<std::string>() == "finished");
+    CHECK(jobs[1].at("hsm_rewraps").get<std::int64_t>() == late + again);
+    CHECK(jobs[1].at("done").get<std::int64_t>() == total);
     CHECK(kept_rows(db, "rb") == 0);
     CHECK(rows_per_kek(db, "rb") == std::map<std::uint32_t, std::int64_t>{{1, total}});
 
@@ -184,21 +184,21 @@ TEST_CASE("rollback after a rotation killed mid-way brings all 5,000 records bac
           std::map<std::uint32_t, std::int64_t>{{1, n - moved}, {2, moved}});
 
     auto report = json_of(s.kw.run({"keyring", "rollback", "intr", "--json"}));
-    CHECK(report["kind"].as_string() == "rollback");
-    CHECK(report["state"].as_string() == "finished");
-    CHECK(report["total"].as_int() == moved);
-    CHECK(report["done"].as_int() == moved);
-    CHECK(report["failed"].as_int() == 0);
-    CHECK(report["hsm_rewraps"].as_int() == 0);
+    CHECK(report.at("kind").get<std::string>() == "rollback");
+    CHECK(report.at("state").get<std::string>() == "finished");
+    CHECK(report.at("total").get<std::int64_t>() == moved);
+    CHECK(report.at("done").get<std::int64_t>() == moved);
+    CHECK(report.at("failed").get<std::int64_t>() == 0);
+    CHECK(report.at("hsm_rewraps").get<std::int64_t>() == 0);
     CHECK(show(s, "intr") ==
           std::map<std::uint32_t, VersionState>{{1, {"active", n}}, {2, {"decrypt-only", 0}}});
     auto jobs = history(s, "intr");
     REQUIRE(jobs.size() == 2);
-    CHECK(jobs[0]["kind"].as_string() == "rotate");
-    CHECK(jobs[0]["state"].as_string() == "rolled-back");
-    CHECK(jobs[0]["done"].as_int() == moved);
-    CHECK(jobs[1]["kind"].as_string() == "rollback");
-    CHECK(jobs[1]["state"].as_string() == "finished");
+    CHECK(jobs[0].at("kind").get<std::string>() == "rotate");
+    CHECK(jobs[0].at("state").get<std::string>() == "rolled-back");
+    CHECK(jobs[0].at("done").get<std::int64_t>() == moved);
+    CHECK(jobs[1].at("kind").get<std::string>() == "rollback");
+    CHECK(jobs[1].at("state").get<std::string>() == "finished");
     CHECK(rows_per_kek(db, "intr") == std::map<std::uint32_t, std::int64_t>{{1, n}});
     CHECK(kept_rows(db, "intr") == 0);
     CHECK(validate(s, "intr", n) == std::map<std::uint32_t, std::int64_t>{{1, n}});
@@ -243,11 +243,11 @@ TEST_CASE(
                                                                   {2, {"active", n - left}}});
 
     auto report = json_of(s.kw.run({"keyring", "rotate", "ret", "--json"}));
-    CHECK(report["id"].as_int() == started.id);
-    CHECK(report["resumed"].as_bool());
-    CHECK(report["runs"].as_int() == 2);
-    CHECK(report["state"].as_string() == "finished");
-    CHECK(report["done"].as_int() == n);
+    CHECK(report.at("id").get<std::int64_t>() == started.id);
+    CHECK(report.at("resumed").get<bool>());
+    CHECK(report.at("runs").get<std::int64_t>() == 2);
+    CHECK(report.at("state").get<std::string>() == "finished");
+    CHECK(report.at("done").get<std::int64_t>() == n);
     CHECK(kept_rows(db, "ret", 1) == n);
 
     r = s.kw.run({"keyring", "retire", "ret", "--version", "1"});
@@ -295,19 +295,19 @@ TEST_CASE(
     REQUIRE(killed->done < n);
 
     auto report = json_of(s.kw.run({"keyring", "rotate", "lease", "--json"}));
-    CHECK(report["id"].as_int() == job.id);
-    CHECK(report["resumed"].as_bool());
-    CHECK(report["runs"].as_int() == 2);
-    CHECK(report["state"].as_string() == "finished");
-    CHECK(report["total"].as_int() == n);
-    CHECK(report["done"].as_int() == n);
-    CHECK(report["failed"].as_int() == 0);
+    CHECK(report.at("id").get<std::int64_t>() == job.id);
+    CHECK(report.at("resumed").get<bool>());
+    CHECK(report.at("runs").get<std::int64_t>() == 2);
+    CHECK(report.at("state").get<std::string>() == "finished");
+    CHECK(report.at("total").get<std::int64_t>() == n);
+    CHECK(report.at("done").get<std::int64_t>() == n);
+    CHECK(report.at("failed").get<std::int64_t>() == 0);
     CHECK(show(s, "lease") ==
           std::map<std::uint32_t, VersionState>{{1, {"decrypt-only", 0}}, {2, {"active", n}}});
     auto jobs = history(s, "lease");
     REQUIRE(jobs.size() == 1);
-    CHECK(jobs[0]["id"].as_int() == job.id);
-    CHECK(jobs[0]["runs"].as_int() == 2);
+    CHECK(jobs[0].at("id").get<std::int64_t>() == job.id);
+    CHECK(jobs[0].at("runs").get<std::int64_t>() == 2);
     CHECK(db.integer("SELECT count(*) FROM rotation_leases") == 0);
 }
 
@@ -365,10 +365,11 @@ TEST_CASE(
     CHECK(overlapped >= 40);
 
     auto report = json_of(rotated);
-    CHECK(report["state"].as_string() == "finished");
-    CHECK(report["failed"].as_int() == 0);
-    CHECK(report["total"].as_int() == n + 1);
-    CHECK(report["done"].as_int() + report["skipped"].as_int() == report["total"].as_int());
+    CHECK(report.at("state").get<std::string>() == "finished");
+    CHECK(report.at("failed").get<std::int64_t>() == 0);
+    CHECK(report.at("total").get<std::int64_t>() == n + 1);
+    CHECK(report.at("done").get<std::int64_t>() + report.at("skipped").get<std::int64_t>() ==
+          report.at("total").get<std::int64_t>());
 
     const int total = n + 1 + 2 * per_writer + 2 * per_writer;
     CHECK(rows_per_kek(db, "conc") == std::map<std::uint32_t, std::int64_t>{{2, total}});
@@ -434,13 +435,13 @@ TEST_CASE(
     CHECK(s.kw.run({"keyring", "compromise", "comp"}).exit_code == 2);
 
     auto report = json_of(s.kw.run({"keyring", "rotate", "comp", "--reencrypt", "--json"}));
-    CHECK(report["kind"].as_string() == "reencrypt");
-    CHECK(report["state"].as_string() == "finished");
-    CHECK(report["from_version"].as_int() == 2);
-    CHECK(report["to_version"].as_int() == 3);
-    CHECK(report["total"].as_int() == n);
-    CHECK(report["done"].as_int() == n);
-    CHECK(report["failed"].as_int() == 0);
+    CHECK(report.at("kind").get<std::string>() == "reencrypt");
+    CHECK(report.at("state").get<std::string>() == "finished");
+    CHECK(report.at("from_version").get<std::int64_t>() == 2);
+    CHECK(report.at("to_version").get<std::int64_t>() == 3);
+    CHECK(report.at("total").get<std::int64_t>() == n);
+    CHECK(report.at("done").get<std::int64_t>() == n);
+    CHECK(report.at("failed").get<std::int64_t>() == 0);
     CHECK(show(s, "comp") == std::map<std::uint32_t, VersionState>{{1, {"compromised", 0}},
                                                                    {2, {"decrypt-only", 0}},
                                                                    {3, {"active", n}}});

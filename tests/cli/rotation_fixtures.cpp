@@ -202,10 +202,10 @@ void check_imported(const std::map<std::string, std::string>& opened, const std:
 
 // ---- The CLI's JSON ------------------------------------------------------------------------
 
-Json json_of(const CliResult& r) {
+nlohmann::json json_of(const CliResult& r) {
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    return Json::parse(r.out);
+    return nlohmann::json::parse(r.out);
 }
 
 std::ostream& operator<<(std::ostream& os, const VersionState& v) {
@@ -216,16 +216,16 @@ std::ostream& operator<<(std::ostream& os, const VersionState& v) {
 std::map<std::uint32_t, VersionState> show(const CliSetup& s, const std::string& ring) {
     auto j = json_of(s.kw.run({"keyring", "show", ring, "--json"}));
     std::map<std::uint32_t, VersionState> out;
-    for (const auto& v : j["versions"].as_array()) {
-        out[static_cast<std::uint32_t>(v["version"].as_int())] = {v["state"].as_string(),
-                                                                  v["records"].as_int()};
+    for (const auto& v : j.at("versions")) {
+        out[static_cast<std::uint32_t>(v.at("version").get<std::int64_t>())] = {
+            v.at("state").get<std::string>(), v.at("records").get<std::int64_t>()};
     }
     return out;
 }
 
-std::vector<Json> history(const CliSetup& s, const std::string& ring) {
+std::vector<nlohmann::json> history(const CliSetup& s, const std::string& ring) {
     auto j = json_of(s.kw.run({"keyring", "history", ring, "--json"}));
-    return j["jobs"].as_array();
+    return j.at("jobs").get<std::vector<nlohmann::json>>();
 }
 
 /// `keyward validate --keyring NAME --json`: every stored version of the keyring opens,
@@ -235,15 +235,16 @@ std::map<std::uint32_t, std::int64_t> validate(const CliSetup& s, const std::str
     auto r = s.kw.run({"validate", "--keyring", ring, "--json"});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 0);
-    auto j = Json::parse(r.out);
-    CHECK(j["checked"].as_int() == expected);
-    CHECK(j["opened"].as_int() == expected);
-    CHECK(j["failed"].as_int() == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j.at("checked").get<std::int64_t>() == expected);
+    CHECK(j.at("opened").get<std::int64_t>() == expected);
+    CHECK(j.at("failed").get<std::int64_t>() == 0);
     std::map<std::uint32_t, std::int64_t> out;
-    for (const auto& v : j["by_kek_version"].as_array()) {
-        CHECK(v["keyring"].as_string() == ring);
-        CHECK(v["failed"].as_int() == 0);
-        out[static_cast<std::uint32_t>(v["version"].as_int())] = v["records"].as_int();
+    for (const auto& v : j.at("by_kek_version")) {
+        CHECK(v.at("keyring").get<std::string>() == ring);
+        CHECK(v.at("failed").get<std::int64_t>() == 0);
+        out[static_cast<std::uint32_t>(v.at("version").get<std::int64_t>())] =
+            v.at("records").get<std::int64_t>();
     }
     return out;
 }

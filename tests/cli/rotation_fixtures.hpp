@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_setup.hpp"
-#include "crypto/json_reader.hpp"
 #include "keyward/bytes.hpp"
 #include "support/envelope_reader.hpp"
 #include "support/sqlite_file.hpp"
@@ -84,7 +85,7 @@ void check_imported(const std::map<std::string, std::string>& opened, const std:
 
 // ---- The CLI's JSON
 
-Json json_of(const CliResult& r);
+nlohmann::json json_of(const CliResult& r);
 
 struct VersionState {
     std::string state;
@@ -95,7 +96,7 @@ struct VersionState {
 std::ostream& operator<<(std::ostream& os, const VersionState& v);
 /// `keyring show NAME --json`: version -> (state, records).
 std::map<std::uint32_t, VersionState> show(const CliSetup& s, const std::string& ring);
-std::vector<Json> history(const CliSetup& s, const std::string& ring);
+std::vector<nlohmann::json> history(const CliSetup& s, const std::string& ring);
 /// `keyward validate --keyring NAME --json`: every stored version of the keyring opens,
 /// through the binary. Returns its per-version counts (version -> records).
 std::map<std::uint32_t, std::int64_t> validate(const CliSetup& s, const std::string& ring,

@@ -7,57 +7,47 @@
 #include "crypto/aes_gcm.hpp"
 #include "crypto/aes_kwp.hpp"
 #include "crypto/crypto_test_helpers.hpp"
-#include "crypto/json_reader.hpp"
-#include "support/test_env.hpp"
+#include "support/wycheproof.hpp"
 
 using namespace keyward;
 using namespace keyward::crypto;
 using keyward::test::code_of;
 using keyward::test::concat;
+using keyward::test::describe;
 using keyward::test::hx;
-using keyward::test::Json;
+using keyward::test::load_vectors;
 using keyward::test::plain;
-
-namespace {
-
-Json load_vectors(const char* file) {
-    return Json::parse(
-        keyward::test::read_file(keyward::test::vectors_dir() / "wycheproof" / file));
-}
-
-std::string describe(const Json& t) {
-    return "tcId " + std::to_string(t["tcId"].as_int()) + " (" + t["comment"].as_string() + ")";
-}
-
-}  // namespace
 
 TEST_CASE("every Wycheproof AES-GCM vector opens or is refused exactly as labelled",
           "[wycheproof][gcm]") {
-    const Json doc = load_vectors("aes_gcm_test.json");
-    REQUIRE(doc["algorithm"].as_string() == "AES-GCM");
-    const auto declared = doc["numberOfTests"].as_int();
+    const nlohmann::json doc = load_vectors("aes_gcm_test.json");
+    REQUIRE(doc.at("algorithm").get<std::string>() == "AES-GCM");
+    const auto declared = doc.at("numberOfTests").get<std::int64_t>();
 
     int seen = 0, processed = 0, valid = 0, invalid = 0, acceptable = 0, acceptable_ok = 0;
     int sealed = 0;           // also re-encrypted through aes256gcm_seal and compared
     int skipped_tag = 0;      // tag not 128 bits: keyward has no shorter tags
     int skipped_long_iv = 0;  // IV longer than OpenSSL accepts (128 bytes in OpenSSL 3.0)
-    for (const Json& group : doc["testGroups"].as_array()) {
-        const auto key_bits = group["keySize"].as_int();
-        const auto iv_bits = group["ivSize"].as_int();
-        const auto tag_bits = group["tagSize"].as_int();
-        for (const Json& t : group["tests"].as_array()) {
+    for (const nlohmann::json& group : doc.at("testGroups")) {
+        const auto key_bits = group.at("keySize").get<std::int64_t>();
+        const auto iv_bits = group.at("ivSize").get<std::int64_t>();
+        const auto tag_bits = group.at("tagSize").get<std::int64_t>();
+        for (const nlohmann::json& t : group.at("tests")) {
             ++seen;
             INFO(describe(t));
             if (tag_bits != 128) {
                 ++skipped_tag;
                 continue;
             }
-            const Bytes key = hx(t["key"].as_string()), iv = hx(t["iv"].as_string()),
-                        aad = hx(t["aad"].as_string()), msg = hx(t["msg"].as_string()),
-                        ct = hx(t["ct"].as_string()), tag = hx(t["tag"].as_string());
+            const Bytes key = hx(t.at("key").get<std::string>()),
+                        iv = hx(t.at("iv").get<std::string>()),
+                        aad = hx(t.at("aad").get<std::string>()),
+                        msg = hx(t.at("msg").get<std::string>()),
+                        ct = hx(t.at("ct").get<std::string>()),
+                        tag = hx(t.at("tag").get<std::string>());
             REQUIRE(key.size() * 8 == static_cast<std::size_t>(key_bits));
             REQUIRE(iv.size() * 8 == static_cast<std::size_t>(iv_bits));
-            const std::string& result = t["result"].as_string();
+            const std::string& result = t.at("result").get<std::string>();
 
             auto opened = aes_gcm_open_any_iv(key, iv, aad, ct, tag);
             if (code_of(opened) == Errc::unsupported) {
@@ -127,19 +117,20 @@ TEST_CASE("every Wycheproof AES-GCM vector opens or is refused exactly as labell
 
 TEST_CASE("every Wycheproof AES-KWP vector wraps and unwraps or is refused exactly as labelled",
           "[wycheproof][kwp]") {
-    const Json doc = load_vectors("aes_kwp_test.json");
-    REQUIRE(doc["algorithm"].as_string() == "AES-KWP");
-    const auto declared = doc["numberOfTests"].as_int();
+    const nlohmann::json doc = load_vectors("aes_kwp_test.json");
+    REQUIRE(doc.at("algorithm").get<std::string>() == "AES-KWP");
+    const auto declared = doc.at("numberOfTests").get<std::int64_t>();
 
     int processed = 0, valid = 0, invalid = 0, acceptable = 0, wrap_refused = 0;
-    for (const Json& group : doc["testGroups"].as_array()) {
-        const auto key_bits = group["keySize"].as_int();
-        for (const Json& t : group["tests"].as_array()) {
+    for (const nlohmann::json& group : doc.at("testGroups")) {
+        const auto key_bits = group.at("keySize").get<std::int64_t>();
+        for (const nlohmann::json& t : group.at("tests")) {
             INFO(describe(t));
-            const Bytes kek = hx(t["key"].as_string()), msg = hx(t["msg"].as_string()),
-                        ct = hx(t["ct"].as_string());
+            const Bytes kek = hx(t.at("key").get<std::string>()),
+                        msg = hx(t.at("msg").get<std::string>()),
+                        ct = hx(t.at("ct").get<std::string>());
             REQUIRE(kek.size() * 8 == static_cast<std::size_t>(key_bits));
-            const std::string& result = t["result"].as_string();
+            const std::string& result = t.at("result").get<std::string>();
             ++processed;
 
             auto unwrapped = aes_kwp_unwrap(kek, ct);

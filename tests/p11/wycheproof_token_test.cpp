@@ -7,33 +7,25 @@
 #include <iostream>
 #include <map>
 
-#include "crypto/json_reader.hpp"
 #include "p11/key_ops.hpp"
 #include "p11/pkcs11.hpp"
 #include "support/p11_test_helpers.hpp"
 #include "support/secret_text.hpp"
 #include "support/softhsm_token.hpp"
 #include "support/test_env.hpp"
+#include "support/wycheproof.hpp"
 
 using keyward::Bytes;
 using keyward::Errc;
+using keyward::test::describe;
 using keyward::test::from_hex;
-using keyward::test::Json;
+using keyward::test::load_vectors;
 using keyward::test::plain;
 using keyward::test::RawToken;
 using keyward::test::SoftHsmToken;
 namespace p11 = keyward::p11;
 
 namespace {
-
-Json load_vectors(const char* file) {
-    return Json::parse(
-        keyward::test::read_file(keyward::test::vectors_dir() / "wycheproof" / file));
-}
-
-std::string describe(const Json& t) {
-    return "tcId " + std::to_string(t["tcId"].as_int()) + " (" + t["comment"].as_string() + ")";
-}
 
 Bytes concat(const Bytes& a, const Bytes& b) {
     Bytes out = a;
@@ -53,15 +45,15 @@ TEST_CASE("the token's AES-GCM matches every Wycheproof vector with a 96-bit IV 
     SoftHsmToken token("kw-wp-gcm");
     auto hsm = token.connect();  // keeps the token logged in for the raw session
     RawToken raw(token);
-    const Json doc = load_vectors("aes_gcm_test.json");
-    const auto declared = doc["numberOfTests"].as_int();
+    const nlohmann::json doc = load_vectors("aes_gcm_test.json");
+    const auto declared = doc.at("numberOfTests").get<std::int64_t>();
 
     std::map<std::string, int> counts;
     int seen = 0;
-    for (const Json& group : doc["testGroups"].as_array()) {
-        const auto iv_bits = group["ivSize"].as_int();
-        const auto tag_bits = group["tagSize"].as_int();
-        for (const Json& t : group["tests"].as_array()) {
+    for (const nlohmann::json& group : doc.at("testGroups")) {
+        const auto iv_bits = group.at("ivSize").get<std::int64_t>();
+        const auto tag_bits = group.at("tagSize").get<std::int64_t>();
+        for (const nlohmann::json& t : group.at("tests")) {
             ++seen;
             INFO(describe(t));
             // keyward only ever asks a token for 96-bit IVs and 128-bit tags (docs/FORMAT.md).
@@ -73,12 +65,15 @@ TEST_CASE("the token's AES-GCM matches every Wycheproof vector with a 96-bit IV 
                 ++counts["skipped: tag not 128 bits"];
                 continue;
             }
-            const Bytes key = from_hex(t["key"].as_string()), iv = from_hex(t["iv"].as_string()),
-                        aad = from_hex(t["aad"].as_string()), msg = from_hex(t["msg"].as_string()),
-                        ct = from_hex(t["ct"].as_string()), tag = from_hex(t["tag"].as_string());
+            const Bytes key = from_hex(t.at("key").get<std::string>()),
+                        iv = from_hex(t.at("iv").get<std::string>()),
+                        aad = from_hex(t.at("aad").get<std::string>()),
+                        msg = from_hex(t.at("msg").get<std::string>()),
+                        ct = from_hex(t.at("ct").get<std::string>()),
+                        tag = from_hex(t.at("tag").get<std::string>());
             auto k = p11::import_session_key(raw.session(), key, p11::KeyUse::aes_encryption_key);
             REQUIRE(k.ok());
-            const std::string result = t["result"].as_string();
+            const std::string result = t.at("result").get<std::string>();
             if (result == "valid") {
                 Bytes iv_io = iv;
                 auto sealed = p11::gcm_encrypt(raw.session(), k->handle(), iv_io, aad, msg);
@@ -118,20 +113,21 @@ TEST_CASE("the token's RFC 5649 key wrap matches every applicable Wycheproof KWP
                                        : p11::kMechAesKeyWrapPad;
     const bool wraps_any_length = hsm->suite1_wraps_any_length();
     RawToken raw(token);
-    const Json doc = load_vectors("aes_kwp_test.json");
-    const auto declared = doc["numberOfTests"].as_int();
+    const nlohmann::json doc = load_vectors("aes_kwp_test.json");
+    const auto declared = doc.at("numberOfTests").get<std::int64_t>();
 
     std::map<std::string, int> counts;
     int seen = 0;
-    for (const Json& group : doc["testGroups"].as_array()) {
-        for (const Json& t : group["tests"].as_array()) {
+    for (const nlohmann::json& group : doc.at("testGroups")) {
+        for (const nlohmann::json& t : group.at("tests")) {
             ++seen;
             INFO(describe(t));
-            const Bytes key = from_hex(t["key"].as_string()), msg = from_hex(t["msg"].as_string()),
-                        ct = from_hex(t["ct"].as_string());
+            const Bytes key = from_hex(t.at("key").get<std::string>()),
+                        msg = from_hex(t.at("msg").get<std::string>()),
+                        ct = from_hex(t.at("ct").get<std::string>());
             auto kek = p11::import_session_key(raw.session(), key, p11::KeyUse::aes_wrapping_key);
             REQUIRE(kek.ok());
-            const std::string result = t["result"].as_string();
+            const std::string result = t.at("result").get<std::string>();
             if (result == "valid") {
                 if (msg.empty()) {
                     ++counts["skipped: empty msg cannot be a key object"];
