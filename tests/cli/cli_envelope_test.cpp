@@ -21,15 +21,6 @@ std::string seal(CliSetup& s, const std::string& ring, const std::string& pt,
     return r.out;
 }
 
-// A failure must be one line on stderr, the given exit code, and nothing on stdout.
-void expect_refused(const CliResult& r, int exit, const std::string& says) {
-    INFO("stderr: " << r.err);
-    CHECK(r.exit_code == exit);
-    CHECK(r.one_line_error());
-    CHECK_THAT(r.err, Catch::Contains(says));
-    CHECK(r.out.empty());
-}
-
 std::string with_byte(std::string s, std::size_t i, unsigned char v) {
     s[i] = static_cast<char>(v);
     return s;

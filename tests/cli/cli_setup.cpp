@@ -3,6 +3,8 @@
 
 #include <openssl/evp.h>
 
+#include <catch2/catch.hpp>
+
 #include <stdexcept>
 
 #include "support/test_env.hpp"
@@ -31,6 +33,14 @@ CliSetup& CliSetup::shared() {
         return setup;
     }();
     return s;
+}
+
+void expect_refused(const CliResult& r, int exit, const std::string& says) {
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == exit);
+    CHECK(r.one_line_error());
+    CHECK_THAT(r.err, Catch::Contains(says));
+    CHECK(r.out.empty());
 }
 
 std::string base64(const std::string& bytes) {

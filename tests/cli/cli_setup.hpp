@@ -19,6 +19,9 @@ struct CliSetup {
     static CliSetup fresh(const std::string& name);
 };
 
+/// A refusal: exit code `exit`, one line on stderr that contains `says`, nothing on stdout.
+void expect_refused(const CliResult& r, int exit, const std::string& says);
+
 std::string base64(const std::string& bytes);
 std::string unbase64(const std::string& text);
 
