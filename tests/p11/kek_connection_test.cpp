@@ -12,8 +12,8 @@
 #include <iostream>
 #include <thread>
 
-#include "keyward/types.hpp"
 #include "kek_test_aad.hpp"
+#include "keyward/types.hpp"
 #include "support/p11_test_helpers.hpp"
 #include "support/secret_text.hpp"
 #include "support/softhsm_token.hpp"

@@ -5,8 +5,8 @@
 // threads and fork in kek_connection_test.cpp.
 #include "support/catch_errc.hpp"
 
-#include "keyward/types.hpp"
 #include "kek_test_aad.hpp"
+#include "keyward/types.hpp"
 #include "p11/attributes.hpp"
 #include "p11/key_ops.hpp"
 #include "p11/rv.hpp"

@@ -6,8 +6,8 @@
 
 #include <openssl/evp.h>
 
-#include "keyward/types.hpp"
 #include "kek_test_aad.hpp"
+#include "keyward/types.hpp"
 #include "p11/key_ops.hpp"
 #include "support/p11_test_helpers.hpp"
 #include "support/secret_text.hpp"
