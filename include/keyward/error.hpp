@@ -80,6 +80,14 @@ class Error {
     std::string message_;
 };
 
+/// Errc::io_error for a system call that failed on a file, in the one wording every layer
+/// uses: "WHAT PATH: REASON", the reason being strerror(errnum) ("cannot open /x: Permission
+/// denied"). Pass errno as it was right after the failed call, and a std::filesystem::path as
+/// path.native(). The path is a string_view, not a std::filesystem::path, because <filesystem>
+/// brings <iomanip> into every file that includes this one, and std::quoted with it, which
+/// takes over unqualified calls to a function of that name.
+KEYWARD_API Error io_error(std::string_view what, std::string_view path, int errnum);
+
 /// A value of T or an Error. Deliberately small: C++20 has no std::expected.
 template <typename T>
 class [[nodiscard]] Result {

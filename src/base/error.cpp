@@ -1,7 +1,15 @@
-// Error codes to CLI exit codes (spec/CLI.md) and to stable names.
+// Error codes to CLI exit codes (spec/CLI.md) and to stable names; the io_error wording.
 #include "keyward/error.hpp"
 
+#include <cstring>
+
 namespace keyward {
+
+Error io_error(std::string_view what, std::string_view path, int errnum) {
+    std::string message(what);
+    message.append(" ").append(path).append(": ").append(std::strerror(errnum));
+    return Error(Errc::io_error, std::move(message));
+}
 
 int exit_code(Errc code) noexcept {
     switch (code) {

@@ -9,20 +9,12 @@
 
 namespace keyward::cli {
 
-namespace {
-
-Error io_error(const std::string& what, const std::string& path) {
-    return Error(Errc::io_error, what + " " + path + ": " + std::strerror(errno));
-}
-
-}  // namespace
-
 Status write_all(int fd, ByteView bytes, const std::string& name) {
     std::size_t done = 0;
     while (done < bytes.size()) {
         ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return io_error("cannot write", name);
+        if (n < 0) return io_error("cannot write", name, errno);
         done += static_cast<std::size_t>(n);
     }
     return {};
@@ -35,7 +27,7 @@ Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size
     if (fd < 0) {
         if (errno == ENOENT)
             return Error(Errc::not_found, "input file " + name + " does not exist");
-        return io_error("cannot open", name);
+        return io_error("cannot open", name, errno);
     }
     SecretBytes data;
     data.reserve(64 * 1024);
@@ -45,7 +37,7 @@ Result<SecretBytes> read_input(const std::optional<std::string>& path, std::size
         ssize_t n = ::read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            status = io_error("cannot read", name);
+            status = io_error("cannot read", name, errno);
             break;
         }
         if (n == 0) break;

@@ -23,7 +23,7 @@ Result<LineReader> LineReader::open(const std::string& path, std::size_t max_lin
     if (fd < 0) {
         if (errno == ENOENT)
             return Error(Errc::not_found, "input file " + name + " does not exist");
-        return Error(Errc::io_error, "cannot open " + name + ": " + std::strerror(errno));
+        return io_error("cannot open", name, errno);
     }
     struct stat st {};
     std::uint64_t total = 0;
@@ -59,7 +59,7 @@ Result<bool> LineReader::fill() {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             buffer_.resize(old);
-            return Error(Errc::io_error, "cannot read " + name_ + ": " + std::strerror(errno));
+            return io_error("cannot read", name_, errno);
         }
         buffer_.resize(old + static_cast<std::size_t>(n));
         if (n == 0) eof_ = true;

@@ -20,11 +20,6 @@ namespace keyward::cli {
 
 namespace {
 
-
-Error os_error(const std::string& what, const std::string& path, int err) {
-    return Error(Errc::io_error, what + " " + path + ": " + std::strerror(err));
-}
-
 bool same_file(const struct stat& a, const struct stat& b) {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
@@ -64,9 +59,9 @@ class IgnoreSigpipe {
 // that has no name to replace (truncated, then written).
 Status write_in_place(const std::string& path, ByteView bytes, bool nameless = false) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY | (nameless ? O_TRUNC : 0)));
-    if (fd.get() < 0) return os_error("cannot open", path, errno);
+    if (fd.get() < 0) return io_error("cannot open", path, errno);
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return os_error("cannot write", path, errno);
+    if (::fstat(fd.get(), &st) != 0) return io_error("cannot write", path, errno);
     if (S_ISREG(st.st_mode) != nameless) {
         // Changed into another kind of file since it was looked at: nothing was written.
         return Error(Errc::io_error, "cannot write " + path + ": it changed while being opened");
@@ -77,8 +72,8 @@ Status write_in_place(const std::string& path, ByteView bytes, bool nameless = f
     }
     // FIFOs and character devices cannot sync; block devices and files keep what they get.
     if ((S_ISBLK(st.st_mode) || nameless) && ::fsync(fd.get()) != 0)
-        return os_error("cannot sync", path, errno);
-    if (::close(fd.release()) != 0) return os_error("cannot write", path, errno);
+        return io_error("cannot sync", path, errno);
+    if (::close(fd.release()) != 0) return io_error("cannot write", path, errno);
     return {};
 }
 
@@ -118,7 +113,7 @@ Status write_output(const std::optional<std::string>& path, ByteView bytes) {
     if (!path || *path == "-") return write_all(STDOUT_FILENO, bytes, "standard output");
     struct stat link {};
     if (::lstat(path->c_str(), &link) != 0) {
-        if (errno != ENOENT) return os_error("cannot write", *path, errno);
+        if (errno != ENOENT) return io_error("cannot write", *path, errno);
         return write_private_file(*path, bytes, false);  // a new file
     }
     struct stat target {};
@@ -130,7 +125,7 @@ Status write_output(const std::optional<std::string>& path, ByteView bytes) {
                                              ": it is a symbolic link to a file that does not "
                                              "exist (keyward neither follows nor replaces it)");
         }
-        return os_error("cannot write", *path, errno);
+        return io_error("cannot write", *path, errno);
     }
     if (S_ISDIR(target.st_mode)) {
         return Error(Errc::io_error, "cannot write " + *path + ": it is a directory");

@@ -34,17 +34,13 @@ struct Target {
     std::string path;  // as the user gave it, for messages
 };
 
-Error os_error(const std::string& what, const std::string& path, int err) {
-    return Error(Errc::io_error, what + " " + path + ": " + std::strerror(err));
-}
-
 Error exists_error(const std::string& path) {
     return Error(Errc::already_exists, path + " already exists; keyward will not overwrite it");
 }
 
 Status write_and_sync(int fd, ByteView bytes, const std::string& path) {
     KW_TRY_STATUS(write_all(fd, bytes, path));
-    if (::fsync(fd) != 0) return os_error("cannot sync", path, errno);
+    if (::fsync(fd) != 0) return io_error("cannot sync", path, errno);
     return {};
 }
 
@@ -70,14 +66,14 @@ std::optional<Status> write_unnamed(const Target& t, ByteView bytes, bool exclus
     UniqueFd fd(::open(t.dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
     if (fd.get() < 0) {
         if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return std::nullopt;
-        return Status(os_error("cannot create a file in", t.dir.string(), errno));
+        return Status(io_error("cannot create a file in", t.dir.native(), errno));
     }
     if (!proc_mounted()) return std::nullopt;
     KW_TRY_STATUS(write_and_sync(fd.get(), bytes, t.path));
     if (exclusive) {
         if (link_unnamed(fd.get(), t.path) == 0) return Status{};
         if (errno == EEXIST) return Status(exists_error(t.path));
-        return Status(os_error("cannot create", t.path, errno));
+        return Status(io_error("cannot create", t.path, errno));
     }
     const SignalBlock block;
     std::string temp;
@@ -85,13 +81,13 @@ std::optional<Status> write_unnamed(const Target& t, ByteView bytes, bool exclus
         temp = temp_name(t.dir, t.name);
         if (link_unnamed(fd.get(), temp) == 0) break;
         if (errno != EEXIST || attempt == 9) {
-            return Status(os_error("cannot create a file in", t.dir.string(), errno));
+            return Status(io_error("cannot create a file in", t.dir.native(), errno));
         }
     }
     if (::rename(temp.c_str(), t.path.c_str()) != 0) {
         const int err = errno;
         ::unlink(temp.c_str());
-        return Status(os_error("cannot replace", t.path, err));
+        return Status(io_error("cannot replace", t.path, err));
     }
     return Status{};
 }
@@ -103,22 +99,22 @@ Status write_named(const Target& t, ByteView bytes, bool exclusive) {
     {
         const SignalBlock block;  // no signal between the file's creation and its guard
         raw = ::mkostemp(temp.data(), O_CLOEXEC);  // mode 0600
-        if (raw < 0) return os_error("cannot create a file in", t.dir.string(), errno);
+        if (raw < 0) return io_error("cannot create a file in", t.dir.native(), errno);
         guard.emplace(temp);
     }
     UniqueFd fd(raw);
     Status st = write_and_sync(fd.get(), bytes, t.path);
     // close() reports write errors some file systems (NFS) only see then.
-    if (st.ok() && ::close(fd.release()) != 0) st = os_error("cannot write", t.path, errno);
+    if (st.ok() && ::close(fd.release()) != 0) st = io_error("cannot write", t.path, errno);
     const SignalBlock block;
     bool renamed = false;
     if (st.ok() && exclusive) {
         if (::link(temp.c_str(), t.path.c_str()) != 0) {
-            st = errno == EEXIST ? exists_error(t.path) : os_error("cannot create", t.path, errno);
+            st = errno == EEXIST ? exists_error(t.path) : io_error("cannot create", t.path, errno);
         }
     } else if (st.ok()) {
         renamed = ::rename(temp.c_str(), t.path.c_str()) == 0;
-        if (!renamed) st = os_error("cannot replace", t.path, errno);
+        if (!renamed) st = io_error("cannot replace", t.path, errno);
     }
     if (!renamed) ::unlink(temp.c_str());
     guard.reset();

@@ -53,14 +53,6 @@ constexpr std::size_t kMaxTokenObject = 1 << 20;
 // may be between its ftruncate and its fclose, which takes microseconds.
 constexpr std::chrono::milliseconds kSettle{100};
 
-std::string errno_text(int e) {
-    return std::strerror(e);
-}
-
-Error io_error(const std::string& what, const fs::path& path, int e) {
-    return Error(Errc::io_error, what + " " + path.string() + ": " + errno_text(e));
-}
-
 // The whole file, nullopt when it does not exist. Wiped on free: token.object's PIN blobs are
 // what a PIN guess is checked against.
 // The file's bytes; a missing file reads as empty (and sets *exists to false when asked).
@@ -73,7 +65,7 @@ Result<SecretBytes> read_small_file(const fs::path& path, bool* exists = nullptr
             if (exists != nullptr) *exists = false;
             return SecretBytes();
         }
-        return io_error("cannot open", path, errno);
+        return io_error("cannot open", path.native(), errno);
     }
     SecretBytes out;
     out.reserve(4096);
@@ -81,7 +73,7 @@ Result<SecretBytes> read_small_file(const fs::path& path, bool* exists = nullptr
     for (;;) {
         const ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return io_error("cannot read", path, errno);
+        if (n < 0) return io_error("cannot read", path.native(), errno);
         if (n == 0) break;
         if (out.size() + static_cast<std::size_t>(n) > kMaxTokenObject) {
             return Error(Errc::io_error, path.string() + " is larger than 1 MiB; not a token file");
@@ -94,8 +86,8 @@ Result<SecretBytes> read_small_file(const fs::path& path, bool* exists = nullptr
 
 Status fsync_dir(const fs::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (fd.get() < 0) return io_error("cannot open", dir, errno);
-    if (::fsync(fd.get()) != 0) return io_error("cannot sync", dir, errno);
+    if (fd.get() < 0) return io_error("cannot open", dir.native(), errno);
+    if (::fsync(fd.get()) != 0) return io_error("cannot sync", dir.native(), errno);
     return ok_status();
 }
 
@@ -112,10 +104,10 @@ Status write_atomically(const fs::path& target, const std::string& temp_name, By
     const fs::path temp = dir / temp_name;
     ::unlink(temp.c_str());  // left by a process killed while writing it
     UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (fd.get() < 0) return io_error("cannot create", temp, errno);
+    if (fd.get() < 0) return io_error("cannot create", temp.native(), errno);
     auto fail = [&](const std::string& what, int e) {
         ::unlink(temp.c_str());
-        return io_error(what, temp, e);
+        return io_error(what, temp.native(), e);
     };
     if (::fchmod(fd.get(), 0600) != 0) return fail("cannot chmod", errno);  // whatever the umask
     if (owner != nullptr && ::fchown(fd.get(), owner->st_uid, owner->st_gid) != 0) {

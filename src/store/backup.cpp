@@ -23,10 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Error io_error(const std::string& what, const fs::path& path) {
-    return Error(Errc::io_error, what + " " + path.string() + ": " + std::strerror(errno));
-}
-
 Error not_a_backup(const fs::path& path, const std::string& why) {
     return Error(Errc::failed, path.string() + " is not a keyward backup (" + why +
                                    "); make backups with keyward backup --out FILE");
@@ -81,10 +77,10 @@ Result<std::int64_t> one_int(Database& db, const char* sql) {
 
 Status sync_path(const fs::path& path, int flags) {
     int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-    if (fd < 0) return io_error("cannot open", path);
+    if (fd < 0) return io_error("cannot open", path.native(), errno);
     const int rc = ::fsync(fd);
     ::close(fd);
-    if (rc != 0) return io_error("cannot sync", path);
+    if (rc != 0) return io_error("cannot sync", path.native(), errno);
     return {};
 }
 
@@ -230,7 +226,7 @@ Status backup_database(Database& live, const fs::path& out, const core::BackupMa
     const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
     std::string tmp = (dir / ("." + out.filename().string() + ".XXXXXX")).string();
     const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // mode 0600; SQLite's journal copies it
-    if (fd < 0) return io_error("cannot create a file in", dir);
+    if (fd < 0) return io_error("cannot create a file in", dir.native(), errno);
     ::close(fd);
     TempFile temp(tmp);
     {
@@ -257,7 +253,7 @@ Status backup_database(Database& live, const fs::path& out, const core::BackupMa
                              " exists; keyward never overwrites a file with a backup "
                              "(choose a new name)");
         }
-        return io_error("cannot create", out);
+        return io_error("cannot create", out.native(), errno);
     }
     // The name is durable only once the directory is synced (best effort, as in cli/io.cpp:
     // the snapshot itself is complete and synced already).

@@ -22,8 +22,7 @@ Status create_private_file(const std::filesystem::path& path) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST) return {};
-        return Error(Errc::io_error,
-                     "cannot create database " + path.string() + ": " + std::strerror(errno));
+        return io_error("cannot create database", path.native(), errno);
     }
     ::close(fd);
     return {};
