@@ -32,6 +32,25 @@ Error integrity_op_error(const Call& c) {
     return op_error(c);
 }
 
+// The one CKM_AES_GCM parameter block, for encryption and decryption alike: a 96-bit IV (its
+// length in bytes and in bits: modules read one or the other), the AAD and a 128-bit tag. The
+// mechanism points into the object, so it is built in place and never copied or moved.
+struct GcmMechanism {
+    CK_GCM_PARAMS params{};
+    CK_MECHANISM mechanism{CKM_AES_GCM, &params, sizeof params};
+
+    GcmMechanism(std::uint8_t* iv, ByteView aad) {
+        params.pIv = iv;
+        params.ulIvLen = kGcmIvSize;
+        params.ulIvBits = kGcmIvSize * 8;
+        params.pAAD = const_cast<std::uint8_t*>(aad.data());
+        params.ulAADLen = static_cast<CK_ULONG>(aad.size());
+        params.ulTagBits = kGcmTagSize * 8;
+    }
+    GcmMechanism(const GcmMechanism&) = delete;
+    GcmMechanism& operator=(const GcmMechanism&) = delete;
+};
+
 }  // namespace
 
 Result<ObjectGuard> import_session_key(const Session& s, ByteView value, KeyUse use) {
@@ -143,15 +162,8 @@ Result<std::size_t> read_value_len_attribute(const Session& s, CK_OBJECT_HANDLE 
 Result<Bytes> gcm_encrypt(const Session& s, CK_OBJECT_HANDLE key, MutableByteView iv, ByteView aad,
                           ByteView plaintext) {
     if (iv.size() != kGcmIvSize) return Error(Errc::failed, "AES-GCM needs a 12-byte IV");
-    CK_GCM_PARAMS params{};
-    params.pIv = iv.data();
-    params.ulIvLen = kGcmIvSize;
-    params.ulIvBits = kGcmIvSize * 8;
-    params.pAAD = const_cast<std::uint8_t*>(aad.data());
-    params.ulAADLen = static_cast<CK_ULONG>(aad.size());
-    params.ulTagBits = kGcmTagSize * 8;
-    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
-    auto c = KW_P11_CALL(s.functions(), C_EncryptInit, s.handle(), &mech, key);
+    GcmMechanism gcm(iv.data(), aad);
+    auto c = KW_P11_CALL(s.functions(), C_EncryptInit, s.handle(), &gcm.mechanism, key);
     if (!c.ok()) return op_error(c);
     // One call with room to spare: no size query, so the operation ends with this call.
     Bytes out(plaintext.size() + 2 * kGcmTagSize);
@@ -175,15 +187,8 @@ Result<SecretBytes> gcm_decrypt(const Session& s, CK_OBJECT_HANDLE key, ByteView
     if (iv.size() != kGcmIvSize || ciphertext_and_tag.size() < kGcmTagSize) {
         return auth_failed_error();
     }
-    CK_GCM_PARAMS params{};
-    params.pIv = const_cast<std::uint8_t*>(iv.data());
-    params.ulIvLen = kGcmIvSize;
-    params.ulIvBits = kGcmIvSize * 8;
-    params.pAAD = const_cast<std::uint8_t*>(aad.data());
-    params.ulAADLen = static_cast<CK_ULONG>(aad.size());
-    params.ulTagBits = kGcmTagSize * 8;
-    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
-    auto c = KW_P11_CALL(s.functions(), C_DecryptInit, s.handle(), &mech, key);
+    GcmMechanism gcm(const_cast<std::uint8_t*>(iv.data()), aad);
+    auto c = KW_P11_CALL(s.functions(), C_DecryptInit, s.handle(), &gcm.mechanism, key);
     if (!c.ok()) return op_error(c);
     SecretBytes out(ciphertext_and_tag.size());
     auto size = static_cast<CK_ULONG>(out.size());
