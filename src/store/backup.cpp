@@ -194,7 +194,7 @@ Result<std::vector<core::KeyringRow>> read_keyrings(Database& snap) {
         ring.name = k.column_text(0);
         ring.suite = static_cast<Suite>(k.column_int(1));
         ring.created_at = k.column_text(2);
-        ring.cryptoperiod_days = static_cast<std::uint32_t>(k.column_int(3));
+        ring.cryptoperiod_days = k.column_u32(3);
         index[ring.name] = rings.size();
         rings.push_back(std::move(ring));
     }

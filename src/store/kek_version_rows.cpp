@@ -8,7 +8,7 @@ namespace keyward::store {
 Result<core::KekVersionRow> read_kek_version(const Statement& s) {
     core::KekVersionRow row;
     row.keyring = s.column_text(0);
-    row.version = static_cast<std::uint32_t>(s.column_int(1));
+    row.version = s.column_u32(1);
     auto state = parse_kek_state(s.column_text(2));
     if (!state)
         return Error(Errc::database_error, "database: unknown key state " + s.column_text(2));
@@ -16,7 +16,7 @@ Result<core::KekVersionRow> read_kek_version(const Statement& s) {
     row.label = s.column_text(3);
     row.object_id = s.column_blob(4);
     row.check_value = s.column_blob(5);
-    row.wrap_count = static_cast<std::uint64_t>(s.column_int(6));
+    row.wrap_count = s.column_u64(6);
     row.created_at = s.column_text(7);
     return row;
 }

@@ -93,6 +93,15 @@ class Statement {
     void reset() noexcept;
 
     std::int64_t column_int(int col) const noexcept;
+    /// Unsigned columns, read the one way every reader takes them: versions and day counts as
+    /// u32, counters as u64. The stored integer is cast, not range-checked (as the readers always
+    /// did): keyward writes only values in range.
+    std::uint32_t column_u32(int col) const noexcept {
+        return static_cast<std::uint32_t>(column_int(col));
+    }
+    std::uint64_t column_u64(int col) const noexcept {
+        return static_cast<std::uint64_t>(column_int(col));
+    }
     double column_double(int col) const noexcept;
     std::string column_text(int col) const;
     Bytes column_blob(int col) const;

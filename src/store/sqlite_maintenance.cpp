@@ -34,10 +34,10 @@ Result<std::vector<core::RecordVersionRow>> SqliteStore::record_versions_page(
         core::RecordVersionRow v;
         v.ns = s->column_text(0);
         v.name = s->column_text(1);
-        v.version = static_cast<std::uint32_t>(s->column_int(2));
+        v.version = s->column_u32(2);
         v.envelope = s->column_blob(3);
         v.keyring = s->column_text(4);
-        v.kek_version = static_cast<std::uint32_t>(s->column_int(5));
+        v.kek_version = s->column_u32(5);
         v.created_at = s->column_text(6);
         v.created_by = s->column_text(7);
         v.expires_at = s->column_optional_text(8);
@@ -61,8 +61,7 @@ Result<std::vector<core::RecordVersionKey>> SqliteStore::sample_record_versions(
     for (;;) {
         KW_TRY(bool row, s->step());
         if (!row) break;
-        out.push_back(
-            {s->column_text(0), s->column_text(1), static_cast<std::uint32_t>(s->column_int(2))});
+        out.push_back({s->column_text(0), s->column_text(1), s->column_u32(2)});
     }
     return out;
 }

@@ -16,17 +16,13 @@ constexpr std::string_view kRecordVersionColumns =
     "SELECT namespace, name, version, envelope, keyring, kek_version, created_at, created_by, "
     "expires_at, value_since, origin FROM record_versions ";
 
-std::uint32_t u32(std::int64_t v) {
-    return static_cast<std::uint32_t>(v);
-}
-
 core::RecordRow read_record(const Statement& s) {
     core::RecordRow r;
     r.ns = s.column_text(0);
     r.name = s.column_text(1);
     r.kind = s.column_text(2);
     r.state = s.column_text(3);
-    r.latest = u32(s.column_int(4));
+    r.latest = s.column_u32(4);
     r.description = s.column_text(5);
     r.created_at = s.column_text(6);
     r.created_by = s.column_text(7);
@@ -34,10 +30,10 @@ core::RecordRow read_record(const Statement& s) {
     r.updated_by = s.column_text(9);
     r.expires_at = s.column_optional_text(10);
     r.value_since = s.column_text(11);
-    r.policy.rotate_after_days = u32(s.column_int(12));
-    r.policy.warn_before_days = u32(s.column_int(13));
+    r.policy.rotate_after_days = s.column_u32(12);
+    r.policy.warn_before_days = s.column_u32(13);
     r.policy.auto_rotate = s.column_int(14) != 0;
-    if (!s.column_is_null(15)) r.generate_bytes = u32(s.column_int(15));
+    if (!s.column_is_null(15)) r.generate_bytes = s.column_u32(15);
     r.state_before_delete = s.column_text(16);
     return r;
 }
@@ -46,10 +42,10 @@ core::RecordVersionRow read_record_version(const Statement& s) {
     core::RecordVersionRow v;
     v.ns = s.column_text(0);
     v.name = s.column_text(1);
-    v.version = u32(s.column_int(2));
+    v.version = s.column_u32(2);
     v.envelope = s.column_blob(3);
     v.keyring = s.column_text(4);
-    v.kek_version = u32(s.column_int(5));
+    v.kek_version = s.column_u32(5);
     v.created_at = s.column_text(6);
     v.created_by = s.column_text(7);
     v.expires_at = s.column_optional_text(8);

@@ -14,12 +14,6 @@ constexpr std::string_view kJobColumns =
     "coalesce(finished_at, ''), cursor_namespace, cursor_name, cursor_version, total, done, "
     "skipped, failed, hsm_rewraps, seconds, max_commit_ms, runs FROM rotation_jobs ";
 
-std::uint32_t u32(std::int64_t v) {
-    return static_cast<std::uint32_t>(v);
-}
-std::uint64_t u64(std::int64_t v) {
-    return static_cast<std::uint64_t>(v);
-}
 std::int64_t i64(std::uint64_t v) {
     return static_cast<std::int64_t>(v);
 }
@@ -30,20 +24,20 @@ core::RotationJob read_job(const Statement& s) {
     j.keyring = s.column_text(1);
     j.kind = s.column_text(2);
     j.state = s.column_text(3);
-    j.from_version = u32(s.column_int(4));
-    j.to_version = u32(s.column_int(5));
+    j.from_version = s.column_u32(4);
+    j.to_version = s.column_u32(5);
     j.started_at = s.column_text(6);
     j.started_by = s.column_text(7);
     j.finished_at = s.column_text(8);
-    j.cursor = {s.column_text(9), s.column_text(10), u32(s.column_int(11))};
-    j.total = u64(s.column_int(12));
-    j.done = u64(s.column_int(13));
-    j.skipped = u64(s.column_int(14));
-    j.failed = u64(s.column_int(15));
-    j.hsm_rewraps = u64(s.column_int(16));
+    j.cursor = {s.column_text(9), s.column_text(10), s.column_u32(11)};
+    j.total = s.column_u64(12);
+    j.done = s.column_u64(13);
+    j.skipped = s.column_u64(14);
+    j.failed = s.column_u64(15);
+    j.hsm_rewraps = s.column_u64(16);
     j.seconds = s.column_double(17);
     j.max_commit_ms = s.column_double(18);
-    j.runs = u32(s.column_int(19));
+    j.runs = s.column_u32(19);
     return j;
 }
 
@@ -214,7 +208,7 @@ Result<std::uint64_t> SqliteStore::count_remaining_locked(const core::RotationJo
         .bind(4, job.cursor.name)
         .bind(5, std::int64_t{job.cursor.version});
     KW_TRY(bool row, s->step());
-    return row ? u64(s->column_int(0)) : 0;
+    return row ? s->column_u64(0) : 0;
 }
 
 Result<std::uint64_t> SqliteStore::count_remaining(const core::RotationJob& job) {
@@ -247,10 +241,9 @@ Result<std::vector<core::RewrapCandidate>> SqliteStore::next_batch(const core::R
     for (;;) {
         KW_TRY(bool row, s->step());
         if (!row) break;
-        core::RewrapCandidate c{s->column_text(0), s->column_text(1), u32(s->column_int(2)),
+        core::RewrapCandidate c{s->column_text(0), s->column_text(1), s->column_u32(2),
                                 s->column_blob(3), std::nullopt};
-        if (!s->column_is_null(4))
-            c.kept = core::KeptWrap{u32(s->column_int(4)), s->column_blob(5)};
+        if (!s->column_is_null(4)) c.kept = core::KeptWrap{s->column_u32(4), s->column_blob(5)};
         out.push_back(std::move(c));
     }
     return out;
@@ -385,7 +378,7 @@ Result<std::uint64_t> SqliteStore::kept_under(const std::string& keyring, std::u
                           "?2"));
     s->bind(1, keyring).bind(2, std::int64_t{version});
     KW_TRY(bool row, s->step());
-    return row ? u64(s->column_int(0)) : 0;
+    return row ? s->column_u64(0) : 0;
 }
 
 Status SqliteStore::mark_compromised(const std::string& keyring, std::uint32_t version) {

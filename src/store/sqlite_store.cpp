@@ -112,7 +112,7 @@ Result<std::optional<core::KeyringRow>> SqliteStore::find_keyring(const std::str
     ring.name = s->column_text(0);
     ring.suite = static_cast<Suite>(s->column_int(1));
     ring.created_at = s->column_text(2);
-    ring.cryptoperiod_days = static_cast<std::uint32_t>(s->column_int(3));
+    ring.cryptoperiod_days = s->column_u32(3);
     KW_TRY(ring.versions, versions_of(ring.name));
     return std::optional<core::KeyringRow>{std::move(ring)};
 }
@@ -234,7 +234,7 @@ Result<std::uint64_t> SqliteStore::records_under(const std::string& keyring,
                           "kek_version = ?2"));
     s->bind(1, keyring).bind(2, static_cast<std::int64_t>(version));
     KW_TRY(bool row, s->step());
-    return row ? static_cast<std::uint64_t>(s->column_int(0)) : std::uint64_t{0};
+    return row ? s->column_u64(0) : std::uint64_t{0};
 }
 
 }  // namespace keyward::store
