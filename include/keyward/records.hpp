@@ -6,12 +6,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "keyward/maintenance.hpp"
+#include "keyward/export.hpp"
 
 #include "keyward/bytes.hpp"
+#include "keyward/error.hpp"
+#include "keyward/maintenance.hpp"
 
 namespace keyward {
 
@@ -25,6 +28,21 @@ struct RotationPolicy {
     bool auto_rotate = false;  ///< `rotate-secret --due` replaces it with a generated value
     friend bool operator==(const RotationPolicy&, const RotationPolicy&) = default;
 };
+
+/// The longest rotation or warning period, in days (100 years).
+inline constexpr std::uint32_t kMaxPolicyDays = 36500;
+
+/// The policy a new record of this kind gets when none is given (docs/RECORDS.md has the
+/// table); no policy for an unknown kind.
+KEYWARD_API RotationPolicy default_rotation_policy(std::string_view kind) noexcept;
+
+/// "KEY=VALUE" (a --tag option, a tag of an import line), checked against the tag rules.
+/// Errc::usage naming the rule it breaks.
+KEYWARD_API Result<Tag> parse_tag(const std::string& text);
+
+/// A namespace name: a lowercase letter or digit, then [a-z0-9._-], at most 64 characters.
+/// Errc::usage naming the rule.
+KEYWARD_API Status check_namespace(const std::string& ns);
 
 /// A wallet or credential: address, kind, state and metadata (never its value).
 struct RecordInfo {

@@ -1,5 +1,5 @@
 // Subcommand argument parsing (see args.hpp).
-#include "cli/args.hpp"
+#include "args.hpp"
 
 namespace keyward::cli {
 

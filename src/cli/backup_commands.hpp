@@ -3,7 +3,7 @@
 // (cmd_record_admin.cpp hands a call without --version to run_backup_restore).
 #pragma once
 
-#include "cli/command.hpp"
+#include "command.hpp"
 
 namespace keyward::cli {
 

@@ -2,8 +2,8 @@
 // after checking that this token still holds every KEK it needs.
 #include <filesystem>
 
-#include "cli/backup_commands.hpp"
-#include "cli/terminal_text.hpp"
+#include "backup_commands.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

@@ -1,9 +1,8 @@
 // datakey: a fresh data key for a caller's own cipher, with its kwk1 blob.
-#include "cli/command.hpp"
-#include "cli/envelope_io.hpp"
-#include "cli/io.hpp"
-#include "crypto/base64.hpp"
-#include "crypto/envelope_codec.hpp"
+#include "command.hpp"
+#include "envelope_io.hpp"
+#include "io.hpp"
+#include "keyward/base64.hpp"
 
 namespace keyward::cli {
 
@@ -27,7 +26,7 @@ Status run_datakey(const Invocation& inv, const Args& args) {
         Json j;
         j.begin_object();
         if (!args.has("--out-key")) {
-            const SecretString key_b64 = crypto::base64_encode_secret(dk.key);
+            const SecretString key_b64 = base64_encode_secret(dk.key);
             j.field("key_b64", std::string_view(key_b64.data(), key_b64.size()));
         }
         j.field("blob", blob_text.substr(0, blob_text.size() - 1))

@@ -1,9 +1,9 @@
 // seal, open and rewrap: envelopes of spec/ENVELOPE.md from the command line.
-#include "cli/command.hpp"
-#include "cli/envelope_io.hpp"
-#include "cli/io.hpp"
-#include "crypto/base64.hpp"
-#include "crypto/envelope_codec.hpp"
+#include "command.hpp"
+#include "envelope_io.hpp"
+#include "io.hpp"
+#include "keyward/base64.hpp"
+#include "keyward/format.hpp"
 
 namespace keyward::cli {
 
@@ -44,13 +44,13 @@ Status run_open(const Invocation& inv, const Args& args) {
     const std::string context = args.get("--context").value_or("");
     KW_TRY(auto raw, read_input(args.get("--in"), max_envelope_input()));
     KW_TRY(auto input, decode_envelope_input(raw));
-    if (crypto::detect_kind(input.bytes) == crypto::BlobKind::data_key) {
+    if (blob_kind(input.bytes) == BlobKind::data_key) {
         return Error(Errc::bad_magic,
                      "this is a data key blob (KWK), not an envelope (KWE): it "
                      "holds a key, not data (see keyward datakey --help)");
     }
     // Check the bytes before touching the token, so a malformed input never costs a login.
-    KW_TRY(auto parsed, crypto::parse_envelope(input.bytes));
+    KW_TRY(auto parsed, inspect_blob(input.bytes));
     (void)parsed;
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto plaintext, kw->open(input.bytes, as_bytes(context)));
@@ -63,7 +63,7 @@ Status run_open(const Invocation& inv, const Args& args) {
             j.field("out", *out);
         } else {
             // The plaintext is this document's content; its base64 copy is wiped after use.
-            const SecretString b64 = crypto::base64_encode_secret(plaintext);
+            const SecretString b64 = base64_encode_secret(plaintext);
             j.field("plaintext_b64", std::string_view(b64.data(), b64.size()));
         }
         j.field("bytes", static_cast<std::uint64_t>(plaintext.size())).end_object();

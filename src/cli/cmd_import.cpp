@@ -6,11 +6,10 @@
 #include <cstdio>
 #include <sstream>
 
-#include "cli/command.hpp"
-#include "cli/line_reader.hpp"
-#include "cli/terminal_text.hpp"
-#include "core/import_line.hpp"
-#include "core/record_address.hpp"
+#include "command.hpp"
+#include "import_line.hpp"
+#include "line_reader.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -121,7 +120,7 @@ Status run_import(const Invocation& inv, const Args& args) {
         return Error(Errc::usage, "import needs --jsonl F (one record per line, - for stdin)");
     KW_TRY(auto batch_size, args.number("--batch", 100, 1, 10000));
     const std::string& ns = args.positional()[0];
-    KW_TRY_STATUS(core::check_namespace(ns));
+    KW_TRY_STATUS(check_namespace(ns));
     KW_TRY(auto in, LineReader::open(*path, kMaxLine));
     KW_TRY(auto kw, inv.open_keyward());
     Progress progress(::isatty(STDERR_FILENO) == 1);
@@ -138,7 +137,7 @@ Status run_import(const Invocation& inv, const Args& args) {
         }
         if (!*more) break;
         if (blank(line)) continue;
-        auto parsed = core::parse_import_line(
+        auto parsed = parse_import_line(
             std::string_view(reinterpret_cast<const char*>(line.data()), line.size()));
         if (!parsed.ok()) {
             sum.refused.push_back(

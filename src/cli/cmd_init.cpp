@@ -3,30 +3,15 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "cli/command.hpp"
-#include "cli/io.hpp"
-#include "crypto/random.hpp"
-#include "p11/init_token.hpp"
-#include "p11/pin_source.hpp"
-#include "p11/softhsm.hpp"
-#include "store/sqlite_store.hpp"
+#include "command.hpp"
+#include "io.hpp"
+#include "keyward/setup.hpp"
 
 namespace keyward::cli {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// 20 characters from a 32-letter alphabet: 100 bits, no characters a shell or a config
-// file would treat specially.
-Result<SecretString> generate_pin() {
-    static constexpr char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-    SecretBytes raw(20);
-    KW_TRY_STATUS(crypto::random_bytes(raw));
-    SecretString pin;
-    for (auto b : raw) pin.push_back(alphabet[b & 31]);
-    return pin;
-}
 
 Status write_pin_file(const fs::path& path, const SecretString& pin) {
     SecretBytes bytes(pin.begin(), pin.end());
@@ -39,10 +24,7 @@ Status write_pin_file(const fs::path& path, const SecretString& pin) {
 // Returns the token's serial number.
 Result<std::string> create_and_bind(const Config& config) {
     const bool existed = fs::exists(config.database);
-    {
-        KW_TRY(auto store,
-               store::SqliteStore::open(config.database, store::Database::Mode::create_if_missing));
-    }
+    KW_TRY_STATUS(setup::create_database(config.database));
     auto kw = Keyward::open(config);
     if (!kw.ok()) {
         if (!existed) {
@@ -89,7 +71,7 @@ Status init_softhsm(const Invocation& inv, const Args& args) {
     if (label.empty() || label.size() > 32) {
         return Error(Errc::usage, "--token-label must be 1-32 characters");
     }
-    auto module = p11::find_softhsm_module();
+    auto module = setup::find_softhsm_module();
     if (!module) {
         return Error(Errc::hsm_unavailable,
                      "SoftHSM is not installed (libsofthsm2.so not found): apt-get install "
@@ -124,15 +106,7 @@ Status init_softhsm(const Invocation& inv, const Args& args) {
         return Error(Errc::io_error, "cannot make " + dir.string() + " private: " + ec.message());
 
     const fs::path softhsm_conf = dir / "softhsm2.conf";
-    // Debian's SoftHSM has no db object store; the file store is its default and only choice.
-    std::string softhsm_text =
-        "# SoftHSM configuration written by keyward init\n"
-        "directories.tokendir = " +
-        (dir / "tokens").string() +
-        "\n"
-        "objectstore.backend = file\n"
-        "log.level = ERROR\n"
-        "slots.removable = false\n";
+    const std::string softhsm_text = setup::softhsm_config_text(dir / "tokens");
     KW_TRY_STATUS(write_private_file(softhsm_conf.string(), as_bytes(softhsm_text), true));
 
     Config config;
@@ -146,14 +120,14 @@ Status init_softhsm(const Invocation& inv, const Args& args) {
         user_pin = env;
         config.pin_source = "env:KEYWARD_PIN";
     } else {
-        KW_TRY(user_pin, generate_pin());
+        KW_TRY(user_pin, setup::generate_pin());
         KW_TRY_STATUS(write_pin_file(dir / "user.pin", user_pin));
         config.pin_source = "file:" + (dir / "user.pin").string();
     }
-    KW_TRY(auto so_pin, generate_pin());
+    KW_TRY(auto so_pin, setup::generate_pin());
     KW_TRY_STATUS(write_pin_file(dir / "so.pin", so_pin));
 
-    KW_TRY_STATUS(p11::init_token(config.module, softhsm_conf.string(), label, so_pin, user_pin));
+    KW_TRY_STATUS(setup::init_token(config.module, softhsm_conf.string(), label, so_pin, user_pin));
     KW_TRY(auto serial, create_and_bind(config));
     // The config is written last: its presence means the setup is complete.
     KW_TRY_STATUS(write_private_file(conf_path.string(), as_bytes(render_config(config)), true));

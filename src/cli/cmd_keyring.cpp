@@ -1,8 +1,8 @@
 // keyring create | list | show: keyrings and their KEK versions.
 #include <sstream>
 
-#include "cli/command.hpp"
-#include "cli/terminal_text.hpp"
+#include "command.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

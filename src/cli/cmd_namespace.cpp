@@ -1,8 +1,8 @@
 // namespace map | list: which keyring seals a namespace's records.
 #include <sstream>
 
-#include "cli/command.hpp"
-#include "cli/terminal_text.hpp"
+#include "command.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

@@ -1,9 +1,9 @@
 // show, versions, restore, revoke, delete, recover, purge, update: one record's history,
 // lifecycle and metadata.
-#include "cli/backup_commands.hpp"
-#include "cli/command.hpp"
-#include "cli/record_output.hpp"
-#include "cli/terminal_text.hpp"
+#include "backup_commands.hpp"
+#include "command.hpp"
+#include "record_output.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

@@ -1,9 +1,9 @@
 // rotate-secret, stats and health: generated secrets on schedule and the state of the store.
 #include <sstream>
 
-#include "cli/command.hpp"
-#include "cli/kek_findings_output.hpp"
-#include "cli/terminal_text.hpp"
+#include "command.hpp"
+#include "kek_findings_output.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

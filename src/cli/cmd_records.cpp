@@ -1,11 +1,10 @@
 // put, get and list: wallets and credentials stored as versioned envelopes.
 #include <sstream>
 
-#include "cli/command.hpp"
-#include "cli/envelope_io.hpp"
-#include "cli/io.hpp"
-#include "cli/record_output.hpp"
-#include "core/record_kinds.hpp"
+#include "command.hpp"
+#include "envelope_io.hpp"
+#include "io.hpp"
+#include "record_output.hpp"
 
 namespace keyward::cli {
 
@@ -20,7 +19,7 @@ Result<PutOptions> put_options(const Args& args) {
     options.description = args.get("--description");
     KW_TRY(options.tags, tags_from(args));
     // Checked before the token is touched; applied to the record's current policy below.
-    KW_TRY(auto unused, policy_from(args, core::default_rotation_policy(options.kind)));
+    KW_TRY(auto unused, policy_from(args, default_rotation_policy(options.kind)));
     (void)unused;
     return options;
 }
@@ -28,7 +27,7 @@ Result<PutOptions> put_options(const Args& args) {
 // Policy options change the record's current policy, or the kind's default for a new record.
 Status apply_policy(Keyward& kw, const std::string& address, const Args& args,
                     PutOptions& options) {
-    RotationPolicy base = core::default_rotation_policy(options.kind);
+    RotationPolicy base = default_rotation_policy(options.kind);
     auto current = kw.record(address);
     if (current.ok() && current->state != "purged") base = current->policy;
     KW_TRY(options.policy, policy_from(args, base));

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "cli/command.hpp"
-#include "cli/terminal_text.hpp"
+#include "command.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

@@ -1,8 +1,8 @@
 // validate: opens every stored record version (or a keyring's, or a random sample) and reports
 // what opened; the pre-flight and post-flight check around rotations and restores.
-#include "cli/command.hpp"
-#include "cli/kek_findings_output.hpp"
-#include "cli/terminal_text.hpp"
+#include "command.hpp"
+#include "kek_findings_output.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -83,8 +83,8 @@ Status run_validate(const Invocation& inv, const Args& args) {
     if (auto refused = first_refusal(report.kek_findings)) return *refused;
     if (report.all_opened() && report.kek_findings.empty()) return {};
     if (report.all_opened()) {
-        return Error(Errc::failed, "every record version opened, but " +
-                                       report.kek_findings.front().message);
+        return Error(Errc::failed,
+                     "every record version opened, but " + report.kek_findings.front().message);
     }
     const auto& first = report.failures.front();
     return Error(Errc::failed,

@@ -7,12 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "cli/args.hpp"
+#include "args.hpp"
 #include "keyward/json.hpp"
 #include "keyward/keyward.hpp"
 
 namespace keyward::cli {
-
 
 struct Invocation {
     std::string command;  // "keyring create"

@@ -4,8 +4,8 @@
 #include <array>
 #include <iostream>
 
-#include "cli/command.hpp"
-#include "cli/terminal_text.hpp"
+#include "command.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

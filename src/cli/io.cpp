@@ -1,5 +1,5 @@
 // Bounded input and whole writes for the CLI (see io.hpp).
-#include "cli/io.hpp"
+#include "io.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "cli/private_file.hpp"
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
+#include "private_file.hpp"
 
 namespace keyward::cli {
 

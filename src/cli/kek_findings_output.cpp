@@ -1,7 +1,7 @@
 // KEK findings output (see kek_findings_output.hpp).
-#include "cli/kek_findings_output.hpp"
+#include "kek_findings_output.hpp"
 
-#include "cli/terminal_text.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 

@@ -1,6 +1,6 @@
 // Line reading over read(2) into a zeroizing buffer: stdio and std::getline would leave copies
 // of secret lines in buffers nobody wipes.
-#include "cli/line_reader.hpp"
+#include "line_reader.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/command.hpp"
-#include "cli/terminal_text.hpp"
-#include "keyward_build_config.h"
+#include "command.hpp"
+#include "keyward/version.hpp"
+#include "terminal_text.hpp"
 
 namespace {
 
@@ -109,7 +109,7 @@ int run(int argc, char** argv) {
         } else if (w == "--help" || w == "-h") {
             help = true;
         } else if (w == "--version") {
-            std::cout << "keyward " << KEYWARD_VERSION << "\n";
+            std::cout << "keyward " << keyward::version() << "\n";
             return 0;
         } else if (w == "--config") {
             if (i + 1 >= argc) return fail(inv, {keyward::Errc::usage, "--config needs a file"});

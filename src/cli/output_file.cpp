@@ -13,7 +13,7 @@
 #include <cstring>
 #include <memory>
 
-#include "cli/io.hpp"
+#include "io.hpp"
 #include "keyward/unique_fd.hpp"
 
 namespace keyward::cli {

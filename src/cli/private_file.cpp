@@ -7,7 +7,7 @@
 // blocked: only a SIGKILL (or a crash) between those two calls leaves a named copy, complete,
 // mode 0600, which the next keyward writing into that directory removes. Elsewhere the data
 // goes into a named temporary that those signals remove.
-#include "cli/private_file.hpp"
+#include "private_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,9 +18,9 @@
 #include <filesystem>
 #include <optional>
 
-#include "cli/io.hpp"
-#include "cli/temp_files.hpp"
+#include "io.hpp"
 #include "keyward/unique_fd.hpp"
+#include "temp_files.hpp"
 
 namespace keyward::cli {
 

@@ -1,10 +1,9 @@
 // Record metadata for people and for scripts. Values never pass through here.
-#include "cli/record_output.hpp"
+#include "record_output.hpp"
 
 #include <sstream>
 
-#include "cli/terminal_text.hpp"
-#include "core/record_rules.hpp"
+#include "terminal_text.hpp"
 
 namespace keyward::cli {
 
@@ -48,7 +47,7 @@ std::string record_details(const RecordInfo& r) {
 Result<std::vector<Tag>> tags_from(const Args& args) {
     std::vector<Tag> tags;
     for (const auto& text : args.all("--tag")) {
-        KW_TRY(auto tag, core::parse_tag(text));
+        KW_TRY(auto tag, parse_tag(text));
         tags.push_back(std::move(tag));
     }
     return tags;
@@ -76,10 +75,8 @@ Result<std::optional<RotationPolicy>> policy_from(const Args& args, const Rotati
         }
         return std::optional<RotationPolicy>{RotationPolicy{}};
     }
-    KW_TRY(auto after,
-           args.number("--rotate-after", policy.rotate_after_days, 1, core::kMaxPolicyDays));
-    KW_TRY(auto warn,
-           args.number("--warn-before", policy.warn_before_days, 0, core::kMaxPolicyDays));
+    KW_TRY(auto after, args.number("--rotate-after", policy.rotate_after_days, 1, kMaxPolicyDays));
+    KW_TRY(auto warn, args.number("--warn-before", policy.warn_before_days, 0, kMaxPolicyDays));
     policy.rotate_after_days = static_cast<std::uint32_t>(after);
     policy.warn_before_days = static_cast<std::uint32_t>(warn);
     if (args.has("--auto-rotate")) policy.auto_rotate = true;

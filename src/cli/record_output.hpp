@@ -6,12 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "cli/args.hpp"
+#include "args.hpp"
 #include "keyward/json.hpp"
 #include "keyward/records.hpp"
 
 namespace keyward::cli {
-
 
 /// "NS/NAME  kind  state  vN  expires ...", one line.
 std::string record_line(const RecordInfo& r);

@@ -1,6 +1,6 @@
 // Temporary output names, their removal on signals, and the sweep of stale ones (see
 // temp_files.hpp).
-#include "cli/temp_files.hpp"
+#include "temp_files.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 // Escaping of control characters in text output (see terminal_text.hpp).
-#include "cli/terminal_text.hpp"
+#include "terminal_text.hpp"
 
 #include <cstdio>
 

@@ -112,7 +112,7 @@ Result<SecretBytes> Envelopes::open(ByteView envelope, ByteView context) {
 
 Result<Bytes> Envelopes::rewrap(ByteView input) {
     const auto kind = crypto::detect_kind(input);
-    if (kind == crypto::BlobKind::unknown) {
+    if (kind == BlobKind::unknown) {
         // Let the envelope reader name the first broken rule.
         KW_TRY(auto env, crypto::parse_envelope(input));
         (void)env;
@@ -120,7 +120,7 @@ Result<Bytes> Envelopes::rewrap(ByteView input) {
     }
     crypto::KeyHeader header;
     crypto::EnvelopeView env;
-    if (kind == crypto::BlobKind::envelope) {
+    if (kind == BlobKind::envelope) {
         KW_TRY(env, crypto::parse_envelope(input));
         header = env.header;
     } else {
@@ -136,10 +136,10 @@ Result<Bytes> Envelopes::rewrap(ByteView input) {
            hsm_.rewrap_dek(from.kek, header.wrapped_dek,
                            dek_aad(from.ring.suite, from.ring.name, from.version.version), to.kek,
                            dek_aad(to.ring.suite, to.ring.name, to.version.version),
-                           kind == crypto::BlobKind::envelope ? kDekSize : 0));
+                           kind == BlobKind::envelope ? kDekSize : 0));
     header.kek_version = to.version.version;
     header.wrapped_dek = std::move(wrapped);
-    if (kind == crypto::BlobKind::data_key) return crypto::serialize_data_key_blob(header);
+    if (kind == BlobKind::data_key) return crypto::serialize_data_key_blob(header);
     return crypto::serialize_envelope(header, env.nonce, env.ciphertext, env.tag);
 }
 

@@ -81,7 +81,7 @@ Result<std::uint32_t> Keyward::rotate_secret(const std::string& address, std::si
 }
 
 Result<std::vector<SecretRotation>> Keyward::rotate_due_secrets(const std::string& ns) {
-    if (!ns.empty()) KW_TRY_STATUS(core::check_namespace(ns));
+    if (!ns.empty()) KW_TRY_STATUS(check_namespace(ns));
     KW_TRY(auto done, impl_->records.rotate_due(ns, core::utc_now_iso8601(), current_actor()));
     std::vector<SecretRotation> out;
     for (auto& d : done) {

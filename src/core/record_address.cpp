@@ -6,7 +6,8 @@
 
 #include "keyward/types.hpp"
 
-namespace keyward::core {
+namespace keyward {
+namespace core {
 
 namespace {
 
@@ -26,13 +27,6 @@ const std::string kRule =
     "or more such segments joined by '/'";
 
 }  // namespace
-
-Status check_namespace(const std::string& ns) {
-    if (!is_segment(ns) || ns.size() > kMaxKeyringName) {
-        return Error(Errc::usage, "invalid namespace \"" + ns + "\"" + kRule);
-    }
-    return {};
-}
 
 Result<RecordAddress> parse_record_address(const std::string& text) {
     const auto slash = text.find('/');
@@ -59,4 +53,13 @@ std::string record_context(const RecordAddress& address, std::uint32_t version) 
     return "record:" + address.text() + "#" + std::to_string(version);
 }
 
-}  // namespace keyward::core
+}  // namespace core
+
+Status check_namespace(const std::string& ns) {
+    if (!core::is_segment(ns) || ns.size() > kMaxKeyringName) {
+        return Error(Errc::usage, "invalid namespace \"" + ns + "\"" + core::kRule);
+    }
+    return {};
+}
+
+}  // namespace keyward

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "keyward/error.hpp"
+#include "keyward/records.hpp"
 
 namespace keyward::core {
 
@@ -18,8 +19,7 @@ struct RecordAddress {
 /// NAME one or more such segments joined by '/'. Errc::usage naming the rule otherwise.
 Result<RecordAddress> parse_record_address(const std::string& text);
 
-/// A namespace on its own (same rule as NS above).
-Status check_namespace(const std::string& ns);
+// A namespace on its own: check_namespace, public in keyward/records.hpp.
 
 /// "record:NS/NAME#V".
 std::string record_context(const RecordAddress& address, std::uint32_t version);

@@ -6,7 +6,8 @@
 
 #include <array>
 
-namespace keyward::core {
+namespace keyward {
+namespace core {
 
 namespace {
 
@@ -56,11 +57,6 @@ std::string record_kinds_text() {
     return join_kinds(false);
 }
 
-RotationPolicy default_rotation_policy(std::string_view kind) noexcept {
-    const auto* k = find_kind(kind);
-    return k ? k->policy : RotationPolicy{};
-}
-
 bool kind_allows_generation(std::string_view kind) noexcept {
     const auto* k = find_kind(kind);
     return k != nullptr && k->generated;
@@ -70,4 +66,11 @@ std::string generated_kinds_text() {
     return join_kinds(true);
 }
 
-}  // namespace keyward::core
+}  // namespace core
+
+RotationPolicy default_rotation_policy(std::string_view kind) noexcept {
+    const auto* k = core::find_kind(kind);
+    return k ? k->policy : RotationPolicy{};
+}
+
+}  // namespace keyward

@@ -14,8 +14,7 @@ bool is_record_kind(std::string_view kind) noexcept;
 /// "wallet, api_key, ...", for messages and help.
 std::string record_kinds_text();
 
-/// The policy a new record of this kind gets when none is given.
-RotationPolicy default_rotation_policy(std::string_view kind) noexcept;
+// default_rotation_policy(kind) is public: keyward/records.hpp.
 
 /// Kinds whose value is a random secret keyward may make itself (put --generate,
 /// rotate-secret). Wallet keys, third-party tokens, usernames and certificates are not.

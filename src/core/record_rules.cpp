@@ -3,7 +3,8 @@
 
 #include "core/clock.hpp"
 
-namespace keyward::core {
+namespace keyward {
+namespace core {
 
 namespace {
 
@@ -39,16 +40,6 @@ Status check_tag(const Tag& tag) {
                                       ": at most 256 characters, no control characters");
     }
     return {};
-}
-
-Result<Tag> parse_tag(const std::string& text) {
-    const auto eq = text.find('=');
-    if (eq == std::string::npos) {
-        return Error(Errc::usage, "tag \"" + text + "\" has no '='; write --tag KEY=VALUE");
-    }
-    Tag tag{text.substr(0, eq), text.substr(eq + 1)};
-    KW_TRY_STATUS(check_tag(tag));
-    return tag;
 }
 
 Status check_description(const std::string& text) {
@@ -100,4 +91,16 @@ bool is_live(const RecordRow& row) noexcept {
     return row.state == "active";
 }
 
-}  // namespace keyward::core
+}  // namespace core
+
+Result<Tag> parse_tag(const std::string& text) {
+    const auto eq = text.find('=');
+    if (eq == std::string::npos) {
+        return Error(Errc::usage, "tag \"" + text + "\" has no '='; write --tag KEY=VALUE");
+    }
+    Tag tag{text.substr(0, eq), text.substr(eq + 1)};
+    KW_TRY_STATUS(core::check_tag(tag));
+    return tag;
+}
+
+}  // namespace keyward

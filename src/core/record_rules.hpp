@@ -15,10 +15,8 @@ inline constexpr std::size_t kMaxTags = 32;
 inline constexpr std::size_t kMaxTagKey = 64;
 inline constexpr std::size_t kMaxTagValue = 256;
 inline constexpr std::size_t kMaxDescription = 1024;
-inline constexpr std::uint32_t kMaxPolicyDays = 36500;
 
-/// "K=V" from the command line or an import line.
-Result<Tag> parse_tag(const std::string& text);
+// parse_tag ("K=V") is public: keyward/records.hpp.
 Status check_tag(const Tag& tag);
 Status check_tag_key(const std::string& key);
 /// One line of printable text: descriptions end up in tables and JSON for humans.

@@ -1,11 +1,11 @@
 // Strict RFC 4648 base64: length a multiple of 4, '=' only as 1 or 2 final characters, pad
 // bits zero, no whitespace and no URL-safe alphabet.
-#include "crypto/base64.hpp"
+#include "keyward/base64.hpp"
 
 #include <array>
 #include <cstdint>
 
-namespace keyward::crypto {
+namespace keyward {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -153,4 +153,4 @@ std::optional<Base64Failure> base64_decode(std::string_view text, SecretBytes& o
     return decode_into(text, out);
 }
 
-}  // namespace keyward::crypto
+}  // namespace keyward

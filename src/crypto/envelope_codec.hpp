@@ -8,21 +8,14 @@
 
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
+#include "keyward/format.hpp"
 #include "keyward/types.hpp"
 
 namespace keyward::crypto {
 
 inline constexpr std::uint8_t kEnvelopeMagic[4] = {0x4B, 0x57, 0x45, 0x01};  // "KWE" v1
 inline constexpr std::uint8_t kDataKeyMagic[4] = {0x4B, 0x57, 0x4B, 0x01};   // "KWK" v1
-inline constexpr std::string_view kEnvelopeTextPrefix = "kwe1:";
-inline constexpr std::string_view kDataKeyTextPrefix = "kwk1:";
-
-/// Largest header of each form (keyring of 64 bytes, largest wrapped DEK), and the largest
-/// envelope a reader accepts: callers can refuse bigger input before reading all of it.
-inline constexpr std::size_t kMaxEnvelopeHeaderSize = 4 + 1 + 1 + kMaxKeyringName + 4 + 2 + 60;
-inline constexpr std::size_t kMaxEnvelopeSize =
-    kMaxEnvelopeHeaderSize + kNonceSize + kMaxPlaintext + kTagSize;
-inline constexpr std::size_t kMaxDataKeyBlobSize = 4 + 1 + 1 + kMaxKeyringName + 4 + 2 + 72;
+// The text prefixes, size limits and BlobKind are public (keyward/format.hpp).
 
 /// The part shared by envelopes and data key blobs.
 struct KeyHeader {
@@ -65,7 +58,6 @@ Bytes payload_aad(Suite suite, ByteView context);
 Bytes gcm_dek_wrap_aad(std::string_view keyring, std::uint32_t kek_version);
 
 /// Which form a buffer holds, judged by its first bytes (binary or text).
-enum class BlobKind { envelope, data_key, unknown };
 BlobKind detect_kind(ByteView bytes) noexcept;
 
 /// "kwe1:" / "kwk1:" + standard padded base64, no newline.

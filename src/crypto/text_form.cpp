@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "crypto/base64.hpp"
+#include "keyward/base64.hpp"
 
 namespace keyward::crypto {
 namespace {

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "codec_parts.hpp"
-#include "crypto/base64.hpp"
 #include "crypto/crypto_test_helpers.hpp"
 #include "crypto/envelope_codec.hpp"
+#include "keyward/base64.hpp"
 
 using namespace keyward;
 using namespace keyward::crypto;

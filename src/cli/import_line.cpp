@@ -8,18 +8,18 @@
 // "value"/"value_b64" key is quoted, as it cannot be a piece of the value. After that key, a
 // value with a stray quote in it (`"value": "pa"ss"`) would turn pieces of the secret into
 // keys, so those are named by their offset only.
-#include "core/import_line.hpp"
+#include "import_line.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <unordered_set>
 
-#include "keyward/utf8.hpp"
-#include "crypto/base64.hpp"
+#include "keyward/base64.hpp"
 #include "keyward/types.hpp"
+#include "keyward/utf8.hpp"
 
-namespace keyward::core {
+namespace keyward::cli {
 namespace {
 
 enum Field : unsigned { kName, kKind, kValue, kValueB64, kExpires, kDescription, kTags, kFields };
@@ -322,12 +322,12 @@ class Parser {
             KW_TRY_STATUS(read_string(check, what, SIZE_MAX));
             text = s_.substr(start, raw_size);
         }
-        if (crypto::base64_decoded_size(text) > kMaxPlaintext) {
+        if (base64_decoded_size(text) > kMaxPlaintext) {
             return Error(Errc::input_too_large, what + " decodes to more than 64 MiB");
         }
-        if (auto bad = crypto::base64_decode(text, out_.value)) {
+        if (auto bad = base64_decode(text, out_.value)) {
             return fail("invalid base64 in " + what + " at offset " + std::to_string(bad->offset) +
-                        " of its text: " + std::string(crypto::base64_reason(bad->why)));
+                        " of its text: " + std::string(base64_reason(bad->why)));
         }
         return ok_status();
     }
@@ -477,4 +477,4 @@ Result<ImportLine> parse_import_line(std::string_view line) {
     return Parser(line).run();
 }
 
-}  // namespace keyward::core
+}  // namespace keyward::cli

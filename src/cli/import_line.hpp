@@ -13,7 +13,7 @@
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
 
-namespace keyward::core {
+namespace keyward::cli {
 
 struct ImportLine {
     std::string name;                        // as given (address validity is checked by the caller)
@@ -31,4 +31,4 @@ struct ImportLine {
 /// caller's to validate.
 Result<ImportLine> parse_import_line(std::string_view line);
 
-}  // namespace keyward::core
+}  // namespace keyward::cli

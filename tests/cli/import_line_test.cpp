@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "core/import_line.hpp"
+#include "cli/import_line.hpp"
 #include "keyward/types.hpp"
 #include "support/catch_errc.hpp"
 
 using namespace keyward;
-using keyward::core::parse_import_line;
+using keyward::cli::parse_import_line;
 
 namespace {
 
@@ -30,7 +30,7 @@ std::string line_with(std::string_view value_json, std::string_view more = "") {
            std::string(more) + "}";
 }
 
-Errc code_of(const Result<core::ImportLine>& r) {
+Errc code_of(const Result<cli::ImportLine>& r) {
     return r.ok() ? Errc::ok : r.error().code();
 }
 

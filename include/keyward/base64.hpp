@@ -4,6 +4,8 @@
 // spec demands that each byte string have exactly one accepted text.
 #pragma once
 
+#include "keyward/export.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -11,7 +13,7 @@
 
 #include "keyward/bytes.hpp"
 
-namespace keyward::crypto {
+namespace keyward {
 
 /// Why a text is not strict base64, and where. The offending character is deliberately not
 /// carried: the text may encode a secret, and callers word their own one-line message.
@@ -29,23 +31,23 @@ struct Base64Failure {
 };
 
 /// A short English reason for a failure ("URL-safe base64 character (use + and /)").
-std::string_view base64_reason(Base64Failure::Why why) noexcept;
+KEYWARD_API std::string_view base64_reason(Base64Failure::Why why) noexcept;
 
 /// Padded standard base64 of bytes.
-std::string base64_encode(ByteView bytes);
+KEYWARD_API std::string base64_encode(ByteView bytes);
 
 /// The same text for bytes that are secret (a data key, a plaintext): written straight into
 /// memory that is wiped when freed, so no plain copy of the encoding is ever left behind.
-SecretString base64_encode_secret(ByteView bytes);
+KEYWARD_API SecretString base64_encode_secret(ByteView bytes);
 
 /// Exact decoded size of a text that decodes (length / 4 * 3 minus padding); callers use it to
 /// refuse oversized input before allocating anything.
-std::size_t base64_decoded_size(std::string_view text) noexcept;
+KEYWARD_API std::size_t base64_decoded_size(std::string_view text) noexcept;
 
 /// Strict decoding into out (replaced). Empty text decodes to zero bytes. Characters are
 /// checked before the length, so a stray character is reported at its own offset. out is
 /// cleared on failure. The SecretBytes overload is for text that encodes a secret.
-std::optional<Base64Failure> base64_decode(std::string_view text, Bytes& out);
-std::optional<Base64Failure> base64_decode(std::string_view text, SecretBytes& out);
+KEYWARD_API std::optional<Base64Failure> base64_decode(std::string_view text, Bytes& out);
+KEYWARD_API std::optional<Base64Failure> base64_decode(std::string_view text, SecretBytes& out);
 
-}  // namespace keyward::crypto
+}  // namespace keyward
