@@ -4,6 +4,7 @@
 #include "command.hpp"
 #include "envelope_io.hpp"
 #include "io.hpp"
+#include "keyward/base64.hpp"
 #include "record_output.hpp"
 
 namespace keyward::cli {
@@ -91,7 +92,23 @@ Status run_get(const Invocation& inv, const Args& args) {
         return write_output(args.get("--out"), as_bytes(text));
     }
     KW_TRY(auto value, kw->get_record(address, n));
-    return write_output(args.get("--out"), value);
+    const auto out = args.get("--out");
+    if (!inv.json || out) KW_TRY_STATUS(write_output(out, value));
+    if (inv.json) {
+        // As `open --json`: the value is this document's content, and its base64 lives only in
+        // wiped memory.
+        Json j;
+        j.begin_object().field("record", address);
+        if (out) {
+            j.field("out", *out);
+        } else {
+            const SecretString b64 = base64_encode_secret(value);
+            j.field("value_b64", std::string_view(b64.data(), b64.size()));
+        }
+        j.field("bytes", static_cast<std::uint64_t>(value.size())).end_object();
+        inv.print_json(j);
+    }
+    return {};
 }
 
 Status run_list(const Invocation& inv, const Args& args) {
@@ -166,7 +183,9 @@ const Command kGetCommand = {
     "(a regular file is replaced whole, mode 0600; a FIFO or device is written in place).\n"
     "--envelope prints the stored envelope in kwe1: text form without opening it; it opens\n"
     "with keyward open --context 'record:NS/NAME#V'. Revoked records keep their values\n"
-    "withheld; deleted ones are found again with keyward recover.\n",
+    "withheld; deleted ones are found again with keyward recover.\n"
+    "--json prints {\"record\", \"value_b64\", \"bytes\"} (with --out: {\"record\", \"out\",\n"
+    "\"bytes\"}), or with --envelope {\"record\", \"version\", \"envelope\"}.\n",
     {{"--version", true}, {"--out", true}, {"--envelope", false}},
     1,
     1,

@@ -184,11 +184,25 @@ Result<std::uint32_t> version_from(const Args& args, const char* command) {
     return static_cast<std::uint32_t>(n);
 }
 
+// {"keyring", "version", "state"}: what compromise and retire leave behind, for scripts.
+Status print_kek_state(const Invocation& inv, const std::string& keyring, std::uint32_t version,
+                       KekState state) {
+    Json j;
+    j.begin_object()
+        .field("keyring", keyring)
+        .field("version", version)
+        .field("state", kek_state_name(state))
+        .end_object();
+    inv.print_json(j);
+    return {};
+}
+
 Status run_compromise(const Invocation& inv, const Args& args) {
     KW_TRY(auto version, version_from(args, "keyring compromise"));
     KW_TRY(auto kw, inv.open_keyward());
     const std::string& name = args.positional()[0];
     KW_TRY_STATUS(kw->compromise_kek(name, version));
+    if (inv.json) return print_kek_state(inv, name, version, KekState::compromised);
     inv.print_text("keyring " + name + " version " + std::to_string(version) +
                    " is marked compromised and its kept copies are dropped. Next: keyward "
                    "keyring rotate " +
@@ -202,6 +216,7 @@ Status run_retire(const Invocation& inv, const Args& args) {
     KW_TRY(auto kw, inv.open_keyward());
     const std::string& name = args.positional()[0];
     KW_TRY_STATUS(kw->retire_kek(name, version));
+    if (inv.json) return print_kek_state(inv, name, version, KekState::destroyed);
     inv.print_text("keyring " + name + " version " + std::to_string(version) +
                    " is destroyed in the token; its rollback copies are gone\n");
     return {};

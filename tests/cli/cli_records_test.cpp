@@ -28,6 +28,16 @@ TEST_CASE("put then get returns the value; get --envelope opens with the record 
           "{\"record\":\"tenant1/stripe/api\",\"kind\":\"api_key\",\"version\":2,"
           "\"expires_at\":\"2031-01-01T00:00:00Z\"}\n");
     CHECK(s.kw.run({"get", "tenant1/stripe/api", "--version", "1"}).out == "sk_live_123");
+    // --json: one document, the value in base64, as `open --json` does.
+    CHECK(s.kw.run({"--json", "get", "tenant1/stripe/api"}).out ==
+          "{\"record\":\"tenant1/stripe/api\",\"value_b64\":\"c2tfbGl2ZV80NTY=\",\"bytes\":11}\n");
+    CHECK(s.kw.run({"--json", "get", "tenant1/stripe/api", "--version", "1"}).out ==
+          "{\"record\":\"tenant1/stripe/api\",\"value_b64\":\"c2tfbGl2ZV8xMjM=\",\"bytes\":11}\n");
+    const auto out_file = s.dir / "got-json.bin";
+    auto to_file = s.kw.run({"--json", "get", "tenant1/stripe/api", "--out", out_file.string()});
+    CHECK(to_file.out == "{\"record\":\"tenant1/stripe/api\",\"out\":\"" + out_file.string() +
+                             "\",\"bytes\":11}\n");
+    CHECK(read_file(out_file) == "sk_live_456");
 }
 
 TEST_CASE("record errors have one line and CLI.md's exit codes") {

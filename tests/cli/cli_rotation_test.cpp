@@ -406,6 +406,22 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("compromise and retire --json print one document naming the version's new state") {
+    auto s = CliSetup::fresh("cli-rot-json-states");
+    REQUIRE(s.kw.run({"keyring", "create", "js"}).exit_code == 0);
+    REQUIRE(s.kw.run({"keyring", "rotate", "js"}).exit_code == 0);
+    auto r = s.kw.run({"--json", "keyring", "compromise", "js", "--version", "1"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "{\"keyring\":\"js\",\"version\":1,\"state\":\"compromised\"}\n");
+    r = s.kw.run({"--json", "keyring", "retire", "js", "--version", "1"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "{\"keyring\":\"js\",\"version\":1,\"state\":\"destroyed\"}\n");
+    CHECK(show(s, "js") ==
+          std::map<std::uint32_t, VersionState>{{1, {"destroyed", 0}}, {2, {"active", 0}}});
+}
+
 TEST_CASE(
     "compromise drops v1's kept copies, refuses rollback, and --reencrypt gives every "
     "record a new DEK and nonce") {
