@@ -189,7 +189,7 @@ TEST_CASE("-- ends the options of every command, and a misplaced option after it
     // Global options end with "--" too; the command follows.
     r = s.kw.run({"--json", "--", "get", "dashes/x", "--version", "1"});
     CHECK(r.exit_code == 0);
-    CHECK(r.out == "v");
+    CHECK(r.out == "{\"record\":\"dashes/x\",\"value_b64\":\"dg==\",\"bytes\":1}\n");
     r = s.kw.run({"show", "--", "--help"});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::StartsWith("keyward: record address \"--help\" has no '/'"));
