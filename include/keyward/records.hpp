@@ -44,11 +44,41 @@ KEYWARD_API Result<Tag> parse_tag(const std::string& text);
 /// Errc::usage naming the rule.
 KEYWARD_API Status check_namespace(const std::string& ns);
 
+/// Where a record is in its lifecycle (docs/RECORDS.md). `expired` is an active record past
+/// its expiry, judged when it is read and never stored; the others are stored.
+enum class RecordState : std::uint8_t { active, expired, revoked, deleted, purged };
+
+/// The state's name in the database, JSON and the CLI: "active", "expired", "revoked",
+/// "deleted", "purged".
+constexpr std::string_view record_state_name(RecordState s) noexcept {
+    switch (s) {
+        case RecordState::active:
+            return "active";
+        case RecordState::expired:
+            return "expired";
+        case RecordState::revoked:
+            return "revoked";
+        case RecordState::deleted:
+            return "deleted";
+        case RecordState::purged:
+            return "purged";
+    }
+    return "unknown";
+}
+
+/// The state a name stands for; nullopt for any other text.
+constexpr std::optional<RecordState> parse_record_state(std::string_view name) noexcept {
+    for (auto s : {RecordState::active, RecordState::expired, RecordState::revoked,
+                   RecordState::deleted, RecordState::purged}) {
+        if (record_state_name(s) == name) return s;
+    }
+    return std::nullopt;
+}
+
 /// A wallet or credential: address, kind, state and metadata (never its value).
 struct RecordInfo {
     std::string ns, name, kind;
-    /// active, expired (past expires_at, judged when read), revoked, deleted or purged.
-    std::string state;
+    RecordState state = RecordState::active;  ///< expired when past expires_at, judged when read
     std::uint32_t latest = 0;  ///< newest version ever made (kept by a purged tombstone)
     std::string description;
     std::vector<Tag> tags;  ///< key order
@@ -93,10 +123,11 @@ struct MetadataUpdate {
     std::optional<std::uint32_t> generate_bytes;
 };
 
-/// Which records a query returns. Empty strings match anything; deleted and purged records
-/// are listed only when state names them.
+/// Which records a query returns. Empty strings and nullopt match anything; deleted and purged
+/// records are listed only when state names them.
 struct RecordFilter {
-    std::string ns, kind, state;
+    std::string ns, kind;
+    std::optional<RecordState> state;  ///< the state as a reader sees it (expired included)
     std::optional<std::uint32_t> expiring_days;  ///< not yet expired, expiring within N days
     std::vector<Tag> tags;                       ///< every one must match
 };

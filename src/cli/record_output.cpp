@@ -11,8 +11,8 @@ std::string record_line(const RecordInfo& r) {
     std::ostringstream out;
     // Every field is escaped on its own: one that held a line break would forge a record line.
     const auto e = [](const std::string& s) { return escape_controls(s); };
-    out << e(r.ns) << "/" << e(r.name) << "  " << e(r.kind) << "  " << e(r.state) << "  v"
-        << r.latest;
+    out << e(r.ns) << "/" << e(r.name) << "  " << e(r.kind) << "  " << record_state_name(r.state)
+        << "  v" << r.latest;
     if (!r.expires_at.empty()) out << "  expires " << e(r.expires_at);
     if (!r.rotation_due_at.empty()) out << "  rotate by " << e(r.rotation_due_at);
     for (const auto& [k, v] : r.tags) out << "  " << e(k) << "=" << e(v);
@@ -25,7 +25,7 @@ std::string record_details(const RecordInfo& r) {
     const auto e = [](const std::string& s) { return escape_controls(s); };
     out << "record:      " << e(r.ns) << "/" << e(r.name) << "\n"
         << "kind:        " << e(r.kind) << "\n"
-        << "state:       " << e(r.state) << "\n"
+        << "state:       " << record_state_name(r.state) << "\n"
         << "latest:      v" << r.latest << "\n";
     if (!r.description.empty()) out << "description: " << e(r.description) << "\n";
     for (const auto& [k, v] : r.tags) out << "tag:         " << e(k) << "=" << e(v) << "\n";

@@ -15,16 +15,17 @@ std::string count(std::uint64_t n, const char* one, const char* many) {
 void record_counts(HealthReport& report, const std::vector<core::RecordRow>& rows,
                    const std::string& now) {
     for (const auto& row : rows) {
-        const std::string state = core::effective_state(row, now);
-        if (state == "purged") continue;
+        const RecordState state = core::effective_state(row, now);
+        if (state == RecordState::purged) continue;
         ++report.records;
-        if (state == "revoked") ++report.revoked;
-        if (state == "deleted") ++report.deleted;
-        if (state == "expired") ++report.expired;
+        if (state == RecordState::revoked) ++report.revoked;
+        if (state == RecordState::deleted) ++report.deleted;
+        if (state == RecordState::expired) ++report.expired;
         if (!core::is_live(row)) continue;
         if (core::rotation_due(row, now)) ++report.due_for_rotation;
         if (core::rotation_warning(row, now)) ++report.rotation_warning;
-        if (state == "active" && row.expires_at && *row.expires_at <= core::add_days(now, 30)) {
+        if (state == RecordState::active && row.expires_at &&
+            *row.expires_at <= core::add_days(now, 30)) {
             ++report.expiring_30_days;
         }
     }

@@ -9,7 +9,7 @@ void record_json(Json& j, const RecordInfo& r) {
         .field("namespace", r.ns)
         .field("name", r.name)
         .field("kind", r.kind)
-        .field("state", r.state)
+        .field("state", record_state_name(r.state))
         .field("latest", r.latest)
         .field("description", r.description);
     j.key("tags").begin_object();

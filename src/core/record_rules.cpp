@@ -66,8 +66,10 @@ Status check_policy(const RotationPolicy& policy) {
     return {};
 }
 
-std::string effective_state(const RecordRow& row, const std::string& now) {
-    if (row.state == "active" && row.expires_at && *row.expires_at <= now) return "expired";
+RecordState effective_state(const RecordRow& row, const std::string& now) {
+    if (row.state == RecordState::active && row.expires_at && *row.expires_at <= now) {
+        return RecordState::expired;
+    }
     return row.state;
 }
 
@@ -88,7 +90,7 @@ bool rotation_warning(const RecordRow& row, const std::string& now) {
 }
 
 bool is_live(const RecordRow& row) noexcept {
-    return row.state == "active";
+    return row.state == RecordState::active;
 }
 
 }  // namespace core

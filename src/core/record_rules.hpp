@@ -23,8 +23,8 @@ Status check_tag_key(const std::string& key);
 Status check_description(const std::string& text);
 Status check_policy(const RotationPolicy& policy);
 
-/// Stored state, or "expired" for an active record whose expiry is at or before now.
-std::string effective_state(const RecordRow& row, const std::string& now);
+/// Stored state, or expired for an active record whose expiry is at or before now.
+RecordState effective_state(const RecordRow& row, const std::string& now);
 
 /// value_since + rotate_after_days; nullopt without a policy.
 std::optional<std::string> rotation_due_at(const RecordRow& row);

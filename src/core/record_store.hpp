@@ -26,10 +26,11 @@ struct RecordVersionRow {
     std::string value_since, origin;
 };
 
-/// A record as stored. `state` is the stored one (active, revoked, deleted, purged): "expired"
+/// A record as stored. `state` is the stored one (active, revoked, deleted, purged): expired
 /// is judged against the clock by the service, never stored.
 struct RecordRow {
-    std::string ns, name, kind, state;
+    std::string ns, name, kind;
+    RecordState state = RecordState::active;
     std::uint32_t latest = 0;
     std::string description;
     std::vector<Tag> tags;
@@ -38,7 +39,8 @@ struct RecordRow {
     std::string value_since;
     RotationPolicy policy;
     std::optional<std::uint32_t> generate_bytes;
-    std::string state_before_delete;  ///< what recover returns to (deleted records only)
+    /// What recover returns to (deleted records only; nullopt otherwise).
+    std::optional<RecordState> state_before_delete;
 };
 
 /// One new version, sealed for `version` (its context names the version).
@@ -119,13 +121,12 @@ class RecordStore {
     /// Applies a metadata change to a record whose stored state is `expected_state`;
     /// Errc::conflict when it changed meanwhile.
     virtual Status change_record(const std::string& ns, const std::string& name,
-                                 const std::string& expected_state, const RecordChange& change,
+                                 RecordState expected_state, const RecordChange& change,
                                  const std::string& actor) = 0;
     /// Moves a record from stored state `from` to `to` (remembering `from` when `to` is
     /// deleted); Errc::conflict when it is no longer in `from`.
     virtual Status set_record_state(const std::string& ns, const std::string& name,
-                                    const std::string& from, const std::string& to,
-                                    const std::string& actor) = 0;
+                                    RecordState from, RecordState to, const std::string& actor) = 0;
     /// Deletes every version, tag and the description of a deleted record and leaves a
     /// "purged" tombstone (so version numbers, and so contexts, are never reused).
     virtual Status purge_record(const std::string& ns, const std::string& name,

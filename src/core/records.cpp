@@ -122,7 +122,7 @@ Result<std::uint32_t> Records::store_with_retry(const RecordAddress& address,
         Prepared p = prepared;
         std::uint32_t version = 1;
         if (found) version = found->latest + 1;
-        if (found && found->state != "purged") {
+        if (found && found->state != RecordState::purged) {
             std::set<std::string> keys;
             for (const auto& tag : found->tags) keys.insert(tag.first);
             for (const auto& tag : p.tags) keys.insert(tag.first);
@@ -133,7 +133,7 @@ Result<std::uint32_t> Records::store_with_retry(const RecordAddress& address,
             }
         }
         // A new record, or a purged one starting again, gets its kind's default policy.
-        if ((!found || found->state == "purged") && !p.policy) {
+        if ((!found || found->state == RecordState::purged) && !p.policy) {
             p.policy = default_rotation_policy(p.kind);
         }
         // Refuse before sealing what the store would refuse anyway: no token work is wasted
@@ -180,7 +180,8 @@ Result<std::uint32_t> Records::rotate_secret(const RecordAddress& address,
                                              const std::string& actor) {
     KW_TRY(auto row, existing(address));
     if (!is_live(row)) {
-        return Error(Errc::state_refused, "record " + address.text() + " is " + row.state +
+        return Error(Errc::state_refused, "record " + address.text() + " is " +
+                                              std::string(record_state_name(row.state)) +
                                               "; only an active or expired record is rotated");
     }
     if (!kind_allows_generation(row.kind)) {
@@ -223,7 +224,8 @@ Result<std::uint32_t> Records::restore(const RecordAddress& address, std::uint32
                                        const std::string& actor) {
     KW_TRY(auto row, existing(address));
     if (!is_live(row)) {
-        return Error(Errc::state_refused, "record " + address.text() + " is " + row.state +
+        return Error(Errc::state_refused, "record " + address.text() + " is " +
+                                              std::string(record_state_name(row.state)) +
                                               "; only an active or expired record is restored");
     }
     KW_TRY(auto source, this->version(address, version));
@@ -276,7 +278,7 @@ Result<std::vector<ImportOutcome>> Records::put_batch(const std::string& ns,
             auto found = store_.find_record(ns, item.name);
             if (!found.ok()) return found.error();
             if (*found) version = (*found)->latest + 1;
-            fresh = !*found || (*found)->state == "purged";
+            fresh = !*found || (*found)->state == RecordState::purged;
         }
         if (fresh && !prepared->policy) prepared->policy = default_rotation_policy(prepared->kind);
         auto put = seal_put(*address, *prepared, item.value, version, actor);
@@ -324,17 +326,17 @@ Result<RecordRow> Records::existing(const RecordAddress& address) {
 Result<RecordVersionRow> Records::version(const RecordAddress& address,
                                           std::optional<std::uint32_t> version) {
     KW_TRY(auto record, existing(address));
-    if (record.state == "revoked") {
+    if (record.state == RecordState::revoked) {
         return Error(Errc::state_refused, "record " + address.text() +
                                               " is revoked; its values are withheld (keyward "
                                               "show " +
                                               address.text() + " has its metadata)");
     }
-    if (record.state == "deleted") {
+    if (record.state == RecordState::deleted) {
         return Error(Errc::not_found, "record " + address.text() + " is deleted; keyward recover " +
                                           address.text() + " brings it back");
     }
-    if (record.state == "purged") {
+    if (record.state == RecordState::purged) {
         return Error(Errc::not_found,
                      "record " + address.text() + " was purged; its values are gone");
     }

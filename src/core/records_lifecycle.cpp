@@ -17,45 +17,52 @@ namespace keyward::core {
 
 namespace {
 
-Error refused(const RecordAddress& a, const std::string& state, const std::string& what) {
-    return Error(Errc::state_refused, "record " + a.text() + " is " + state + "; " + what);
+Error refused(const RecordAddress& a, RecordState state, const std::string& what) {
+    return Error(Errc::state_refused, "record " + a.text() + " is " +
+                                          std::string(record_state_name(state)) + "; " + what);
 }
 
 }  // namespace
 
 Status Records::revoke(const RecordAddress& address, const std::string& actor) {
     KW_TRY(auto row, existing(address));
-    if (row.state != "active") {
+    if (row.state != RecordState::active) {
         return refused(address, row.state, "only an active or expired record can be revoked");
     }
-    return store_.set_record_state(address.ns, address.name, "active", "revoked", actor);
+    return store_.set_record_state(address.ns, address.name, RecordState::active,
+                                   RecordState::revoked, actor);
 }
 
 Status Records::remove(const RecordAddress& address, const std::string& actor) {
     KW_TRY(auto row, existing(address));
-    if (row.state != "active" && row.state != "revoked") {
+    if (row.state != RecordState::active && row.state != RecordState::revoked) {
         return refused(address, row.state,
-                       row.state == "deleted" ? "it is already deleted"
-                                              : "a purged record is gone, nothing to delete");
+                       row.state == RecordState::deleted
+                           ? "it is already deleted"
+                           : "a purged record is gone, nothing to delete");
     }
-    return store_.set_record_state(address.ns, address.name, row.state, "deleted", actor);
+    return store_.set_record_state(address.ns, address.name, row.state, RecordState::deleted,
+                                   actor);
 }
 
 Status Records::recover(const RecordAddress& address, const std::string& actor) {
     KW_TRY(auto row, existing(address));
-    if (row.state != "deleted") {
+    if (row.state != RecordState::deleted) {
         return refused(address, row.state,
-                       row.state == "purged" ? "a purged record cannot be recovered"
-                                             : "only a deleted record can be recovered");
+                       row.state == RecordState::purged ? "a purged record cannot be recovered"
+                                                        : "only a deleted record can be recovered");
     }
-    const std::string back = row.state_before_delete == "revoked" ? "revoked" : "active";
-    return store_.set_record_state(address.ns, address.name, "deleted", back, actor);
+    const RecordState back = row.state_before_delete == RecordState::revoked ? RecordState::revoked
+                                                                             : RecordState::active;
+    return store_.set_record_state(address.ns, address.name, RecordState::deleted, back, actor);
 }
 
 Status Records::purge(const RecordAddress& address, const std::string& actor) {
     KW_TRY(auto row, existing(address));
-    if (row.state == "purged") return refused(address, row.state, "it was purged already");
-    if (row.state != "deleted") {
+    if (row.state == RecordState::purged) {
+        return refused(address, row.state, "it was purged already");
+    }
+    if (row.state != RecordState::deleted) {
         return refused(
             address, row.state,
             "only a deleted record can be purged (keyward delete " + address.text() + " first)");
@@ -66,10 +73,11 @@ Status Records::purge(const RecordAddress& address, const std::string& actor) {
 Status Records::update(const RecordAddress& address, const MetadataUpdate& update,
                        const std::string& actor) {
     KW_TRY(auto row, existing(address));
-    if (row.state != "active" && row.state != "revoked") {
+    if (row.state != RecordState::active && row.state != RecordState::revoked) {
         return refused(address, row.state,
-                       row.state == "purged" ? "a purged record has no metadata to change"
-                                             : "recover it before changing its metadata");
+                       row.state == RecordState::purged
+                           ? "a purged record has no metadata to change"
+                           : "recover it before changing its metadata");
     }
     RecordChange change;
     if (update.description) KW_TRY_STATUS(check_description(*update.description));
@@ -125,7 +133,7 @@ Result<RecordRow> Records::info(const RecordAddress& address) {
 
 Result<std::vector<RecordVersionRow>> Records::versions(const RecordAddress& address) {
     KW_TRY(auto row, existing(address));
-    if (row.state == "purged") {
+    if (row.state == RecordState::purged) {
         return Error(Errc::not_found,
                      "record " + address.text() + " was purged; its versions are gone");
     }

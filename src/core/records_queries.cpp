@@ -12,9 +12,6 @@ namespace keyward::core {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kStates = {"active", "expired", "revoked", "deleted",
-                                                     "purged"};
-
 bool has_tags(const RecordRow& row, const std::vector<Tag>& wanted) {
     for (const auto& want : wanted) {
         bool found = false;
@@ -43,22 +40,13 @@ Result<std::vector<RecordRow>> Records::list(const RecordFilter& filter, const s
         return Error(Errc::usage,
                      "unknown kind \"" + filter.kind + "\"; kinds are " + record_kinds_text());
     }
-    if (!filter.state.empty()) {
-        bool known = false;
-        for (auto s : kStates) known = known || s == filter.state;
-        if (!known) {
-            return Error(Errc::usage, "unknown state \"" + filter.state +
-                                          "\"; states are active, expired, revoked, deleted, "
-                                          "purged");
-        }
-    }
     if (!filter.ns.empty()) KW_TRY_STATUS(check_namespace(filter.ns));
     for (const auto& tag : filter.tags) KW_TRY_STATUS(check_tag(tag));
-    const bool hidden = filter.state == "deleted" || filter.state == "purged";
+    const bool hidden = filter.state == RecordState::deleted || filter.state == RecordState::purged;
     KW_TRY(auto rows, store_.list_records(filter.ns, filter.kind, hidden));
     std::vector<RecordRow> out;
     for (auto& row : rows) {
-        if (!filter.state.empty() && effective_state(row, now) != filter.state) continue;
+        if (filter.state && effective_state(row, now) != *filter.state) continue;
         if (filter.expiring_days && !expiring_within(row, now, *filter.expiring_days)) continue;
         if (!has_tags(row, filter.tags)) continue;
         out.push_back(std::move(row));
@@ -69,11 +57,12 @@ Result<std::vector<RecordRow>> Records::list(const RecordFilter& filter, const s
 Result<RecordStats> Records::stats(const std::string& now) {
     KW_TRY(auto rows, store_.list_records("", "", true));
     RecordStats stats;
+    // Keyed by name: the report lists states in name order, as it lists kinds and namespaces.
     std::map<std::string, std::uint64_t> by_kind, by_ns, by_state;
     for (const auto& row : rows) {
-        const std::string state = effective_state(row, now);
-        ++by_state[state];
-        if (state == "purged") continue;
+        const RecordState state = effective_state(row, now);
+        ++by_state[std::string(record_state_name(state))];
+        if (state == RecordState::purged) continue;
         ++stats.records;
         ++by_kind[row.kind];
         ++by_ns[row.ns];

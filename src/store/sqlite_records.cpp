@@ -16,12 +16,15 @@ constexpr std::string_view kRecordVersionColumns =
     "SELECT namespace, name, version, envelope, keyring, kek_version, created_at, created_by, "
     "expires_at, value_since, origin FROM record_versions ";
 
-core::RecordRow read_record(const Statement& s) {
+Result<core::RecordRow> read_record(const Statement& s) {
     core::RecordRow r;
     r.ns = s.column_text(0);
     r.name = s.column_text(1);
     r.kind = s.column_text(2);
-    r.state = s.column_text(3);
+    const std::string state = s.column_text(3);
+    const auto parsed = parse_record_state(state);
+    if (!parsed) return Error(Errc::database_error, "database: unknown record state " + state);
+    r.state = *parsed;
     r.latest = s.column_u32(4);
     r.description = s.column_text(5);
     r.created_at = s.column_text(6);
@@ -34,7 +37,7 @@ core::RecordRow read_record(const Statement& s) {
     r.policy.warn_before_days = s.column_u32(13);
     r.policy.auto_rotate = s.column_int(14) != 0;
     if (!s.column_is_null(15)) r.generate_bytes = s.column_u32(15);
-    r.state_before_delete = s.column_text(16);
+    r.state_before_delete = parse_record_state(s.column_text(16));  // '' when not deleted
     return r;
 }
 
@@ -163,17 +166,19 @@ Status SqliteStore::insert_version(const core::RecordPut& put) {
         s->bind(1, put.ns).bind(2, put.name);
         KW_TRY(bool row, s->step());
         if (row) {
-            auto existing = read_record(*s);
+            KW_TRY(auto existing, read_record(*s));
             exists = true;
-            if (existing.kind != put.kind && existing.state != "purged") {
+            if (existing.kind != put.kind && existing.state != RecordState::purged) {
                 return Error(Errc::usage, where + " is of kind " + existing.kind + ", not " +
                                               put.kind + "; a record keeps its kind");
             }
-            if (existing.state == "revoked" || existing.state == "deleted") {
-                return Error(Errc::state_refused,
-                             where + " is " + existing.state + "; new versions are refused" +
-                                 (existing.state == "deleted" ? " (keyward recover brings it back)"
-                                                              : " (revocation is final)"));
+            if (existing.state == RecordState::revoked || existing.state == RecordState::deleted) {
+                const bool deleted = existing.state == RecordState::deleted;
+                return Error(
+                    Errc::state_refused,
+                    where + " is " + std::string(record_state_name(existing.state)) +
+                        "; new versions are refused" +
+                        (deleted ? " (keyward recover brings it back)" : " (revocation is final)"));
             }
             next = existing.latest + 1;
         }
@@ -308,7 +313,8 @@ Result<std::optional<core::RecordRow>> SqliteStore::find_record(const std::strin
         s->bind(1, ns).bind(2, name);
         KW_TRY(bool row, s->step());
         if (!row) return std::optional<core::RecordRow>{};
-        rows.push_back(read_record(*s));
+        KW_TRY(auto found, read_record(*s));
+        rows.push_back(std::move(found));
     }
     KW_TRY(auto t, cached("SELECT key, value FROM record_tags WHERE namespace = ?1 AND name = ?2 "
                           "ORDER BY key"));
@@ -367,7 +373,8 @@ Result<std::vector<core::RecordRow>> SqliteStore::list_records(const std::string
         for (;;) {
             KW_TRY(bool row, s->step());
             if (!row) break;
-            out.push_back(read_record(*s));
+            KW_TRY(auto record, read_record(*s));
+            out.push_back(std::move(record));
         }
     }
     KW_TRY_STATUS(read_tags(out, ns));
@@ -375,8 +382,8 @@ Result<std::vector<core::RecordRow>> SqliteStore::list_records(const std::string
 }
 
 Status SqliteStore::change_record(const std::string& ns, const std::string& name,
-                                  const std::string& expected_state,
-                                  const core::RecordChange& change, const std::string& actor) {
+                                  RecordState expected_state, const core::RecordChange& change,
+                                  const std::string& actor) {
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
     const std::string now = core::utc_now_iso8601();
@@ -400,7 +407,7 @@ Status SqliteStore::change_record(const std::string& ns, const std::string& name
         .bind(9, std::int64_t{policy.auto_rotate ? 1 : 0})
         .bind(10, std::int64_t{change.expires_at ? 1 : 0})
         .bind(11, change.expires_at.value_or(std::nullopt))
-        .bind(13, expected_state);
+        .bind(13, record_state_name(expected_state));
     if (change.generate_bytes) {
         s->bind(12, static_cast<std::int64_t>(*change.generate_bytes));
     } else {
@@ -424,21 +431,21 @@ Status SqliteStore::change_record(const std::string& ns, const std::string& name
 }
 
 Status SqliteStore::set_record_state(const std::string& ns, const std::string& name,
-                                     const std::string& from, const std::string& to,
-                                     const std::string& actor) {
+                                     RecordState from, RecordState to, const std::string& actor) {
     std::lock_guard lock(mutex_);
     KW_TRY(auto s, cached("UPDATE records SET state = ?4, updated_at = ?5, updated_by = ?6, "
                           "state_before_delete = iif(?4 = 'deleted', ?3, '') "
                           "WHERE namespace = ?1 AND name = ?2 AND state = ?3"));
     s->bind(1, ns)
         .bind(2, name)
-        .bind(3, from)
-        .bind(4, to)
+        .bind(3, record_state_name(from))
+        .bind(4, record_state_name(to))
         .bind(5, core::utc_now_iso8601())
         .bind(6, actor);
     KW_TRY_STATUS(s->run());
     if (db_.changes() != 1) {
-        return Error(Errc::conflict, "record " + address(ns, name) + " is no longer " + from +
+        return Error(Errc::conflict, "record " + address(ns, name) + " is no longer " +
+                                         std::string(record_state_name(from)) +
                                          "; another writer changed it meanwhile, look again");
     }
     return {};

@@ -54,11 +54,10 @@ class SqliteStore final : public core::Store {
     Result<std::vector<core::RecordRow>> list_records(const std::string& ns,
                                                       const std::string& kind,
                                                       bool include_hidden) override;
-    Status change_record(const std::string& ns, const std::string& name,
-                         const std::string& expected_state, const core::RecordChange& change,
-                         const std::string& actor) override;
-    Status set_record_state(const std::string& ns, const std::string& name, const std::string& from,
-                            const std::string& to, const std::string& actor) override;
+    Status change_record(const std::string& ns, const std::string& name, RecordState expected_state,
+                         const core::RecordChange& change, const std::string& actor) override;
+    Status set_record_state(const std::string& ns, const std::string& name, RecordState from,
+                            RecordState to, const std::string& actor) override;
     Status purge_record(const std::string& ns, const std::string& name,
                         const std::string& actor) override;
     Result<core::DatabaseHealth> check_database() override;

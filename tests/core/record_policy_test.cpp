@@ -96,8 +96,8 @@ TEST_CASE("expiry and rotation are judged against the given time") {
     s.sql("UPDATE records SET value_since = '2030-01-01T00:00:00Z'");
     auto row = s.row("t/key");
     REQUIRE(rotation_due_at(row) == "2030-04-01T00:00:00Z");  // + 90 days
-    CHECK(effective_state(row, "2030-05-31T23:59:59Z") == "active");
-    CHECK(effective_state(row, "2030-06-01T00:00:00Z") == "expired");
+    CHECK(effective_state(row, "2030-05-31T23:59:59Z") == RecordState::active);
+    CHECK(effective_state(row, "2030-06-01T00:00:00Z") == RecordState::expired);
     // Warning from 14 days before the due date, due from the date itself.
     CHECK_FALSE(rotation_warning(row, "2030-03-17T23:59:59Z"));
     CHECK(rotation_warning(row, "2030-03-18T00:00:00Z"));
@@ -118,7 +118,7 @@ TEST_CASE("expiry and rotation are judged against the given time") {
     expiring.expiring_days = 11;
     CHECK(s.records->list(expiring, "2030-05-20T00:00:00Z")->empty());
     RecordFilter expired;
-    expired.state = "expired";
+    expired.state = RecordState::expired;
     CHECK(s.records->list(expired, "2030-06-02T00:00:00Z")->size() == 1);
     CHECK(s.records->list(expired, "2030-05-02T00:00:00Z")->empty());
 }
@@ -153,7 +153,7 @@ TEST_CASE("restore makes a new version that keeps the old value's age and expiry
     auto row = s.row("t/pw");
     CHECK(row.value_since == "2019-06-01T00:00:00Z");
     CHECK(row.expires_at == "2020-01-01T00:00:00Z");
-    CHECK(effective_state(row, utc_now_iso8601()) == "expired");
+    CHECK(effective_state(row, utc_now_iso8601()) == RecordState::expired);
     CHECK(rotation_due(row, utc_now_iso8601()));
     auto v3 = s.records->version(a, 3);
     CHECK(v3->origin == "restore:1");
@@ -172,12 +172,12 @@ TEST_CASE("a purge leaves a tombstone: the next put continues the version count,
     REQUIRE(s.records->remove(a, "tester").ok());
     REQUIRE(s.records->purge(a, "tester").ok());
     CHECK(s.records->versions(a).error().code() == Errc::not_found);
-    CHECK(s.row("t/key").state == "purged");
+    CHECK(s.row("t/key").state == RecordState::purged);
     CHECK(s.row("t/key").tags.empty());
     CHECK(*s.records->put(a, PutOptions{"custom_secret", {}, {}, {}, {}}, text("three"),
                           "tester") == 3);
     auto row = s.row("t/key");
-    CHECK(row.state == "active");
+    CHECK(row.state == RecordState::active);
     CHECK(row.kind == "custom_secret");  // a new life may have a new kind
     CHECK(row.description.empty());
     CHECK(row.policy == RotationPolicy{});
