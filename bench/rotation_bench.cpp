@@ -511,11 +511,12 @@ void spot_check(Keyward& kw, const std::string& ring, std::size_t n, unsigned th
 }
 
 void check_report(const RotationReport& r, std::size_t n, const char* what) {
-    if (r.done != n || r.failed != 0 || r.interrupted || r.state != "finished") {
+    if (r.done != n || r.failed != 0 || r.interrupted || r.state != RotationState::finished) {
         std::string f;
         for (const auto& s : r.failures) f += "\n  " + s;
         die(std::string(what) + ": done " + std::to_string(r.done) + " of " + std::to_string(n) +
-            ", failed " + std::to_string(r.failed) + ", state " + r.state + f);
+            ", failed " + std::to_string(r.failed) + ", state " +
+            std::string(rotation_state_name(r.state)) + f);
     }
 }
 

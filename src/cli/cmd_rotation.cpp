@@ -44,12 +44,12 @@ std::function<void(const RotationReport&)> progress_printer() {
         const double rate = r.seconds > 0 ? static_cast<double>(moved) / r.seconds : 0;
         const double eta =
             rate > 0 ? static_cast<double>(r.total - std::min(r.total, moved)) / rate : 0;
-        std::fprintf(stderr, "\r%s %s v%u->v%u: %llu/%llu (%llu%%), %.0f/s, ETA %.0f s   ",
-                     escape_controls(r.kind).c_str(), escape_controls(r.keyring).c_str(),
-                     r.from_version, r.to_version, static_cast<unsigned long long>(moved),
-                     static_cast<unsigned long long>(r.total),
-                     static_cast<unsigned long long>(r.total ? moved * 100 / r.total : 100), rate,
-                     eta);
+        std::fprintf(
+            stderr, "\r%s %s v%u->v%u: %llu/%llu (%llu%%), %.0f/s, ETA %.0f s   ",
+            std::string(rotation_kind_name(r.kind)).c_str(), escape_controls(r.keyring).c_str(),
+            r.from_version, r.to_version, static_cast<unsigned long long>(moved),
+            static_cast<unsigned long long>(r.total),
+            static_cast<unsigned long long>(r.total ? moved * 100 / r.total : 100), rate, eta);
         std::fflush(stderr);
     };
 }
@@ -58,8 +58,8 @@ void report_json(Json& j, const RotationReport& r) {
     j.begin_object()
         .field("id", static_cast<std::int64_t>(r.id))
         .field("keyring", r.keyring)
-        .field("kind", r.kind)
-        .field("state", r.state)
+        .field("kind", rotation_kind_name(r.kind))
+        .field("state", rotation_state_name(r.state))
         .field("from_version", r.from_version)
         .field("to_version", r.to_version)
         .field("started_at", r.started_at)
@@ -100,11 +100,11 @@ Status finish(const Invocation& inv, const RotationReport& r) {
         inv.print_json(j);
     } else {
         std::ostringstream out;
-        out << escape_controls(r.kind) << " of keyring " << escape_controls(r.keyring) << " v"
+        out << rotation_kind_name(r.kind) << " of keyring " << escape_controls(r.keyring) << " v"
             << r.from_version << " -> v" << r.to_version << (r.resumed ? " (resumed)" : "") << ": "
             << r.done << " moved, " << r.skipped << " skipped, " << r.failed << " failed of "
             << r.total << " in " << r.seconds << " s (" << rate_of(r) << ")";
-        if (r.kind == "rollback") out << ", " << r.hsm_rewraps << " needed the token";
+        if (r.kind == RotationKind::rollback) out << ", " << r.hsm_rewraps << " needed the token";
         out << "\n";
         for (const auto& f : r.failures) out << "  failed: " << escape_controls(f) << "\n";
         inv.print_text(out.str());
@@ -160,15 +160,15 @@ Status run_history(const Invocation& inv, const Args& args) {
            "SKIPPED  FAILED  SECONDS  RATE\n";
     for (const auto& r : jobs) {
         char line[320];
-        std::snprintf(line, sizeof line,
-                      "%-3lld %-10s v%u->v%-5u %-12s %-21s %-9s %-8llu %-8llu "
-                      "%-7llu %-8.2f %s\n",
-                      static_cast<long long>(r.id), escape_controls(r.kind).c_str(), r.from_version,
-                      r.to_version, escape_controls(r.state).c_str(),
-                      escape_controls(r.started_at).c_str(), escape_controls(r.started_by).c_str(),
-                      static_cast<unsigned long long>(r.done),
-                      static_cast<unsigned long long>(r.skipped),
-                      static_cast<unsigned long long>(r.failed), r.seconds, rate_of(r).c_str());
+        std::snprintf(
+            line, sizeof line,
+            "%-3lld %-10s v%u->v%-5u %-12s %-21s %-9s %-8llu %-8llu "
+            "%-7llu %-8.2f %s\n",
+            static_cast<long long>(r.id), std::string(rotation_kind_name(r.kind)).c_str(),
+            r.from_version, r.to_version, std::string(rotation_state_name(r.state)).c_str(),
+            escape_controls(r.started_at).c_str(), escape_controls(r.started_by).c_str(),
+            static_cast<unsigned long long>(r.done), static_cast<unsigned long long>(r.skipped),
+            static_cast<unsigned long long>(r.failed), r.seconds, rate_of(r).c_str());
         out << line;
     }
     if (jobs.empty()) out << "no rotations yet\n";

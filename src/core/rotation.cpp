@@ -49,7 +49,7 @@ bool lease_holder_dead(const Lease& holder, const std::string& now) {
 bool still_to_move(const RotationJob& job, const RewrapCandidate& c) {
     auto env = crypto::parse_envelope(c.envelope);
     if (!env.ok() || env->header.keyring != job.keyring) return true;
-    if (job.kind == "rollback") return env->header.kek_version == job.from_version;
+    if (job.kind == RotationKind::rollback) return env->header.kek_version == job.from_version;
     return env->header.kek_version != job.to_version;
 }
 
@@ -113,7 +113,7 @@ Result<RotationOutcome> Rotation::rotate(const std::string& keyring, bool reencr
         KW_TRY(ring, keyrings_.show(keyring));
         KW_TRY(auto running, store_.running_job(keyring));
         if (running) {
-            if (running->kind == "rollback") {
+            if (running->kind == RotationKind::rollback) {
                 return Error(Errc::state_refused,
                              "keyring " + keyring +
                                  " has an unfinished rollback; run keyward keyring rollback " +
@@ -130,8 +130,8 @@ Result<RotationOutcome> Rotation::rotate(const std::string& keyring, bool reencr
         }
         if (from == 0) from = newest;  // no active version (compromised): rotate away from it
         KW_TRY(auto next, keyrings_.prepare_version(ring, newest + 1));
-        KW_TRY(auto job, store_.begin_rotation(keyring, reencrypt ? "reencrypt" : "rotate", from,
-                                               next, actor));
+        const RotationKind kind = reencrypt ? RotationKind::reencrypt : RotationKind::rotate;
+        KW_TRY(auto job, store_.begin_rotation(keyring, kind, from, next, actor));
         return run(std::move(job), false, options, lease);
     }();
     (void)store_.release_lease(keyring, lease);
@@ -146,7 +146,7 @@ Result<RotationOutcome> Rotation::rollback(const std::string& keyring,
     auto result = [&]() -> Result<RotationOutcome> {
         KW_TRY(ring, keyrings_.show(keyring));  // as it is under the lease
         KW_TRY(auto running, store_.running_job(keyring));
-        if (running && running->kind == "rollback") {
+        if (running && running->kind == RotationKind::rollback) {
             KW_TRY_STATUS(store_.resume_job(*running));
             KW_TRY(auto again, store_.running_job(keyring));
             return run(std::move(*again), true, options, lease);
@@ -296,7 +296,7 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
         const double tail = std::max(0.0, elapsed - batch_seconds);
         KW_TRY_STATUS(store_.finish_job(job, tail, lease));
         job.seconds += tail;
-        job.state = "finished";
+        job.state = RotationState::finished;
         job.finished_at = utc_now_iso8601();
     }
     outcome.job = std::move(job);
@@ -334,7 +334,7 @@ Result<RewrapUpdate> Rotation::update_for(const Plan& plan, const RewrapCandidat
                                           bool& used_hsm) {
     const auto& job = plan.job;
     RewrapUpdate u{c.ns, c.name, c.version, c.envelope, {}, job.to_version, std::nullopt, false};
-    if (job.kind == "reencrypt") {
+    if (job.kind == RotationKind::reencrypt) {
         // A new DEK and nonce: open under whatever version wraps it, seal under the active one
         // (the job's target) with the same context.
         const RecordAddress address{c.ns, c.name};
@@ -344,7 +344,7 @@ Result<RewrapUpdate> Rotation::update_for(const Plan& plan, const RewrapCandidat
         used_hsm = true;
         return u;
     }
-    if (job.kind == "rollback") {
+    if (job.kind == RotationKind::rollback) {
         // The copy kept by the rotation puts the record back exactly as it was, without the
         // token, as long as the version it names may still be used.
         if (c.kept) {
@@ -448,13 +448,15 @@ Status Rotation::retire(const std::string& keyring, std::uint32_t version) {
             // An interrupted job usually leaves records under the version: say how many, as
             // the refusal without a job does.
             KW_TRY(auto under, store_.records_under(keyring, version));
-            const std::string finish = running->kind == "rollback" ? "rollback" : "rotate";
+            // The command that finishes it: keyring rotate also finishes a reencrypt.
+            const char* finish = running->kind == RotationKind::rollback ? "rollback" : "rotate";
             return Error(Errc::state_refused,
                          "keyring " + keyring + " version " + std::to_string(version) +
                              " still protects " + std::to_string(under) +
-                             " record versions and the keyring has an unfinished " + running->kind +
-                             " (job " + std::to_string(running->id) + "); run keyward keyring " +
-                             finish + " " + keyring + " to finish it first");
+                             " record versions and the keyring has an unfinished " +
+                             std::string(rotation_kind_name(running->kind)) + " (job " +
+                             std::to_string(running->id) + "); run keyward keyring " + finish +
+                             " " + keyring + " to finish it first");
         }
         std::uint64_t named = 0;
         KW_TRY(auto first, record_naming(keyring, version, named));

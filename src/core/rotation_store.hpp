@@ -11,6 +11,7 @@
 #include "core/store_rows.hpp"
 #include "keyward/bytes.hpp"
 #include "keyward/error.hpp"
+#include "keyward/rotation.hpp"
 
 namespace keyward::core {
 
@@ -22,7 +23,9 @@ struct RotationCursor {
 
 struct RotationJob {
     std::int64_t id = 0;
-    std::string keyring, kind, state;  // kind: rotate, reencrypt, rollback
+    std::string keyring;
+    RotationKind kind = RotationKind::rotate;
+    RotationState state = RotationState::running;
     std::uint32_t from_version = 0, to_version = 0;
     std::string started_at, started_by, finished_at;
     RotationCursor cursor;
@@ -86,7 +89,7 @@ class RotationStore {
 
     /// One transaction: the active version (if any) becomes decrypt-only, `next` is recorded
     /// as active, and a running job from `from_version` to next.version is created.
-    virtual Result<RotationJob> begin_rotation(const std::string& keyring, const std::string& kind,
+    virtual Result<RotationJob> begin_rotation(const std::string& keyring, RotationKind kind,
                                                std::uint32_t from_version,
                                                const KekVersionRow& next,
                                                const std::string& actor) = 0;

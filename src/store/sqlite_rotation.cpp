@@ -18,12 +18,22 @@ std::int64_t i64(std::uint64_t v) {
     return static_cast<std::int64_t>(v);
 }
 
-core::RotationJob read_job(const Statement& s) {
+Result<core::RotationJob> read_job(const Statement& s) {
     core::RotationJob j;
     j.id = s.column_int(0);
     j.keyring = s.column_text(1);
-    j.kind = s.column_text(2);
-    j.state = s.column_text(3);
+    const auto kind = parse_rotation_kind(s.column_text(2));
+    if (!kind) {
+        return Error(Errc::database_error,
+                     "database: unknown rotation job kind " + s.column_text(2));
+    }
+    j.kind = *kind;
+    const auto state = parse_rotation_state(s.column_text(3));
+    if (!state) {
+        return Error(Errc::database_error,
+                     "database: unknown rotation job state " + s.column_text(3));
+    }
+    j.state = *state;
     j.from_version = s.column_u32(4);
     j.to_version = s.column_u32(5);
     j.started_at = s.column_text(6);
@@ -86,7 +96,8 @@ Result<std::optional<core::RotationJob>> SqliteStore::running_job(const std::str
     s.bind(1, keyring);
     KW_TRY(bool row, s.step());
     if (!row) return std::optional<core::RotationJob>{};
-    return std::optional<core::RotationJob>{read_job(s)};
+    KW_TRY(auto job, read_job(s));
+    return std::optional<core::RotationJob>{std::move(job)};
 }
 
 Result<std::optional<core::RotationJob>> SqliteStore::last_rotation(const std::string& keyring) {
@@ -97,7 +108,8 @@ Result<std::optional<core::RotationJob>> SqliteStore::last_rotation(const std::s
     s.bind(1, keyring);
     KW_TRY(bool row, s.step());
     if (!row) return std::optional<core::RotationJob>{};
-    return std::optional<core::RotationJob>{read_job(s)};
+    KW_TRY(auto job, read_job(s));
+    return std::optional<core::RotationJob>{std::move(job)};
 }
 
 Result<std::vector<core::RotationJob>> SqliteStore::jobs(const std::string& keyring) {
@@ -108,20 +120,21 @@ Result<std::vector<core::RotationJob>> SqliteStore::jobs(const std::string& keyr
     for (;;) {
         KW_TRY(bool row, s.step());
         if (!row) break;
-        out.push_back(read_job(s));
+        KW_TRY(auto job, read_job(s));
+        out.push_back(std::move(job));
     }
     return out;
 }
 
 // Caller holds mutex_ and a transaction.
-Result<core::RotationJob> SqliteStore::insert_job(const std::string& keyring,
-                                                  const std::string& kind, std::uint32_t from,
-                                                  std::uint32_t to, const std::string& actor) {
+Result<core::RotationJob> SqliteStore::insert_job(const std::string& keyring, RotationKind kind,
+                                                  std::uint32_t from, std::uint32_t to,
+                                                  const std::string& actor) {
     KW_TRY(auto ins, db_.prepare("INSERT INTO rotation_jobs(keyring, kind, from_version, "
                                  "to_version, state, started_at, started_by) VALUES (?1, ?2, ?3, "
                                  "?4, 'running', ?5, ?6)"));
     ins.bind(1, keyring)
-        .bind(2, kind)
+        .bind(2, rotation_kind_name(kind))
         .bind(3, std::int64_t{from})
         .bind(4, std::int64_t{to})
         .bind(5, core::utc_now_iso8601())
@@ -136,8 +149,7 @@ Result<core::RotationJob> SqliteStore::insert_job(const std::string& keyring,
     return read_job(s);
 }
 
-Result<core::RotationJob> SqliteStore::begin_rotation(const std::string& keyring,
-                                                      const std::string& kind,
+Result<core::RotationJob> SqliteStore::begin_rotation(const std::string& keyring, RotationKind kind,
                                                       std::uint32_t from_version,
                                                       const core::KekVersionRow& next,
                                                       const std::string& actor) {
@@ -174,7 +186,7 @@ Result<core::RotationJob> SqliteStore::begin_rollback(const core::RotationJob& r
             .bind(5, rotation.id);
         KW_TRY_STATUS(s.run());
     }
-    KW_TRY(auto job, insert_job(rotation.keyring, "rollback", rotation.to_version,
+    KW_TRY(auto job, insert_job(rotation.keyring, RotationKind::rollback, rotation.to_version,
                                 rotation.from_version, actor));
     KW_TRY_STATUS(set_job_total(job));
     KW_TRY_STATUS(tx.commit());
@@ -183,8 +195,8 @@ Result<core::RotationJob> SqliteStore::begin_rollback(const core::RotationJob& r
 
 // The candidates of a job: what rotate and rollback still have to move.
 std::string SqliteStore::job_filter(const core::RotationJob& job) {
-    return job.kind == "rollback" ? "v.keyring = ?1 AND v.kek_version = ?2"
-                                  : "v.keyring = ?1 AND v.kek_version <> ?2";
+    return job.kind == RotationKind::rollback ? "v.keyring = ?1 AND v.kek_version = ?2"
+                                              : "v.keyring = ?1 AND v.kek_version <> ?2";
 }
 
 // Caller holds mutex_.
@@ -199,7 +211,8 @@ Status SqliteStore::set_job_total(core::RotationJob& job) {
 }
 
 Result<std::uint64_t> SqliteStore::count_remaining_locked(const core::RotationJob& job) {
-    const std::uint32_t version = job.kind == "rollback" ? job.from_version : job.to_version;
+    const std::uint32_t version =
+        job.kind == RotationKind::rollback ? job.from_version : job.to_version;
     KW_TRY(auto s, cached("SELECT count(*) FROM record_versions v WHERE " + job_filter(job) +
                           " AND (v.namespace, v.name, v.version) > (?3, ?4, ?5)"));
     s->bind(1, job.keyring)
@@ -220,7 +233,8 @@ Result<std::vector<core::RewrapCandidate>> SqliteStore::next_batch(const core::R
                                                                    std::size_t limit,
                                                                    Selection selection) {
     std::lock_guard lock(mutex_);
-    const std::uint32_t version = job.kind == "rollback" ? job.from_version : job.to_version;
+    const std::uint32_t version =
+        job.kind == RotationKind::rollback ? job.from_version : job.to_version;
     // "?2 = ?2" keeps the version parameter in the statement, so both selections bind alike.
     const std::string filter =
         selection == Selection::by_column ? job_filter(job) : "v.keyring = ?1 AND ?2 = ?2";
@@ -290,7 +304,7 @@ Result<core::RotationJob> SqliteStore::commit_batch(const core::RotationJob& job
                 .bind(6, std::int64_t{u.keep->kek_version})
                 .bind(7, ByteView(u.keep->wrapped_dek));
             KW_TRY_STATUS(keep->run());
-        } else if (u.drop_kept || job.kind == "reencrypt") {
+        } else if (u.drop_kept || job.kind == RotationKind::reencrypt) {
             // A used copy goes; a re-encrypted version's old copy protects nothing any more.
             KW_TRY(auto drop, cached("DELETE FROM kept_wraps WHERE namespace = ?1 AND name = "
                                      "?2 AND version = ?3"));

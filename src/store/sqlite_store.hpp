@@ -79,7 +79,7 @@ class SqliteStore final : public core::Store {
     Result<std::optional<core::RotationJob>> running_job(const std::string& keyring) override;
     Result<std::optional<core::RotationJob>> last_rotation(const std::string& keyring) override;
     Result<std::vector<core::RotationJob>> jobs(const std::string& keyring) override;
-    Result<core::RotationJob> begin_rotation(const std::string& keyring, const std::string& kind,
+    Result<core::RotationJob> begin_rotation(const std::string& keyring, RotationKind kind,
                                              std::uint32_t from_version,
                                              const core::KekVersionRow& next,
                                              const std::string& actor) override;
@@ -134,7 +134,7 @@ class SqliteStore final : public core::Store {
     Status read_tags(std::vector<core::RecordRow>& rows, const std::string& ns);
     // Rotation helpers, for callers that hold mutex_ (and a transaction where they write).
     Status insert_version_row(const core::KekVersionRow& version);
-    Result<core::RotationJob> insert_job(const std::string& keyring, const std::string& kind,
+    Result<core::RotationJob> insert_job(const std::string& keyring, RotationKind kind,
                                          std::uint32_t from, std::uint32_t to,
                                          const std::string& actor);
     static std::string job_filter(const core::RotationJob& job);

@@ -221,7 +221,7 @@ TEST_CASE("backup never overwrites a file, and restore refuses what does not bel
         stop = false;
         auto finished = f.kw->rotate_keyring("ns", options);
         REQUIRE(finished.ok());
-        REQUIRE(finished->state == "finished");
+        REQUIRE(finished->state == RotationState::finished);
 
         f.sql(
             "INSERT INTO rotation_leases VALUES ('ns', 'elsewhere', 4242, "

@@ -37,7 +37,7 @@ TEST_CASE("a put sealed under v1 while a rotation ran to the end is stored under
     REQUIRE(version.ok());
     CHECK(*version == 1);
     REQUIRE(rotated);
-    CHECK(rotated->state == "finished");
+    CHECK(rotated->state == RotationState::finished);
     CHECK(rotated->done == 1);  // race/a: race/b was not stored yet
     auto stored = f.kw->record_version("race/b");
     REQUIRE(stored.ok());

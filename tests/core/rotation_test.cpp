@@ -73,7 +73,7 @@ TEST_CASE("rotation moves every record; only the KEK version and wrapped DEK cha
     const auto before = f.kw->record_version("ring/u3")->envelope;
     auto report = f.kw->rotate_keyring("ring", small_batches());
     REQUIRE(report.ok());
-    CHECK(report->state == "finished");
+    CHECK(report->state == RotationState::finished);
     CHECK(report->from_version == 1);
     CHECK(report->to_version == 2);
     CHECK(report->total == 50);
@@ -117,7 +117,7 @@ TEST_CASE("rollback puts kept copies back without the token; newer records need 
     const int wraps_before = f.hsm->wrap_calls();
     auto back = f.kw->rollback_keyring("ring", small_batches());
     REQUIRE(back.ok());
-    CHECK(back->kind == "rollback");
+    CHECK(back->kind == RotationKind::rollback);
     CHECK(back->from_version == 2);
     CHECK(back->to_version == 1);
     CHECK(back->done == 45);
@@ -129,8 +129,8 @@ TEST_CASE("rollback puts kept copies back without the token; newer records need 
     all_open(*f.kw, 45);
     auto history = f.kw->keyring_history("ring");
     REQUIRE(history->size() == 2);
-    CHECK((*history)[0].state == "rolled-back");
-    CHECK((*history)[1].state == "finished");
+    CHECK((*history)[0].state == RotationState::rolled_back);
+    CHECK((*history)[1].state == RotationState::finished);
     // Nothing left to undo.
     CHECK(f.kw->rollback_keyring("ring", small_batches()).error().code() == Errc::not_found);
 }
@@ -148,7 +148,7 @@ TEST_CASE("an interrupted rotation resumes without a new version; rollback works
     auto first = f.kw->rotate_keyring("ring", o);
     REQUIRE(first.ok());
     CHECK(first->interrupted);
-    CHECK(first->state == "running");
+    CHECK(first->state == RotationState::running);
     // The third batch's commit is reported while the fourth is being re-wrapped (commits
     // overlap the next batch's token work): the fourth still lands, no fifth starts.
     CHECK(first->done == 28);
@@ -242,7 +242,7 @@ TEST_CASE("compromise drops kept copies and blocks rollback; reencrypt gives new
     o.reencrypt = true;
     auto re = f.kw->rotate_keyring("ring", o);
     REQUIRE(re.ok());
-    CHECK(re->kind == "reencrypt");
+    CHECK(re->kind == RotationKind::reencrypt);
     CHECK(re->done == 10);
     CHECK(under(*f.kw, 3) == 10);
     const auto after = f.kw->record_version("ring/u1")->envelope;
