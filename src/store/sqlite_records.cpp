@@ -198,7 +198,7 @@ Status SqliteStore::insert_version(const core::RecordPut& put) {
                cached("SELECT state FROM kek_versions WHERE keyring = ?1 AND version = ?2"));
         s->bind(1, put.keyring).bind(2, static_cast<std::int64_t>(put.kek_version));
         KW_TRY(bool row, s->step());
-        if (!row || s->column_text(0) != "active") {
+        if (!row || parse_kek_state(s->column_text(0)) != KekState::active) {
             return Error(Errc::conflict, where + ": keyring " + put.keyring +
                                              " was rotated while the value was being sealed; "
                                              "retry");
