@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "keyward/json.hpp"
+#include "keyward/unique_fd.hpp"
 #include "store/kek_version_rows.hpp"
 #include "store/schema.hpp"
 
@@ -76,11 +77,10 @@ Result<std::int64_t> one_int(Database& db, const char* sql) {
 }
 
 Status sync_path(const fs::path& path, int flags) {
-    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-    if (fd < 0) return io_error("cannot open", path.native(), errno);
-    const int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0) return io_error("cannot sync", path.native(), errno);
+    UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
+    if (fd.get() < 0) return io_error("cannot open", path.native(), errno);
+    // fsync's errno is kept before the descriptor closes: close() may overwrite it.
+    if (::fsync(fd.get()) != 0) return io_error("cannot sync", path.native(), errno);
     return {};
 }
 
