@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KEK rotation throughput on a fresh SoftHSM token and SQLite file (WAL, synchronous=FULL), with
 // the limit it is built from measured in the same run: a bare loop of the token operations one
 // re-wrap needs (C_UnwrapKey under KEK v1, C_WrapKey under KEK v2, C_DestroyObject) on KEKs made

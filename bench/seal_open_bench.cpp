@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seal and open of small records in-process on a fresh SoftHSM token, with the limits they are
 // built from measured in the same run: the bare PKCS#11 calls one seal or open needs (raw
 // C_* on the same token, no keyward code) and bare OpenSSL EVP AES-256-GCM. Prints p50, p99

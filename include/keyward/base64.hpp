@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strict standard base64 (RFC 4648 section 4, padded), shared by the kwe1:/kwk1: text forms
 // and by anything that reads a base64 value (keyward import's "value_b64"). Our own codec:
 // OpenSSL's decoder is lax (it skips whitespace and accepts non-canonical pad bits), and the

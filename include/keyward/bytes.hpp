@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Byte containers: plain Bytes for public data (envelopes, blobs), SecretBytes for keys, PINs
 // and plaintext, whose memory is wiped (OPENSSL_cleanse) whenever it is freed or resized away.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward's configuration: which PKCS#11 module and token, where the PIN comes from, which
 // database. The file is "key = value" lines with '#' comments (the format of softhsm2.conf).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward's error model: every fallible call returns Result<T> (a value or an Error with a
 // code and a one-line message that says what is wrong and what to do). No exceptions cross
 // the library's boundary.
@@ -13,7 +14,7 @@
 
 namespace keyward {
 
-// Codes are grouped by the CLI exit code they map to (spec/CLI.md); see exit_code().
+// Codes are grouped by the CLI exit code they map to (docs/CLI.md); see exit_code().
 enum class Errc : std::uint16_t {
     ok = 0,
     // exit 1: any other failure
@@ -57,7 +58,7 @@ enum class Errc : std::uint16_t {
     token_mismatch,  // database bound to another token, or a KEK was replaced
 };
 
-/// Exit code of spec/CLI.md for an error code.
+/// Exit code of docs/CLI.md for an error code.
 KEYWARD_API int exit_code(Errc code) noexcept;
 
 /// Stable lower-case name of a code ("auth_failed"), for JSON output and logs.

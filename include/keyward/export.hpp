@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Symbol visibility: libkeyward.so is built with hidden visibility, and exports only what is
 // marked KEYWARD_API in these headers.
 #pragma once

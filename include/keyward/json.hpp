@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small JSON writer for keyward's JSON documents (the CLI's --json output, the C API's
 // listings, backups): one document, keys in the order written, strings escaped per RFC 8259,
 // always valid UTF-8 and free of raw control characters. Values are metadata; secrets only

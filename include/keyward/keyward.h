@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keyward's stable C API (C99): an opaque handle over keyward::Keyward for C, Python ctypes and
- * other FFIs. Status codes equal the CLI exit codes of spec/CLI.md; see docs/API.md. */
+ * other FFIs. Status codes equal the CLI exit codes of docs/CLI.md; see docs/API.md. */
 #ifndef KEYWARD_KEYWARD_H
 #define KEYWARD_KEYWARD_H
 
@@ -76,7 +77,7 @@ KEYWARD_C_API int keyward_datakey_decrypt(keyward_handle* handle, const uint8_t*
 /* Records (docs/RECORDS.md): wallets and credentials at addresses "NS/NAME".
  *
  * Stores value (value_len bytes, at most 64 MiB; value may be NULL when value_len is 0) as the
- * next version of the record, of kind `kind` ("wallet", "api_key", ... as in spec/CLI.md),
+ * next version of the record, of kind `kind` ("wallet", "api_key", ... as in docs/CLI.md),
  * sealed under the namespace's keyring with context "record:NS/NAME#V". expires: ISO 8601
  * date or date-time with offset, or NULL for none (a client_certificate then expires at its
  * notAfter). On success *version (may be NULL) is V. */

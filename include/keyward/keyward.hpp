@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward's public C++ API: open a handle from a configuration, manage keyrings, and seal,
-// open, rewrap and make data keys per spec/ENVELOPE.md. Every call returns Result<T>; none
+// open, rewrap and make data keys per docs/FORMAT.md. Every call returns Result<T>; none
 // throws. A handle may be used from several threads at once.
 #pragma once
 
@@ -130,7 +131,7 @@ class KEYWARD_API Keyward {
     /// The data key inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
 
-    // Records (docs/RECORDS.md). Addresses are "NS/NAME" (spec/CLI.md); values go only to
+    // Records (docs/RECORDS.md). Addresses are "NS/NAME" (docs/CLI.md); values go only to
     // the caller, never into metadata, errors or logs.
 
     /// Stores value (at most 64 MiB) as the next version of record "NS/NAME", sealed under

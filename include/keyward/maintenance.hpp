@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Maintenance in the public API: validation (does every stored record version still open?)
 // and online backups of the database with the token binding and KEK versions they need.
 #pragma once

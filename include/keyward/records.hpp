@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Records in the public API: wallets and credentials stored as versioned envelopes, their
 // metadata (never their values), rotation policies, lifecycle and the queries over them.
 // docs/RECORDS.md describes the model.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rotation in the public API: what a rotation, re-encryption or rollback of a keyring did.
 // docs/OPERATIONS.md is the runbook.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vocabulary shared by the API, the services and the adapters: suites, key states, limits.
 #pragma once
 
@@ -13,7 +14,7 @@
 
 namespace keyward {
 
-/// Envelope suite (spec/ENVELOPE.md): how the DEK is wrapped by the KEK.
+/// Envelope suite (docs/FORMAT.md): how the DEK is wrapped by the KEK.
 enum class Suite : std::uint8_t {
     kwp = 1,  ///< RFC 5649 AES key wrap with padding, C_WrapKey/C_UnwrapKey (default)
     gcm = 2,  ///< AES-256-GCM in the token, C_Encrypt/C_Decrypt

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A file descriptor closed when its owner dies (PIN files, the SoftHSM login lock and copies).
 #pragma once
 

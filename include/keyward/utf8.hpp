@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Well-formed UTF-8 (RFC 3629), shared by the readers that refuse anything else (import lines)
 // and the writers that must never pass it on (the JSON writer, text for a terminal).
 #pragma once

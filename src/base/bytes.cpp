@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wiping, constant-time comparison and hex for the byte containers of keyward/bytes.hpp.
 #include "keyward/bytes.hpp"
 

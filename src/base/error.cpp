@@ -1,4 +1,5 @@
-// Error codes to CLI exit codes (spec/CLI.md) and to stable names; the io_error wording.
+// SPDX-License-Identifier: Apache-2.0
+// Error codes to CLI exit codes (docs/CLI.md) and to stable names; the io_error wording.
 #include "keyward/error.hpp"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names and grammar of the shared vocabulary (suites, key states, keyring names, KEK labels).
 #include "keyward/types.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C API of include/keyward/keyward.h over keyward::Keyward: status codes are CLI exit
 // codes, buffers are malloc'd, and no exception ever crosses the C boundary.
 #include "keyward/keyward.h"

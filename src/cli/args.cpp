@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Subcommand argument parsing (see args.hpp).
 #include "args.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command-line parsing for one subcommand: declared options (with or without a value,
 // repeatable or not) and positional arguments. Anything else is a usage error (exit 2).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Database backups from the command line: `keyward backup --out FILE` (kBackupCommand) and
 // `keyward restore FILE --yes`, which shares the name `restore` with record versions
 // (cmd_record_admin.cpp hands a call without --version to run_backup_restore).

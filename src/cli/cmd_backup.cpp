@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // backup and restore FILE: consistent online snapshots of the database, and putting one back
 // after checking that this token still holds every KEK it needs.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // datakey: a fresh data key for a caller's own cipher, with its kwk1 blob.
 #include "command.hpp"
 #include "envelope_io.hpp"

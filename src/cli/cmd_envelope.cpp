@@ -1,4 +1,5 @@
-// seal, open and rewrap: envelopes of spec/ENVELOPE.md from the command line.
+// SPDX-License-Identifier: Apache-2.0
+// seal, open and rewrap: envelopes of docs/FORMAT.md from the command line.
 #include "command.hpp"
 #include "envelope_io.hpp"
 #include "io.hpp"

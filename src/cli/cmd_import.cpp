@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // import NS --jsonl F: bulk put, one record per line, committed in batches. A bad line is
 // refused and named in the summary; the good ones land.
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // init: make a ready-to-use setup, either an embedded SoftHSM token in a directory or a
 // binding to a token an HSM administrator already set up.
 #include <cstdlib>

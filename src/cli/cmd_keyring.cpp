@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyring create | list | show: keyrings and their KEK versions.
 #include <sstream>
 

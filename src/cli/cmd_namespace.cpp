@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // namespace map | list: which keyring seals a namespace's records.
 #include <sstream>
 

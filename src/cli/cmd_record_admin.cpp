@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // show, versions, restore, revoke, delete, recover, purge, update: one record's history,
 // lifecycle and metadata.
 #include "backup_commands.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rotate-secret, stats and health: generated secrets on schedule and the state of the store.
 #include <sstream>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // put, get and list: wallets and credentials stored as versioned envelopes.
 #include <sstream>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyring rotate | rollback | history | compromise | retire: KEK rotation for administrators.
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // validate: opens every stored record version (or a keyring's, or a random sample) and reports
 // what opened; the pre-flight and post-flight check around rotations and restores.
 #include "command.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every subcommand sees (its words, --json, --config) and the table that lists them.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command table and what all commands share.
 #include <unistd.h>
 

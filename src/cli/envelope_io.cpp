@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Envelope and blob input/output forms for the CLI.
 #include "envelope_io.hpp"
 

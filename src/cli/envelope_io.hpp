@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading envelopes and blobs in either form (binary, or kwe1:/kwk1: text) and writing them back.
 #pragma once
 

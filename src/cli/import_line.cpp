@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A strict reader for one `keyward import --jsonl` line. It reads only the shape the spec
 // allows (one flat object, tags one level deep), so it needs no general JSON value parser and
 // refuses everything else at the first byte that does not fit, naming that byte's offset.

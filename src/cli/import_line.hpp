@@ -1,4 +1,5 @@
-// One line of `keyward import NS --jsonl F` (spec/CLI.md): a strict RFC 8259 reader for exactly
+// SPDX-License-Identifier: Apache-2.0
+// One line of `keyward import NS --jsonl F` (docs/CLI.md): a strict RFC 8259 reader for exactly
 // the record object {"name", "kind", "value" | "value_b64", "expires"?, "description"?,
 // "tags"?}, not a general JSON parser. What the value decodes to only ever lives in
 // SecretBytes, and no error message carries any part of it.

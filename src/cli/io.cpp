@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounded input and whole writes for the CLI (see io.hpp).
 #include "io.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Input and output for commands: bounded reads from a file or stdin, and writes to stdout or
 // an --out target (output_file.cpp), whose regular files land whole or not at all, mode 0600
 // (private_file.hpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KEK findings output (see kek_findings_output.hpp).
 #include "kek_findings_output.hpp"
 

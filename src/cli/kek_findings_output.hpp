@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KEK findings (what the token contradicts in the database) as health and validate print them.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Line reading over read(2) into a zeroizing buffer: stdio and std::getline would leave copies
 // of secret lines in buffers nobody wipes.
 #include "line_reader.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads a file (or stdin) line by line into wiped memory, with a cap on line length, for bulk
 // inputs whose lines hold secrets (keyward import).
 #pragma once

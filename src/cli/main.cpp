@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward command-line entry: global options, dispatch to a subcommand, one-line errors and
-// the exit codes of spec/CLI.md.
+// the exit codes of docs/CLI.md.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -171,7 +172,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
     forbid_core_dumps();
     // No exception may end the process without the one-line message and exit code of
-    // spec/CLI.md (std::filesystem throws on, for example, over-long paths).
+    // docs/CLI.md (std::filesystem throws on, for example, over-long paths).
     try {
         return run(argc, argv);
     } catch (const std::bad_alloc&) {

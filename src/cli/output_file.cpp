@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where --out writes, decided by what the target is (see write_output in io.hpp). Replacing
 // by rename is right for a regular file only: done to /dev/stdout, a FIFO or a device node,
 // it put a regular file holding the secret in the device's place, and a FIFO's reader got

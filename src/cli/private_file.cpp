@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whole-or-nothing private files (see private_file.hpp).
 //
 // Where the file system has O_TMPFILE, the data is written into a file without a name, which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regular files that land whole or not at all, mode 0600: outputs (--out), and init's
 // configuration and PIN files. No plaintext may outlive a killed process under another name.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Record metadata for people and for scripts. Values never pass through here.
 #include "record_output.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How records look on the command line: their metadata as JSON or text (never a value), and
 // the record options that several commands share (--tag, rotation policy).
 #pragma once

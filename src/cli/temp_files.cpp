@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Temporary output names, their removal on signals, and the sweep of stale ones (see
 // temp_files.hpp).
 #include "temp_files.hpp"

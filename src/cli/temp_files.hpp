@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The temporary names keyward writes output files under, and their cleanup: removal on
 // SIGINT, SIGTERM and SIGHUP while one exists, and removal of the ones a killed process left
 // behind (SIGKILL, power loss) by the next keyward that writes into the same directory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Escaping of control characters in text output (see terminal_text.hpp).
 #include "terminal_text.hpp"
 

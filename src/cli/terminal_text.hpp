@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text for a terminal. Names, keyrings, kinds, tags, contexts and messages that quote them can
 // hold anything a user typed or a database writer planted; shown raw, ESC or OSC sequences in
 // them could set the window title, move the cursor or forge a line. Every text writer of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One operation's budget of waiting for other processes' database locks (busy_budget.hpp).
 #include "core/busy_budget.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long one operation may wait, in total, for database locks that other processes hold.
 // SQLite's busy timeout restarts at every statement, so a put (namespace, suite 2 counter,
 // insert, and a re-seal after a lost version race) could wait that long at each step: 16

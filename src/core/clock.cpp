@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ISO 8601 UTC timestamps.
 #include "core/clock.hpp"
 

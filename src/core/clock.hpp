@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wall-clock time as the ISO 8601 text stored in the database and shown to users.
 #pragma once
 

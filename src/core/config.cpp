@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Config file reading, writing and lookup (see keyward/config.hpp).
 #include "keyward/config.hpp"
 

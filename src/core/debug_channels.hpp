@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which traces for HSM administrators are on: KEYWARD_DEBUG, and keyward.conf's `debug =`
 // (docs/OPERATIONS.md, "Reporting an HSM problem"). Header-only, so that the adapters that
 // trace (src/p11, src/store) and the config reader share one reading of the words.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seal, open, rewrap and data keys over the Hsm port and the pure codec.
 #include "core/envelopes.hpp"
 

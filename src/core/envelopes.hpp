@@ -1,4 +1,5 @@
-// Envelope service: seal, open, rewrap and data keys (spec/ENVELOPE.md). The DEK is made on the
+// SPDX-License-Identifier: Apache-2.0
+// Envelope service: seal, open, rewrap and data keys (docs/FORMAT.md). The DEK is made on the
 // host by OpenSSL's DRBG, wrapped by the token, used for AES-256-GCM on the host, and wiped.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward health: asks the token and the database how they are now, and turns the record
 // and keyring metadata into advice a person can act on.
 #include "core/clock.hpp"

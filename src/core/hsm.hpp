@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Hsm port: everything the services need from a key store that keeps KEKs inside it.
 // src/p11 implements it over PKCS#11; tests/core has a software fake behind the same interface.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token's KEK state ledger applied over the database's claims (see kek_ledger.hpp).
 #include "core/kek_ledger.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the token says about KEK states that never go back. The database is a claim: a restore
 // or an edit can say "active" for a version that was compromised or destroyed. The token's
 // ledger (core::Hsm::read_state_ledger) cannot be rewritten by a database writer, so a version's

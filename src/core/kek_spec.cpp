@@ -1,4 +1,5 @@
-// Checks read-back KEK attributes against spec/ENVELOPE.md, attribute by attribute.
+// SPDX-License-Identifier: Apache-2.0
+// Checks read-back KEK attributes against docs/FORMAT.md, attribute by attribute.
 #include "core/kek_spec.hpp"
 
 namespace keyward::core {

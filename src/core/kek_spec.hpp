@@ -1,4 +1,5 @@
-// The KEK attribute contract of spec/ENVELOPE.md as a check on read-back attributes: used to
+// SPDX-License-Identifier: Apache-2.0
+// The KEK attribute contract of docs/FORMAT.md as a check on read-back attributes: used to
 // decide whether an object found in the token may be adopted, and by the compliance run later.
 #pragma once
 
@@ -14,7 +15,7 @@ namespace keyward::core {
 /// first use in a process and before a crash leftover is adopted. CKA_MODIFIABLE must be FALSE
 /// and CKA_LOCAL TRUE (generated inside the token, never imported with a known value).
 /// modifiable_allowed: accept CKA_MODIFIABLE = TRUE, for a token that cannot make a
-/// non-modifiable key (ENVELOPE.md: FALSE "where the token allows it").
+/// non-modifiable key (docs/FORMAT.md: FALSE "where the token allows it").
 std::optional<std::string> kek_spec_mismatch(const KekAttributes& attrs, Suite suite,
                                              bool modifiable_allowed = false);
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Start-up checks of the database's keyrings against the token: the binding, each row's own
 // consistency, the token's ledger of compromised and destroyed versions, and each live KEK
 // version's object, attributes, CKA_ID and check value. The database is a claim; the token

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keyring creation, listing and the database-to-token binding check.
 #include "core/keyrings.hpp"
 

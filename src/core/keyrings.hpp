@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keyring service: creates keyrings (KEK v1 in the token, adopting a crash's orphan when it is
 // exactly to spec), lists them at the state the token allows, and proves at start-up that the
 // database and the token belong together (keyring_checks.cpp).

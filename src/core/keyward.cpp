@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The public facade over the services: a handle assembled from any Hsm and Store. The one
 // place that knows PKCS#11 and SQLite is Keyward::open, in src/api (keyward_open.cpp).
 #include "keyward/keyward.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The facade's insides, shared by the files that implement keyward::Keyward.
 #pragma once
 

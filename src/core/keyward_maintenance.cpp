@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The maintenance part of the public facade: validation of every stored envelope, and backup
 // snapshots of the database with the token binding they need.
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The records part of the public facade: parses addresses, names the actor and the time, and
 // turns the store's rows into the public types.
 #include <filesystem>

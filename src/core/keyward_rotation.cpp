@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The rotation part of the public facade.
 #include "core/keyward_impl.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The maintenance part of the Store port: backup snapshots of the whole database and their
 // restore (keyward backup / restore FILE).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NS/NAME parsing. Names are plain lowercase ASCII so that they are safe in file names, logs,
 // URIs and shell commands without quoting, and so that one record has one spelling.
 #include "core/record_address.hpp"

@@ -1,4 +1,5 @@
-// Record addresses (NS/NAME, spec/CLI.md grammar) and the context that seals each version.
+// SPDX-License-Identifier: Apache-2.0
+// Record addresses (NS/NAME, docs/CLI.md grammar) and the context that seals each version.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,7 @@ struct RecordAddress {
     std::string text() const { return ns + "/" + name; }
 };
 
-/// NS/NAME per spec/CLI.md: NS is [a-z0-9][a-z0-9._-]* (at most 64, as it names a keyring),
+/// NS/NAME per docs/CLI.md: NS is [a-z0-9][a-z0-9._-]* (at most 64, as it names a keyring),
 /// NAME one or more such segments joined by '/'. Errc::usage naming the rule otherwise.
 Result<RecordAddress> parse_record_address(const std::string& text);
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Record metadata as JSON (keyward/json.hpp): shared by the CLI and the C API.
 #include "keyward/json.hpp"
 

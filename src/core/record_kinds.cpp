@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kinds and their defaults. Rotation periods follow common practice for each credential type:
 // long-lived shared secrets 90 days, certificates a year (their notAfter usually comes first),
 // webhook secrets 180 days and rotated by keyward itself since nobody else issues them, OAuth

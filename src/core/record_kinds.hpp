@@ -1,4 +1,5 @@
-// The record kinds of spec/CLI.md and what each kind implies: its default rotation policy and
+// SPDX-License-Identifier: Apache-2.0
+// The record kinds of docs/CLI.md and what each kind implies: its default rotation policy and
 // whether keyward may generate its value. docs/RECORDS.md has the table and the reasons.
 #pragma once
 

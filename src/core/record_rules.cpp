@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Metadata rules and clock judgements for records.
 #include "core/record_rules.hpp"
 

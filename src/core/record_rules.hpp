@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rules for record metadata (tags, descriptions, policies) and the judgements made against the
 // clock: whether a record has expired, when its rotation is due. Times are normalised ISO 8601
 // stamps ("2030-01-01T00:00:00Z"), which compare as strings in time order.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The records part of the Store port: wallets and credentials, their versions, envelopes,
 // metadata and lifecycle state. Every write is one transaction; state changes are conditional
 // on the state the caller judged, so a concurrent change is reported, never overwritten.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Versioned wallets and credentials over the envelope service and the record store: puts,
 // generated secrets, restores and bulk puts. Lifecycle changes are in records_lifecycle.cpp,
 // queries in records_queries.cpp.

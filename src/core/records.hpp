@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // Records service: wallets and credentials stored as versioned envelopes. Each version is sealed
-// with the context "record:NS/NAME#V" (spec/CLI.md), so a stored envelope opens outside keyward
+// with the context "record:NS/NAME#V" (docs/CLI.md), so a stored envelope opens outside keyward
 // with that context. Namespaces map to a keyring, by default the one of the same name, made on
 // first use. Lifecycle: active -> revoked -> deleted -> purged, deleted -> recover; "expired"
 // is an active record past its expiry (docs/RECORDS.md).

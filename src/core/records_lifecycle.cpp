@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Record lifecycle: revoke, delete, recover, purge and metadata changes. Each is judged here
 // against the stored state and then applied conditionally on that same state, so two
 // administrators acting at once cannot make a transition this table forbids:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Queries over record metadata: filtered lists and the counts behind `stats` and `health`.
 // Filtering happens here rather than in SQL because "expired" and "due" are judged against the
 // clock and the rotation policy; the store narrows by namespace and kind first.

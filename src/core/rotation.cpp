@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rotation, rollback, compromise and retirement of a keyring's KEK versions.
 #include "core/rotation.hpp"
 

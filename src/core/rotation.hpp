@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rotation service: KEK rotation with batched, resumable re-wrapping of every stored record's
-// DEK, rollback, compromise and retirement (DESIGN.md "Rotation"; docs/OPERATIONS.md).
+// DEK, rollback, compromise and retirement (docs/ARCHITECTURE.md "Rotation"; docs/OPERATIONS.md).
 //
 // Crash safety rests on two facts: an envelope names the KEK version that wraps its DEK, and a
 // batch changes envelopes, kept copies and the job's cursor in one transaction. Killed at any

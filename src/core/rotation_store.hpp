@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The rotation part of the Store port: jobs with cursors, kept wrapped DEKs, leases. Every
 // method that changes more than one row does it in one transaction: a crash leaves either the
 // state before the call or the state after it.

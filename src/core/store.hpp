@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Store port: what the services keep in a database. src/store implements it over SQLite;
 // a PostgreSQL adapter can implement the same interface later.
 #pragma once

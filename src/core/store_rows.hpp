@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rows of the Store port that several of its parts share: the token binding and keyrings with
 // their KEK versions.
 #pragma once

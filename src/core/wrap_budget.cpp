@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durable, block-reserved counting of suite 2 wraps (see wrap_budget.hpp).
 #include "core/wrap_budget.hpp"
 

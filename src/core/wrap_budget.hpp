@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counts suite 2 (GCM) wraps per KEK version durably, as NIST SP 800-38D limits a key to 2^32
 // random-IV encryptions. Wraps are reserved from the database in blocks so that a seal does not
 // cost a synchronous commit; a crash forfeits the unused part of a block, which errs on the

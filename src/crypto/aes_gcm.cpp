@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AES-GCM on the host through OpenSSL EVP: the payload cipher of every envelope, plus the
 // general-IV form the Wycheproof tests and legacy imports need.
 #include "crypto/aes_gcm.hpp"

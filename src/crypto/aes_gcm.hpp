@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AES-256-GCM on the host through OpenSSL EVP (AES-NI): the payload cipher of every envelope.
 // Only 96-bit nonces and 128-bit tags exist here; nothing shorter can be asked for.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 5649 AES key wrap with padding on the host, through OpenSSL's id-aes*-wrap-pad ciphers
 // (default alternative IV A65959A6). Used by the software fake HSM, the token's known-answer
 // test and the Wycheproof checks.

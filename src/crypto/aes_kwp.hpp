@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 5649 AES key wrap with padding on the host (OpenSSL's id-aes*-wrap-pad). keyward's own
 // envelopes are wrapped in the token; this serves the software fake HSM, the token's
 // known-answer test and the Wycheproof checks of both.

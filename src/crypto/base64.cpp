@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strict RFC 4648 base64: length a multiple of 4, '=' only as 1 or 2 final characters, pad
 // bits zero, no whitespace and no URL-safe alphabet.
 #include "keyward/base64.hpp"

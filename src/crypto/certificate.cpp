@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Certificate expiry through OpenSSL's X.509 parser.
 #include "crypto/certificate.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What keyward reads from a client certificate it stores: its expiry. Parsing is OpenSSL's.
 #pragma once
 

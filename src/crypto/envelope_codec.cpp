@@ -1,4 +1,5 @@
-// Binary codec of spec/ENVELOPE.md: reads and writes KWE1 envelopes and KWK1 data key blobs,
+// SPDX-License-Identifier: Apache-2.0
+// Binary codec of docs/FORMAT.md: reads and writes KWE1 envelopes and KWK1 data key blobs,
 // checking the reader rules in byte order so the first broken rule is the one reported.
 #include "crypto/envelope_codec.hpp"
 

@@ -1,4 +1,5 @@
-// Pure codec of spec/ENVELOPE.md: the KWE1 envelope, the KWK1 data key blob, their AADs and
+// SPDX-License-Identifier: Apache-2.0
+// Pure codec of docs/FORMAT.md: the KWE1 envelope, the KWK1 data key blob, their AADs and
 // their text forms. Bytes in, bytes out: no token, no I/O, no allocation of secrets.
 #pragma once
 

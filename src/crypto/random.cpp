@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host randomness for DEKs and nonces: OpenSSL's private DRBG, kept apart from the public one
 // so that bytes which are published (salts, IDs) never share a stream with keys.
 #include "crypto/random.hpp"

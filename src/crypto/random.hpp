@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host randomness from OpenSSL's private DRBG (RAND_priv_bytes), for DEKs and nonces.
 #pragma once
 

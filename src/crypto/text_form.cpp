@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text form of envelopes and data key blobs ("kwe1:"/"kwk1:" + strict padded base64) and the
 // detection of which form an input holds. The strict base64 codec is in crypto/base64.cpp.
 #include "crypto/envelope_codec.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Attribute templates and attribute read-back with a per-attribute fallback.
 #include "p11/attributes.hpp"
 

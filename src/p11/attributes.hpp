@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Building CK_ATTRIBUTE templates without dangling pointers, and reading attributes back one by
 // one when a token refuses a batch (CKR_ATTRIBUTE_SENSITIVE / CKR_ATTRIBUTE_TYPE_INVALID).
 #pragma once

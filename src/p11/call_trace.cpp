@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C_* trace: switching it on, and writing its lines (see call_trace.hpp for the format and
 // what a line may carry).
 #include "p11/call_trace.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C_* call trace for HSM administrators (KEYWARD_DEBUG=p11, or `debug = p11` in keyward.conf):
 // one stderr line per call through the KW_P11_CALL funnel, with the function, its slot or
 // session, the CK_RV's name and how long the call took (docs/OPERATIONS.md):

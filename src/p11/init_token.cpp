@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token initialisation. After C_InitToken SoftHSM renumbers its slots (and offers a new free
 // one), so the new token is found again by label, never by the slot it was created in.
 #include "p11/init_token.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Creating a new token: C_InitToken on a free slot, then the user PIN (C_InitPIN as SO).
 // Used by "keyward init --softhsm" and by the test fixture.
 #pragma once

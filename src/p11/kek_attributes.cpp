@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KEK generation template and attribute read-back.
 #include "p11/kek_attributes.hpp"
 

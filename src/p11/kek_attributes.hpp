@@ -1,4 +1,5 @@
-// The KEK object of spec/ENVELOPE.md: its generation template, every attribute explicit
+// SPDX-License-Identifier: Apache-2.0
+// The KEK object of docs/FORMAT.md: its generation template, every attribute explicit
 // (SoftHSM defaults CKA_SENSITIVE to FALSE and CKA_MODIFIABLE to TRUE), and reading a secret
 // key's attributes back into core::KekAttributes.
 #pragma once

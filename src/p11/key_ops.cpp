@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token operations on secret keys, each in one session, each through the KW_P11_CALL funnel.
 #include "p11/key_ops.hpp"
 

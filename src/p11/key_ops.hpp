@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Single-session token operations on secret keys: importing session keys of known value,
 // C_WrapKey / C_UnwrapKey, AES-GCM C_Encrypt / C_Decrypt, reading a key value, token RNG.
 // Shared by the mechanism probe's known-answer tests and by P11Hsm. None of these count the
@@ -12,7 +13,7 @@
 
 namespace keyward::p11 {
 
-inline constexpr std::size_t kGcmIvSize = 12;   // always 96-bit IVs (DESIGN.md)
+inline constexpr std::size_t kGcmIvSize = 12;   // always 96-bit IVs (docs/FORMAT.md)
 inline constexpr std::size_t kGcmTagSize = 16;  // always 128-bit tags: SoftHSM accepts 0..
 
 enum class KeyUse {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The connect-time mechanism probe and its known-answer tests. Expected values were computed
 // once on the host: KWP with `openssl enc -id-aes256-wrap-pad -iv A65959A6 -K 0001..1f` and
 // Python cryptography's aes_key_wrap_with_padding (both agree); GCM with Python

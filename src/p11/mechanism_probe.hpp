@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which mechanisms the token really offers for suites 1 and 2, proved by known-answer tests:
 // C_GetMechanismInfo is only a claim (SoftHSM 2.6 implements RFC 5649 under
 // CKM_AES_KEY_WRAP_PAD, and other tokens use 0x210A for PKCS#7-padded key wrap instead). The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loading, initialising and sharing PKCS#11 modules (dlopen RTLD_NOW|RTLD_LOCAL, the function
 // list from C_GetInterface where the module has it, else C_GetFunctionList, C_Initialize with
 // CKF_OS_LOCKING_OK so several threads may call in at once).

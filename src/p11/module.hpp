@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A loaded PKCS#11 module (dlopen + C_GetInterface or C_GetFunctionList + C_Initialize), shared
 // by every connection of this process to the same module path, so one connection's teardown
 // never C_Finalizes a module another connection is still using.

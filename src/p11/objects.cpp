@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Object lifetime guards and object searches.
 #include "p11/objects.hpp"
 

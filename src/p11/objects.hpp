@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII for token objects and searches: ObjectGuard destroys a session object when it goes out of
 // scope; ObjectFinder always ends its search with C_FindObjectsFinal.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // P11Hsm: connecting (module, token, login, probe), the KEK handle cache, and the KEK object
 // operations (find, generate, destroy). DEK operations are in p11_hsm_wrap.cpp.
 #include "p11/p11_hsm.hpp"
@@ -473,7 +474,7 @@ Result<core::KekAttributes> P11Hsm::generate_kek(const std::string& label, Suite
                                       c.rv() == CKR_TEMPLATE_INCONSISTENT ||
                                       c.rv() == CKR_ATTRIBUTE_VALUE_INVALID;
     if (refused_unmodifiable && quirks_.modifiable_keks) {
-        // ENVELOPE.md: CKA_MODIFIABLE = FALSE "where the token allows it".
+        // docs/FORMAT.md: CKA_MODIFIABLE = FALSE "where the token allows it".
         t.set_bool(CKA_MODIFIABLE, true);
         c = KW_P11_CALL(s.functions(), C_GenerateKey, s.handle(), &mech, t.data(), t.size(),
                         &handle);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core::Hsm over PKCS#11: a token found by label or pkcs11: URI, one login session kept open for
 // the object's life, a pool of working sessions for concurrent callers, a KEK handle cache, and
 // suites chosen by known-answer tests at connect time.

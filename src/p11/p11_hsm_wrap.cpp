@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // P11Hsm's DEK operations: check values, wrap, unwrap, re-wrap (suite 1 to suite 1 entirely in
 // the token), and the token RNG. Every KEK is used as the token object itself: a
 // non-modifiable KEK cannot be copied into a faster session object on SoftHSM.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PIN sources. The result is always heap-allocated (capacity above the small-string buffer) so
 // that moving it never leaves a copy in a moved-from std::string's inline buffer.
 #include "p11/pin_source.hpp"

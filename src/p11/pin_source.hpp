@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a PIN comes from: "env:VAR", "file:PATH" or "prompt" (the terminal, without echo).
 // PINs are never taken from the command line, where any user could read them in ps.
 #pragma once

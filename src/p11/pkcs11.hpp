@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one include of the PKCS#11 headers (p11-kit's pkcs11.h) for keyward, plus the constants
 // that header lacks. Everything in src/p11 includes this instead of <p11-kit/pkcs11.h>.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token quirks: detection, the `quirks =` grammar, and the names in effect (see quirks.hpp).
 #include "p11/quirks.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token quirks: every workaround keyward applies for a PKCS#11 module or token that departs from
 // the standard (or whose file store can lose a token), named, in one place, each with the
 // measurement behind it. The rest of src/p11 is generic PKCS#11 and asks this profile instead
@@ -84,7 +85,7 @@ struct Quirks {
     /// `modifiable-keks`: accept KEKs with CKA_MODIFIABLE = TRUE, and when C_GenerateKey
     /// refuses CKA_MODIFIABLE = FALSE (CKR_ATTRIBUTE_READ_ONLY, CKR_TEMPLATE_INCONSISTENT,
     /// CKR_ATTRIBUTE_VALUE_INVALID), generate the KEK again with TRUE.
-    /// Works around: tokens that cannot make a non-modifiable key (ENVELOPE.md asks for FALSE
+    /// Works around: tokens that cannot make a non-modifiable key (docs/FORMAT.md asks for FALSE
     /// "where the token allows it"). A KEK whose attributes can be changed is a weaker KEK, so
     /// this is never detected: an administrator turns it on for such a token.
     /// Measured: SoftHSM 2.6.1 accepts FALSE (it defaults to TRUE when not asked).

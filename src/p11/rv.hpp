@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The funnel every C_* call goes through: it calls the function, keeps its name and CK_RV, and
 // turns a non-OK CK_RV into an Error whose message names both ("C_WrapKey:
 // CKR_KEY_HANDLE_INVALID"). It is also where the C_* trace hooks in (call_trace.hpp).
@@ -91,14 +92,14 @@ Call call(std::string_view name, Fn fn, Args&&... args) noexcept {
 
 /// CK_RVs that unwrap/decrypt return for a blob that fails its integrity check. SoftHSM 2.6
 /// reports a tampered KWP blob or a bad GCM tag as CKR_GENERAL_ERROR, so that one counts too
-/// (DESIGN.md, Known traps): it is an authentication failure, not a broken HSM.
+/// (docs/ARCHITECTURE.md, "Token behaviour measured here"): it is an authentication failure, not a broken HSM.
 bool is_integrity_failure(CK_RV rv) noexcept;
 
 /// true for return values that mean the token cannot be used any more (removed, broken,
 /// logged out, library finalized): reported as Errc::hsm_unavailable (exit 6), not hsm_error.
 bool is_token_lost(CK_RV rv) noexcept;
 
-/// The one message every integrity failure carries (spec/ENVELOPE.md, rules for readers).
+/// The one message every integrity failure carries (docs/FORMAT.md, rules for readers).
 inline constexpr std::string_view kAuthFailedMessage = "authentication failed";
 
 /// Error(auth_failed, "authentication failed").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CK_RV to text for error messages, and the Call funnel's error construction. The table covers
 // PKCS#11 2.40 and 3.0 (numbers written out: p11-kit 0.24's header lacks some 3.0 codes and
 // numbers CKR_EXCEEDED_MAX_ITERATIONS..CKR_PUBLIC_KEY_INVALID differently from the standard).

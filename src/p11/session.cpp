@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opening and closing PKCS#11 sessions.
 #include "p11/session.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII PKCS#11 session: opened on a slot, closed (C_CloseSession) when the object dies. It keeps
 // its module alive, so a session can never outlive the function list it calls.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The working-session pool: lazy opening, leasing, recycling.
 #include "p11/session_pool.hpp"
 

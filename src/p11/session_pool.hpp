@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A bounded pool of read-write working sessions on one token, so several threads can use the
 // token at once (a PKCS#11 session serves one operation at a time). Sessions are opened lazily,
 // leased with RAII, and replaced after a number of objects were created in them (a token may

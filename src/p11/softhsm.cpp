@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Locating libsofthsm2.so: the build's setting first, then the usual install paths.
 #include "p11/softhsm.hpp"
 

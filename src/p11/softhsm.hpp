@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where SoftHSMv2's PKCS#11 module is on this machine (the embedded default token).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SoftHSM login guard. What it relies on in SoftHSM 2.6.1's file store (src/lib/object_store
 // and src/lib/slot_mgr of opendnssec/SoftHSMv2):
 //  - ObjectStore loads every sub-directory of directories.tokendir as a token and ignores its

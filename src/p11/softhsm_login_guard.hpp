@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps SoftHSM 2.6.1's file store from losing a token when a process dies inside C_Login: an
 // exclusive lock around every keyward "C_Initialize ... C_Login" sequence, and a copy of each
 // token's token.object that is put back when SoftHSM left the file empty.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token's KEK state ledger (see state_ledger.hpp).
 #include "p11/state_ledger.hpp"
 

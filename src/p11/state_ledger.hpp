@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token's ledger of KEK states that never go back (compromised, destroyed): one private,
 // non-modifiable CKO_DATA token object per event, made once and never changed, so that a
 // database restored or edited to revive such a version is overruled by the token.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token selection by label or pkcs11: URI, with messages that list what the module offers.
 #include "p11/token_finder.hpp"
 

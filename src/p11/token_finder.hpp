@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finding the token to use among a module's slots, by label or by RFC 7512 pkcs11: URI. Slot
 // numbers are never used as identities: SoftHSM renumbers its slots when a token is initialised.
 #pragma once

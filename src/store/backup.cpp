@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Backup snapshots of the database (see backup.hpp). SQLite's backup API copies pages inside
 // one read transaction of the source, so the snapshot is consistent even while other
 // processes write, and it reads committed WAL frames that a file copy would miss.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Online backups of the SQLite database: a consistent snapshot through SQLite's backup API
 // into a new private file, reading a snapshot back, and copying one over the live database.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading kek_versions rows (see kek_version_rows.hpp).
 #include "store/kek_version_rows.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading kek_versions rows: one column list and one reader for the live store and for a
 // backup being checked before it is restored.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Forward-only migrations. Each entry moves the schema from version i to i+1; entries are never
 // edited once released: a change is a new entry.
 #include "store/schema.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Schema of keyward's SQLite database and its forward migrations, keyed by PRAGMA user_version.
 #pragma once
 

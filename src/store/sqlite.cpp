@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite connection, statement and transaction wrappers (see sqlite.hpp for the guarantees).
 #include "store/sqlite.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII over SQLite: a connection (WAL, synchronous=FULL, foreign keys, a busy budget), prepared
 // statements with bound parameters only, and BEGIN IMMEDIATE transactions that roll back
 // unless committed. Every error names the database file (sqlite_errors.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The busy handler: how a connection waits for a lock another process holds.
 #include <algorithm>
 #include <array>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The state of one SQLite connection that outlives moves of the Database owning it: its busy
 // handler and its statements point here. Internal to src/store.
 #pragma once

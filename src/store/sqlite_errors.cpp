@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite failures as keyward errors: which file, and what an operator can do about it.
 #include <cerrno>
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite implementation of the maintenance part of core::Store: walking every stored envelope
 // in pages (validate), and backup snapshots (store/backup.hpp) under the connection's mutex.
 #include "store/backup.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite implementation of the records part of core::Store (core/record_store.hpp).
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite implementation of the rotation part of core::Store (core/rotation_store.hpp).
 #include <algorithm>
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite implementation of the keyring part of core::Store.
 #include "store/sqlite_store.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core::Store over one SQLite connection. Calls are serialised by a mutex: SQLite connections
 // are not for concurrent use, and the HSM, not the database, is the hot path.
 #pragma once

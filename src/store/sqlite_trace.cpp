@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SQL trace: one line per statement when it finishes (SQLITE_TRACE_PROFILE), timed from
 // when it started (SQLITE_TRACE_STMT); see sqlite_trace.hpp for the format and what a line may
 // carry.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SQL trace for administrators (KEYWARD_DEBUG=sql, or `debug = sql` in keyward.conf): one
 // stderr line per statement run, with the statement's text as the source wrote it and how long
 // it ran (docs/OPERATIONS.md):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Links against libkeyward.so alone, with only the installed headers, as a user's program
 // would: proves the public API is exported and usable from outside the build's internals.
 #include <keyward/keyward.hpp>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The C API from Python through ctypes, loading the built libkeyward.so by path: a fresh SoftHSM
 # setup, then seal/open, wrong context, data keys. Exit 0 pass, 1 fail, 77 skip (no SoftHSM).
 import ctypes

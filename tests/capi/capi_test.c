@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The C API (keyward/keyward.h) from a C99 program linked against libkeyward.so only, on a fresh
  * SoftHSM setup made by the built `keyward` CLI. Exit 0 pass, 1 fail, 77 skip (no SoftHSM). */
 #define _XOPEN_SOURCE 700

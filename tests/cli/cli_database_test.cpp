@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The database failing behind keyward's back, end to end: another process holding the write
 // lock (a SQLite connection of the test in BEGIN IMMEDIATE), and a full file system (a small
 // tmpfs holding the database, where this machine lets the test mount one).

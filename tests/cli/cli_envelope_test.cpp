@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // seal, open, rewrap and datakey through the real binary: round trips, forms, and every
 // malformed, tampered, truncated, oversized or mismatched input with its exit code.
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // User-controlled text on its way out through the real binary (issue 9, items 11 and 12):
 // control characters in names, kinds, tags and descriptions (typed, imported, or planted in
 // the database behind keyward's back) are escaped in text and in JSON; a text form with a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What an administrator sees when the HSM or the configuration is wrong: exit 6 for the token
 // (module, token, PIN, binding), exit 2 for configuration, one line that says what to fix.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // import NS --jsonl F through the real binary: good lines land as versions, each bad line is
 // refused and named with its number and reason, one summary document, and no value anywhere
 // but the records.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward init and keyring commands through the real binary, a real SoftHSM token and SQLite.
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // validate, backup and restore FILE through the real binary on fresh SoftHSM tokens: exact
 // counts, a tampered envelope named by record and version, snapshot files and their meta rows,
 // and every refusal with its exit code and one-line message.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --out targets through the real binary (issue 9, items 7 and 8): a FIFO, a device node and
 // another name of stdout are written in place, never replaced; a regular file is replaced
 // whole; and a get killed at any point of a 64 MiB --out leaves no plaintext but a whole

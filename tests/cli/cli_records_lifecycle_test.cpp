@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A record's life end to end through the real binary, a real SoftHSM token and a real SQLite
 // file: revoke, delete, recover and purge, commands on records that never existed, versions and
 // restores, generated secrets and their rotation (also when due). Metadata is in

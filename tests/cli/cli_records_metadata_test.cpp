@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a record says about itself, end to end through the real binary, a real SoftHSM token and
 // a real SQLite file: description, tags, who made it and each kind's default rotation policy,
 // certificates made by the real openssl, namespace maps, and metadata or values refused as bad

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What keyward reports about records, end to end through the real binary, a real SoftHSM token
 // and a real SQLite file: list filters, stats, health and its advice, and no value ever in any
 // of that output or in the database file.

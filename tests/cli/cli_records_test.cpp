@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // put, get and list through the real binary: stored envelopes open outside the record API, the
 // database never holds a value in the clear, and concurrent writers lose nothing.
 #include <catch2/catch.hpp>

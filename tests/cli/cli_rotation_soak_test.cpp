@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SIGKILL soaks through the real binary on a real SoftHSM token: rotations and rollbacks of
 // 5,000 records killed at random points ($KEYWARD_SOAK_KILLS sets the count;
 // tests/soak/rotation_kill_soak.sh runs it long), and kills during a process's start-up, login

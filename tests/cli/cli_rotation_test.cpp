@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KEK rotation end to end through the real binary on a real SoftHSM token: a rotation changes
 // only envelope headers, rollback (finished and interrupted), retire, compromise and
 // re-encryption, the lease, and writers during a rotation. The SIGKILL soaks are in

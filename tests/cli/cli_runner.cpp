@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Child-process runner for CLI tests: stdin from a file, stdout and stderr to files, so large
 // inputs and outputs never deadlock on pipes.
 #include "cli_runner.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the real keyward binary as a child process with given stdin bytes and environment, and
 // captures exit code, stdout and stderr exactly.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared and fresh `keyward init --softhsm` setups for the CLI tests.
 #include "cli_setup.hpp"
 

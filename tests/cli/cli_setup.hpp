@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One `keyward init --softhsm` setup per test process, shared by the CLI tests: a real SoftHSM
 // token and a real SQLite file under the build directory.
 #pragma once

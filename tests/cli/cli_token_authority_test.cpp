@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 9, keys: the database makes claims, the token decides. Each case plants a fault behind
 // keyward's back, as a database writer (direct SQLite edits) or someone who can open a session
 // on the token without the PIN (public objects) could, then runs the real binary on a real

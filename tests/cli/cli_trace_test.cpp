@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What an administrator sends when reporting an HSM problem: the C_* and SQL traces
 // (KEYWARD_DEBUG, `debug =`) of the keyward binary, which must never carry a PIN, a secret, an
 // output or a bound value; and the token quirks in effect (`keyward health`, `quirks =`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One `keyward import --jsonl` line: exact decoded values, and each malformed line refused with
 // Errc::bad_input (or input_too_large), a one-line message, and never a piece of the value.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Escaping of user-controlled text on its way out (issue 9, item 11): text for a terminal
 // shows controls as \xNN, JSON escapes them as RFC 8259 requires and is always UTF-8.
 #include <catch2/catch.hpp>

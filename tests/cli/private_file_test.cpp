@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CLI's output files below the binary: whole-or-nothing private files on both routes (an
 // unnamed O_TMPFILE file, and the named temporary that file systems without it get), what
 // SIGINT, SIGTERM, SIGHUP and SIGKILL leave behind, and the next run's sweep of stale

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers of the records test files; see records_fixtures.hpp.
 #include "records_fixtures.hpp"
 

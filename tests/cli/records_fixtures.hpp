@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the records test files share (cli_records_metadata_test, cli_records_lifecycle_test,
 // cli_records_reports_test): successes and other users, dates, fields picked out of --json
 // text, `list` results, and setup written straight into the database file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the rotation tests share (see rotation_fixtures.hpp).
 #include "rotation_fixtures.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the rotation tests share: the database read directly, records made and opened, the CLI's
 // JSON, envelopes and child processes. The test's own view of what keyward committed, not
 // keyward's report of it.

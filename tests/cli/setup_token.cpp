@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test's own session on a CLI setup's token (see setup_token.hpp).
 #include "setup_token.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A PKCS#11 session of the test's own on a CLI setup's token, as someone outside keyward gets
 // one: without the PIN (an attacker with access to the token: public objects only) or logged in
 // with it (an administrator's tool). Used to plant what keyward must never trust.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Config file reading: relative paths, PIN sources, and one-line errors naming the line.
 #include <catch2/catch.hpp>
 #include <fstream>

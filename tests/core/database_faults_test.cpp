@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Database faults planted behind keyward's back, over the fake HSM: another process holding
 // the write lock (a second SQLite connection in BEGIN IMMEDIATE), and a full disk (FullDiskVfs,
 // registered as SQLite's default VFS for the length of a test).

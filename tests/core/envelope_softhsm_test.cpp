@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Envelopes on a real SoftHSM token: both suites end to end through the public API, Botan (an
 // independent implementation) decoding what keyward wrote with a test-only KEK of known value,
 // and the test vectors of docs/FORMAT.md checked against that file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Envelope service over the fake HSM: round trips, context binding, version states, limits,
 // rewrap across versions, data keys and the suite 2 wrap budget.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Software Hsm for service unit tests (see fake_hsm.hpp).
 #include "fake_hsm.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A software Hsm for unit tests of the services: same interface as the PKCS#11 adapter, keys
 // in host memory, RFC 5649 and GCM through keyward's host crypto. Never a substitute for the
 // SoftHSM tests; it lets the services be tested for logic and failure paths.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The full-disk VFS (full_disk_vfs.hpp): every call goes to the "unix" VFS, writes through a
 // byte budget. SQLite calls a VFS through C function pointers, hence the file-scope state.
 #include "full_disk_vfs.hpp"

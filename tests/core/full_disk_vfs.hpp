@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A SQLite VFS that runs out of disk space on demand, for tests of what keyward does on a full
 // disk on any machine (a real full file system needs a tmpfs mount, which CI may not allow).
 // It wraps the default "unix" VFS and registers itself as the default, so the store opens its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token's word over the database's, on the fake HSM: the state ledger's matching and
 // gravity, and a handle opened in diagnose mode that refuses only the versions that fail.
 #include <catch2/catch.hpp>

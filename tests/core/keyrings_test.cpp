@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keyring service over the fake HSM and a real SQLite file: creation, adoption of crash
 // leftovers, refusal of foreign objects, and the database-to-token binding.
 #include <catch2/catch.hpp>

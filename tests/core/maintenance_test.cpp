@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation and database backups over the fake HSM and real SQLite files: paging through more
 // versions than a page holds, the failure list's cap, restores that keep the handle working,
 // and every refusal of a backup that does not belong here.

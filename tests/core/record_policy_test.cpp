@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Records against the clock and across their life: expiry, rotation dates and warnings judged
 // at a given time, restores that keep a value's age, purge tombstones, bulk puts, and the
 // upgrade of a database written by the first release (schema 2).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Records over the fake HSM and a real SQLite file: versions, contexts, kinds, addresses.
 #include <catch2/catch.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Puts whose seal races a whole rotation: the value must end under the active version, not
 // under the one the rotation just left, since the rotation's cursor never comes back for it.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rotation over the fake HSM and a real SQLite file: what moves and what stays byte for byte,
 // kept copies and rollback, interruption and resume, the lease, crash leftovers, compromise,
 // re-encryption and retirement. The SoftHSM and SIGKILL tests are in tests/cli.

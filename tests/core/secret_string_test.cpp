@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SecretString keeps even short secrets on the heap, where the wiping allocator sees them.
 #include <catch2/catch.hpp>
 

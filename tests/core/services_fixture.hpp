@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A keyward handle over the fake HSM and a real SQLite file in a fresh directory.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SQLite store: file mode, schema versioning and refusal of newer databases.
 #include <sys/stat.h>
 

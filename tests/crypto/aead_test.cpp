@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the host ciphers: AES-256-GCM seal/open, AES-KWP wrap/unwrap and the RNG, with
 // published known answers, exhaustive tampering, and Botan as an independent implementation.
 #include <botan/aead.h>

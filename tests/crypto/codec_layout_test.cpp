@@ -1,4 +1,5 @@
-// The envelope and data key blob layout of spec/ENVELOPE.md: hand-built bytes parse into exactly
+// SPDX-License-Identifier: Apache-2.0
+// The envelope and data key blob layout of docs/FORMAT.md: hand-built bytes parse into exactly
 // their fields and serialize back, round trips for both suites, what the writers refuse, the
 // AADs, and the 64 MiB limit. The reader rules are in codec_rules_test.cpp, the text form in
 // codec_text_test.cpp.

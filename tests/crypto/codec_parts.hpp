@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the codec test files share (codec_layout_test, codec_rules_test, codec_text_test):
 // envelopes and data key blobs built field by field by hand, independently of serialize_*, and
 // the hand-written reference envelope.

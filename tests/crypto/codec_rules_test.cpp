@@ -1,4 +1,5 @@
-// Every reader rule of spec/ENVELOPE.md for envelopes and data key blobs with its own error
+// SPDX-License-Identifier: Apache-2.0
+// Every reader rule of docs/FORMAT.md for envelopes and data key blobs with its own error
 // code: each rule alone, their order, truncation at every length, every single-bit flip of the
 // header, and one-line error messages that never echo input bytes.
 #include <algorithm>

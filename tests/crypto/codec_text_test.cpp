@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The text form of envelopes and data key blobs ("kwe1:" / "kwk1:" and RFC 4648 base64): what it
 // accepts and refuses and the faults it names, round trips checked against Botan's base64, its
 // size limit, and telling the forms apart.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small helpers shared by the crypto tests: readable Errc values in Catch2 output, the code of
 // a Result, and byte literals (plain() for secrets is in support/secret_text.hpp).
 #pragma once

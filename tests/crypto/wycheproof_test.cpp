@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Project Wycheproof vectors (tests/vectors/wycheproof) against keyward's host AES-GCM and
 // AES-KWP: every vector is run or counted as skipped with its reason, and the counts are printed.
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Throughput of P11Hsm's DEK operations on SoftHSM, one thread and several. Hidden ([.]): run
 // it by hand with `p11_bench_test` (it prints rates and asserts only correctness).
 #include <catch2/catch.hpp>

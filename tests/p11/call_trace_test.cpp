@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C_* trace of the KW_P11_CALL funnel, on fake PKCS#11 functions: off by default, one line
 // per call once on, with the slot or session, the CK_RV's name and the duration, and never an
 // argument after the first (a PIN, a template, a buffer).

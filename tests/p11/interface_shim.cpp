@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test PKCS#11 module that offers its functions only through PKCS#11 3.0's C_GetInterface
 // (no C_GetFunctionList): the interface "PKCS 11" whose function list is the one of the module
 // named by $KEYWARD_SHIM_TARGET (SoftHSM, which has only C_GetFunctionList). A module loaded

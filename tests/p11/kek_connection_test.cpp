@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A P11Hsm connection against a fresh SoftHSM token under load and across processes: working
 // sessions replaced after the configured number of key objects, several threads wrapping at once,
 // the token RNG, and a connection copied by fork(). KEK objects are in kek_objects_test.cpp, DEK

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 // KEK objects through P11Hsm against a fresh SoftHSM token: the mechanism probe, the attributes
-// of spec/ENVELOPE.md as the token stores them, what the token refuses to do with a KEK, check
+// of docs/FORMAT.md as the token stores them, what the token refuses to do with a KEK, check
 // values, lookup by label and the handle cache, a KEK used with the other suite, and attribute
 // read-back when the token refuses one attribute. DEK wrapping is in kek_wrap_test.cpp, sessions,
 // threads and fork in kek_connection_test.cpp.
@@ -94,7 +95,7 @@ TEST_CASE("the mechanism probe picks CKM_AES_KEY_WRAP_PAD and AES-GCM on SoftHSM
     CHECK(hsm->identity().serial.size() == 16);
 }
 
-TEST_CASE("generated KEKs carry exactly the attributes of ENVELOPE.md, read back two ways") {
+TEST_CASE("generated KEKs carry exactly the attributes of docs/FORMAT.md, read back two ways") {
     SoftHsmToken token("kw-attrs");
     auto hsm = token.connect();
     RawToken raw(token);

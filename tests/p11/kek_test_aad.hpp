@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the p11_kek_test files share (kek_objects_test, kek_wrap_test, kek_connection_test).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DEK wrapping through P11Hsm against a fresh SoftHSM token: both suites' round trips, the data
 // key lengths suite 1 wraps (and SoftHSM's zero padding), suite 2's layout and AAD, every
 // single-byte change of a wrapped DEK refused as authentication failed, and re-wrapping between

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Connecting to a token: module loading errors, token selection by label and pkcs11: URI,
 // PIN errors (never retried), PIN sources, token initialisation refusals.
 #include "support/catch_errc.hpp"

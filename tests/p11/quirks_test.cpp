@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token quirks profile without a token: what is detected for which module and token, the
 // `quirks =` grammar and its refusals, and the names reported.
 #include "support/catch_errc.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token quirks profile on real SoftHSM tokens: what is detected and measured at connect,
 // what `quirks =` changes (none, single quirks, the reconnect number), KEKs that are modifiable,
 // and a module that offers its functions only through PKCS#11 3.0's C_GetInterface.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // P11Hsm's reconnect (ConnectOptions::reconnect_after_objects) on a fresh SoftHSM token:
 // SoftHSM 2.6.1 frees session objects only in C_Finalize, so a connection that made many
 // finalises the module and logs in again with the PIN it kept. Its own executable: the module

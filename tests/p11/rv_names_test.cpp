@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CK_RV funnel: names, error messages and mappings.
 #include "support/catch_errc.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SoftHSM login guard on token-directory layouts made by hand (no SoftHSM needed): reading
 // SoftHSM's configuration, restoring an emptied token.object from keyward's copy, refreshing
 // the copy, and the lock between guards, threads and processes. tests/p11/login_test.cpp checks

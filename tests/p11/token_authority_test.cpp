@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the adapter trusts in a real SoftHSM token: private objects only, KEK attributes checked
 // before use, and the state ledger's objects (private, non-modifiable, read back exactly).
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Project Wycheproof AES-GCM and AES-KWP vectors (tests/vectors/wycheproof) run inside the
 // token: each test key is imported as a session object (C_CreateObject) and used with
 // C_Encrypt/C_Decrypt or C_WrapKey/C_UnwrapKey. Vectors outside what keyward asks of a token are

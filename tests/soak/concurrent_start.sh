@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Manual measurement: ROUNDS rounds of PROCS keyward processes started at once against a fresh
 # `keyward init --softhsm` setup. MODE put (default): each puts a record into a namespace that
 # is new in that round, so a keyring (a KEK) is created while the others start and log in.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Nightly or manual soak: the rotation SIGKILL test of tests/cli/cli_rotation_test.cpp with many
 # more kills than the suite's 20 (about 3 s per kill on 2 cores).
 #   tests/soak/rotation_kill_soak.sh [KILLS] [BUILD_DIR]     defaults: 200, build

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errc values print by name in Catch2 failure output, in every test directory. Kept out of
 // p11_test_helpers.hpp, which other test directories include beside their own printers.
 #pragma once

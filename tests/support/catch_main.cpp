@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Catch2 main shared by every test executable. An executable whose prerequisites are missing
 // (no SoftHSM installed) says why and exits 77, meson's "skipped". Beside the console reporter
 // runs the test case log that .ci/run counts: when $KEYWARD_TEST_CASE_LOG names a directory,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tests' own envelope parser (see envelope_reader.hpp).
 #include "support/envelope_reader.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An envelope's fields read by the tests' own parser (docs/FORMAT.md), independent of keyward's
 // codec: what a test compares before and after keyward changed an envelope.
 #pragma once

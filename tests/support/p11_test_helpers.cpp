@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Raw token access for the p11 tests.
 #include "support/p11_test_helpers.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Raw PKCS#11 access for the p11 tests, so that what P11Hsm reports can be checked against the
 // token directly (not only through the adapter's own read-back code).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text in and out of the secret types, for the tests only: a literal as the bytes to seal or put,
 // and a secret's bytes as a std::string (or plain Bytes) that a CHECK can compare and print.
 // Tests compare values they made themselves; nothing here belongs in the library.

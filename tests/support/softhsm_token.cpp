@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SoftHSM token fixture: one token directory and softhsm2.conf per test process, written
 // on first use from the template $KEYWARD_SOFTHSM_CONF_IN (@TOKENDIR@ replaced).
 #include "support/softhsm_token.hpp"

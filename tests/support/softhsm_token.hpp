@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test fixture: a fresh SoftHSM token in this test process's own token directory under the
 // build tree (never the system token). SOFTHSM2_CONF is process-global and SoftHSM reads it once
 // per C_Initialize, so a process has one configuration and one token directory, and every

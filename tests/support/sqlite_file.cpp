@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Direct SQLite access for tests (see sqlite_file.hpp).
 #include "support/sqlite_file.hpp"
 

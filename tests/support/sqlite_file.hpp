@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A database file read and edited directly with SQLite, behind keyward's back: the tests' own
 // view of what keyward committed, and the way they plant what a database writer could.
 #pragma once

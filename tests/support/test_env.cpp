@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test inputs and scratch directories, from the environment meson sets for every test.
 #include "support/test_env.hpp"
 

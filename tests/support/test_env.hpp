@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the tests find their inputs and scratch space, and why an executable may be skipped.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Project Wycheproof vector files (tests/vectors/wycheproof), read with nlohmann::json: the
 // host ciphers (tests/crypto) and the token (tests/p11) run the same files. The vectors are
 // public test data, so a general JSON library reads them; a missing or malformed file throws,
