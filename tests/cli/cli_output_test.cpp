@@ -28,17 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A comparison Catch reports as true/false: printing a 64 MiB value would take minutes.
-bool same(const std::string& a, const std::string& b) {
-    return a == b;
-}
-
-std::set<std::string> names_in(const fs::path& dir) {
-    std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
-    return names;
-}
-
 // A value in which every window of marker.size() bytes holds the marker.
 std::string marked_value(std::size_t size, const std::string& marker) {
     std::string v;

@@ -80,4 +80,14 @@ std::string read_file(const fs::path& path) {
     return s.str();
 }
 
+std::set<std::string> names_in(const fs::path& dir) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+    return names;
+}
+
+bool same(const std::string& a, const std::string& b) {
+    return a == b;
+}
+
 }  // namespace keyward::test

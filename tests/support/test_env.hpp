@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "keyward/bytes.hpp"
@@ -29,5 +30,12 @@ std::filesystem::path fresh_dir(const std::string& name);
 Bytes from_hex(std::string_view hex);
 
 std::string read_file(const std::filesystem::path& path);
+
+/// The names of the entries of a directory (to see what a writer left behind).
+std::set<std::string> names_in(const std::filesystem::path& dir);
+
+/// a == b as a plain bool: Catch would print both sides of a failed CHECK(a == b), and
+/// printing a 64 MiB value takes minutes.
+bool same(const std::string& a, const std::string& b);
 
 }  // namespace keyward::test
