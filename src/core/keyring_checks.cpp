@@ -67,9 +67,9 @@ Status Keyrings::verify_version(const KeyringRow& ring, const KekVersionRow& v) 
     return {};
 }
 
-Status Keyrings::verify_versions(const std::vector<KeyringRow>& rings, const std::string& whose,
-                                 std::vector<KekFault>* faults) {
-    const bool live = whose == "the database";
+Status Keyrings::verify_versions(const std::vector<KeyringRow>& rings, RowsOf rows_of,
+                                 const std::string& whose, std::vector<KekFault>* faults) {
+    const bool live = rows_of == RowsOf::live_database;
     for (const auto& ring : rings) {
         for (const auto& row : ring.versions) {
             // The live database runs at the states the token allows (a version the token says
@@ -126,7 +126,8 @@ Status Keyrings::verify_binding(bool diagnose) {
     KW_TRY_STATUS(verify_token_match(*binding, {}, "the database"));
     KW_TRY_STATUS(copy_states_to_token(rings));
     std::vector<KekFault> found;
-    KW_TRY_STATUS(verify_versions(rings, "the database", diagnose ? &found : nullptr));
+    KW_TRY_STATUS(
+        verify_versions(rings, RowsOf::live_database, "the database", diagnose ? &found : nullptr));
     std::lock_guard lock(faults_mutex_);
     faults_.clear();
     for (auto& f : found) faults_.emplace(std::make_pair(f.keyring, f.version), f.error);
@@ -144,7 +145,8 @@ Status Keyrings::verify_token_match(const TokenBinding& binding,
                          "\" (serial " + token.serial +
                          "); point the config at the right token or database");
     }
-    return verify_versions(rings, whose, nullptr);
+    // Only a backup comes with rows (the live database's are checked by verify_binding).
+    return verify_versions(rings, RowsOf::backup, whose, nullptr);
 }
 
 std::vector<KekFault> Keyrings::faults() const {

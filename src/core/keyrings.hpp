@@ -76,9 +76,13 @@ class Keyrings {
     Result<Made> generate_or_adopt(const std::string& label, Suite suite);
     Result<KekAttributes> generate(const std::string& label, Suite suite);
     Status verify_version(const KeyringRow& ring, const KekVersionRow& version);
+    /// Whose KEK rows verify_versions checks: the live database's (run at the states the
+    /// token's ledger allows) or a backup's (which must hold what it needs as it stands).
+    enum class RowsOf { live_database, backup };
     /// Every version's checks; failures go to `faults` when given, else the first is returned.
-    Status verify_versions(const std::vector<KeyringRow>& rings, const std::string& whose,
-                           std::vector<KekFault>* faults);
+    /// `whose` names a backup in its errors.
+    Status verify_versions(const std::vector<KeyringRow>& rings, RowsOf rows_of,
+                           const std::string& whose, std::vector<KekFault>* faults);
     /// On upgrade (once per database): compromised and destroyed states the database already
     /// held are copied into the token's ledger.
     Status copy_states_to_token(const std::vector<KeyringRow>& rings);
