@@ -5,8 +5,8 @@
 #include <optional>
 #include <vector>
 
-#include "keyward/json.hpp"
 #include "keyward/error.hpp"
+#include "keyward/json.hpp"
 #include "keyward/maintenance.hpp"
 
 namespace keyward::cli {

@@ -92,7 +92,8 @@ Call call(std::string_view name, Fn fn, Args&&... args) noexcept {
 
 /// CK_RVs that unwrap/decrypt return for a blob that fails its integrity check. SoftHSM 2.6
 /// reports a tampered KWP blob or a bad GCM tag as CKR_GENERAL_ERROR, so that one counts too
-/// (docs/ARCHITECTURE.md, "Token behaviour measured here"): it is an authentication failure, not a broken HSM.
+/// (docs/ARCHITECTURE.md, "Token behaviour measured here"): it is an authentication failure, not a
+/// broken HSM.
 bool is_integrity_failure(CK_RV rv) noexcept;
 
 /// true for return values that mean the token cannot be used any more (removed, broken,

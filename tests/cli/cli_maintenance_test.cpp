@@ -143,8 +143,8 @@ TEST_CASE("a tampered envelope makes validate exit 1 naming the record and its v
     CHECK(j.out ==
           "{\"checked\":3,\"opened\":2,\"failed\":1,\"failed_by_error\":{\"auth_failed\":1},"
           "\"by_kek_version\":[{\"keyring\":\"alpha\",\"version\":1,\"records\":3,\"failed\":1}],"
-          "\"kek_findings\":[],\"failures\":[{\"record\":\"alpha/x\",\"version\":2,\"code\":\"auth_failed\","
-          "\"error\":\"authentication failed\"}]}\n");
+          "\"kek_findings\":[],\"failures\":[{\"record\":\"alpha/x\",\"version\":2,"
+          "\"code\":\"auth_failed\",\"error\":\"authentication failed\"}]}\n");
     CHECK(j.one_line_error());
     // The untouched versions still open.
     CHECK(s.kw.run({"get", "alpha/x", "--version", "1"}).out == "x1");

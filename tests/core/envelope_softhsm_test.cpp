@@ -13,7 +13,6 @@
 #include <sstream>
 
 #include "core/assemble.hpp"
-#include "support/p11_test_helpers.hpp"
 #include "core/clock.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/aes_kwp.hpp"
@@ -22,6 +21,7 @@
 #include "p11/attributes.hpp"
 #include "p11/rv.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/p11_test_helpers.hpp"
 #include "support/secret_text.hpp"
 #include "support/softhsm_token.hpp"
 #include "support/test_env.hpp"

@@ -4,7 +4,6 @@
 
 #include <utility>
 
-
 #include "core/kek_spec.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/aes_kwp.hpp"
