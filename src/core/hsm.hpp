@@ -61,6 +61,16 @@ struct StateLedger {
     std::vector<std::string> unreadable;  ///< their labels
 };
 
+/// A private, non-modifiable CKO_DATA token object that keyward writes once and never changes
+/// (audit checkpoints): what the database cannot rewrite. `value` is empty and `readable` false
+/// when the token would not reveal it (a kill while it was being written).
+struct DataObject {
+    std::string application;  ///< CKA_APPLICATION: which kind of record it is
+    std::string label;        ///< CKA_LABEL: unique within its application
+    Bytes value;
+    bool readable = true;
+};
+
 class Hsm {
   public:
     virtual ~Hsm() = default;
@@ -116,6 +126,28 @@ class Hsm {
     /// asked the length, and refuses (Errc::unsupported) one it would change.
     virtual Result<Bytes> rewrap_dek(const KekRef& from, ByteView wrapped, ByteView from_aad,
                                      const KekRef& to, ByteView to_aad, std::size_t dek_size) = 0;
+
+    // The audit key (docs/AUDIT.md): an HMAC-SHA256 generic secret made in the token, private,
+    // sensitive, never extractable, sign/verify only. It MACs the audit chain head, grant and
+    // approval rows, so that a database writer can neither rewrite history nor mint access.
+
+    /// Generates the audit key with exactly mac_key_spec's attributes. The caller looks for an
+    /// existing label first.
+    virtual Result<KekAttributes> generate_mac_key(const std::string& label, ByteView id) = 0;
+    /// HMAC-SHA256 of data (32 bytes) under the MAC key with this label. The adapter checks the
+    /// key's attributes (core::mac_key_spec_mismatch) before its first use in a process:
+    /// token_mismatch naming the attribute otherwise; not_found when no such key.
+    virtual Result<Bytes> mac(const std::string& key_label, ByteView data) = 0;
+    /// Whether `tag` is data's HMAC-SHA256 under that key (C_Verify: compared in the token).
+    virtual Result<bool> verify_mac(const std::string& key_label, ByteView data, ByteView tag) = 0;
+
+    /// Every private token data object of this application, in no particular order.
+    virtual Result<std::vector<DataObject>> find_data_objects(const std::string& application) = 0;
+    /// Creates one, private and non-modifiable, and returns once it can be found again.
+    virtual Status create_data_object(const DataObject& object) = 0;
+    /// Destroys the private data objects of this application with this label (none: ok).
+    virtual Status destroy_data_object(const std::string& application,
+                                       const std::string& label) = 0;
 
     /// Random bytes from the token's RNG.
     virtual Status generate_random(MutableByteView out) = 0;

@@ -71,4 +71,31 @@ std::optional<std::string> kek_spec_mismatch(const KekAttributes& a, Suite suite
     return std::nullopt;
 }
 
+std::optional<std::string> mac_key_spec_mismatch(const KekAttributes& a, bool modifiable_allowed) {
+    std::optional<std::string> checks[] = {
+        expect_name("CKA_CLASS", a.object_class, "CKO_SECRET_KEY"),
+        expect_name("CKA_KEY_TYPE", a.key_type, "CKK_GENERIC_SECRET"),
+        expect_ulong("CKA_VALUE_LEN", a.value_len, 32),
+        expect_bool("CKA_TOKEN", a.token, true),
+        expect_bool("CKA_PRIVATE", a.private_, true),
+        expect_bool("CKA_SENSITIVE", a.sensitive, true),
+        expect_bool("CKA_EXTRACTABLE", a.extractable, false),
+        expect_bool("CKA_NEVER_EXTRACTABLE", a.never_extractable, true),
+        expect_bool("CKA_ALWAYS_SENSITIVE", a.always_sensitive, true),
+        modifiable_allowed ? std::nullopt : expect_bool("CKA_MODIFIABLE", a.modifiable, false),
+        expect_bool("CKA_WRAP", a.wrap, false),
+        expect_bool("CKA_UNWRAP", a.unwrap, false),
+        expect_bool("CKA_ENCRYPT", a.encrypt, false),
+        expect_bool("CKA_DECRYPT", a.decrypt, false),
+        expect_bool("CKA_SIGN", a.sign, true),
+        expect_bool("CKA_VERIFY", a.verify, true),
+        expect_bool("CKA_DERIVE", a.derive, false),
+        expect_bool("CKA_LOCAL", a.local, true),
+    };
+    for (auto& c : checks) {
+        if (c) return c;
+    }
+    return std::nullopt;
+}
+
 }  // namespace keyward::core

@@ -19,4 +19,11 @@ namespace keyward::core {
 std::optional<std::string> kek_spec_mismatch(const KekAttributes& attrs, Suite suite,
                                              bool modifiable_allowed = false);
 
+/// nullopt when attrs are exactly the audit key's (docs/AUDIT.md): CKO_SECRET_KEY,
+/// CKK_GENERIC_SECRET of 32 bytes, private, sensitive, never extractable, generated in the token,
+/// CKA_SIGN and CKA_VERIFY only, not modifiable (unless modifiable_allowed); else the first
+/// attribute that differs.
+std::optional<std::string> mac_key_spec_mismatch(const KekAttributes& attrs,
+                                                 bool modifiable_allowed = false);
+
 }  // namespace keyward::core

@@ -276,6 +276,7 @@ Status P11Hsm::reconnect() {
         {
             std::lock_guard lock(cache_mutex_);
             kek_cache_.clear();  // handles are per module instance
+            mac_key_cache_.clear();
         }
         finalised_ = ours && old.expired();
         // Another user of the module in this process kept it alive (or it is not ours to

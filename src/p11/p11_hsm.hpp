@@ -101,6 +101,13 @@ class P11Hsm final : public core::Hsm {
     Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
                              const core::KekRef& to, ByteView to_aad,
                              std::size_t dek_size) override;
+    Result<core::KekAttributes> generate_mac_key(const std::string& label, ByteView id) override;
+    Result<Bytes> mac(const std::string& key_label, ByteView data) override;
+    Result<bool> verify_mac(const std::string& key_label, ByteView data, ByteView tag) override;
+    Result<std::vector<core::DataObject>> find_data_objects(
+        const std::string& application) override;
+    Status create_data_object(const core::DataObject& object) override;
+    Status destroy_data_object(const std::string& application, const std::string& label) override;
     Status generate_random(MutableByteView out) override;
     Result<bool> logged_in() override;
 
@@ -172,6 +179,14 @@ class P11Hsm final : public core::Hsm {
     auto with_kek(const core::KekRef& kek, Op&& op)
         -> decltype(op(std::declval<SessionPool::Lease&>(), CK_OBJECT_HANDLE{}));
 
+    /// The audit key's cached handle, looked up and checked (core::mac_key_spec_mismatch) when
+    /// missing, as kek_handle does for KEKs.
+    Result<CK_OBJECT_HANDLE> mac_key_handle(const Session& s, const std::string& label);
+    /// Runs op(session, mac_key_handle) with one retry after a stale handle.
+    template <typename Op>
+    auto with_mac_key(const std::string& label, Op&& op)
+        -> decltype(op(std::declval<const Session&>(), CK_OBJECT_HANDLE{}));
+
     Result<Bytes> wrap_in(SessionPool::Lease& lease, Suite suite, CK_OBJECT_HANDLE kek,
                           ByteView dek, ByteView aad);
     Result<SecretBytes> unwrap_in(SessionPool::Lease& lease, Suite suite, CK_OBJECT_HANDLE kek,
@@ -210,6 +225,7 @@ class P11Hsm final : public core::Hsm {
         Suite suite = Suite::kwp;
     };
     std::map<std::string, CachedKek, std::less<>> kek_cache_;
+    std::map<std::string, CK_OBJECT_HANDLE, std::less<>> mac_key_cache_;
 };
 
 }  // namespace keyward::p11

@@ -8,6 +8,7 @@
 #include "crypto/aes_gcm.hpp"
 #include "crypto/aes_kwp.hpp"
 #include "crypto/random.hpp"
+#include "crypto/sha256.hpp"
 
 namespace keyward::test {
 
@@ -164,6 +165,51 @@ Result<Bytes> FakeHsm::rewrap_dek(const core::KekRef& from, ByteView wrapped, By
         return Error(Errc::auth_failed, "authentication failed");
     }
     return wrap_dek(to, dek, to_aad);
+}
+
+Result<core::KekAttributes> FakeHsm::generate_mac_key(const std::string& label, ByteView id) {
+    SecretBytes key(32);
+    KW_TRY_STATUS(crypto::random_bytes(key));
+    auto attrs = spec_attributes(label, Suite::kwp, id);
+    attrs.key_type = "CKK_GENERIC_SECRET";
+    attrs.wrap = attrs.unwrap = attrs.encrypt = attrs.decrypt = false;
+    attrs.sign = attrs.verify = true;
+    objects_.emplace(label, Object{attrs, std::move(key)});
+    return attrs;
+}
+
+Result<Bytes> FakeHsm::mac(const std::string& key_label, ByteView data) {
+    KW_TRY(auto obj, one(key_label));
+    if (auto why = core::mac_key_spec_mismatch(obj->attrs)) {
+        return Error(Errc::token_mismatch, "audit key \"" + key_label + "\": " + *why);
+    }
+    auto tag = crypto::hmac_sha256(obj->key, data);
+    return Bytes(tag.begin(), tag.end());
+}
+
+Result<bool> FakeHsm::verify_mac(const std::string& key_label, ByteView data, ByteView tag) {
+    KW_TRY(auto expected, mac(key_label, data));
+    return constant_time_equal(expected, tag);
+}
+
+Result<std::vector<core::DataObject>> FakeHsm::find_data_objects(const std::string& application) {
+    std::vector<core::DataObject> out;
+    for (const auto& o : data_objects_) {
+        if (o.application == application) out.push_back(o);
+    }
+    return out;
+}
+
+Status FakeHsm::create_data_object(const core::DataObject& object) {
+    data_objects_.push_back(object);
+    return {};
+}
+
+Status FakeHsm::destroy_data_object(const std::string& application, const std::string& label) {
+    std::erase_if(data_objects_, [&](const core::DataObject& o) {
+        return o.application == application && o.label == label;
+    });
+    return {};
 }
 
 Status FakeHsm::generate_random(MutableByteView out) {

@@ -31,6 +31,13 @@ class FakeHsm final : public core::Hsm {
     Result<Bytes> rewrap_dek(const core::KekRef& from, ByteView wrapped, ByteView from_aad,
                              const core::KekRef& to, ByteView to_aad,
                              std::size_t dek_size) override;
+    Result<core::KekAttributes> generate_mac_key(const std::string& label, ByteView id) override;
+    Result<Bytes> mac(const std::string& key_label, ByteView data) override;
+    Result<bool> verify_mac(const std::string& key_label, ByteView data, ByteView tag) override;
+    Result<std::vector<core::DataObject>> find_data_objects(
+        const std::string& application) override;
+    Status create_data_object(const core::DataObject& object) override;
+    Status destroy_data_object(const std::string& application, const std::string& label) override;
     Status generate_random(MutableByteView out) override;
     Result<bool> logged_in() override { return true; }
 
@@ -39,6 +46,8 @@ class FakeHsm final : public core::Hsm {
     /// Adds an object as a crash or another tool would have left it (a public one when
     /// attrs.private_ is false: invisible to find_keks, as in a real token's logged-in search).
     void plant(const core::KekAttributes& attrs, SecretBytes key);
+    /// The token's data objects (tests read and remove checkpoints).
+    std::vector<core::DataObject>& data_objects() { return data_objects_; }
     /// The ledger as the token holds it (tests read and plant events).
     core::StateLedger& ledger() { return ledger_; }
     /// Replaces the key material behind a label (a swapped KEK keeping its CKA_ID).
@@ -63,6 +72,7 @@ class FakeHsm final : public core::Hsm {
     core::TokenIdentity identity_;
     std::multimap<std::string, Object> objects_;
     core::StateLedger ledger_;
+    std::vector<core::DataObject> data_objects_;
     int generate_calls_ = 0;
     int wrap_calls_ = 0;
 };
