@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/audit_store.hpp"
 #include "core/maintenance_store.hpp"
 #include "core/record_store.hpp"
 #include "core/rotation_store.hpp"
@@ -22,7 +23,7 @@ namespace keyward::core {
 /// Keyrings here; records in RecordStore (core/record_store.hpp), rotation jobs in
 /// RotationStore (core/rotation_store.hpp), backups in MaintenanceStore
 /// (core/maintenance_store.hpp).
-class Store : public RecordStore, public RotationStore, public MaintenanceStore {
+class Store : public RecordStore, public RotationStore, public MaintenanceStore, public AuditStore {
   public:
     virtual Result<std::optional<TokenBinding>> token_binding() = 0;
     virtual Status bind_token(const TokenBinding& binding) = 0;

@@ -166,6 +166,61 @@ CREATE TABLE rotation_leases (
 CREATE INDEX record_versions_by_keyring_key
     ON record_versions(keyring, namespace, name, version);
 )sql",
+    // 5: audit log and access control (docs/AUDIT.md, docs/ACCESS.md). Each audit row links to
+    // the previous one by hash; a commit's last row carries the token's MAC of the chain head.
+    // Grant and proposal rows carry a MAC made in the token: the database stores them but
+    // cannot vouch for them. No CHECK constraints on their text: whoever can write the file
+    // can bypass them, and keyward judges the rows by their MACs.
+    R"sql(
+CREATE TABLE audit_log (
+    seq            INTEGER PRIMARY KEY,
+    at             TEXT NOT NULL,
+    principal      TEXT NOT NULL,
+    actor          TEXT NOT NULL DEFAULT '',
+    operation      TEXT NOT NULL,
+    target         TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    error          TEXT NOT NULL DEFAULT '',
+    detail         TEXT NOT NULL DEFAULT '',
+    client_address TEXT NOT NULL DEFAULT '',
+    user_agent     TEXT NOT NULL DEFAULT '',
+    request_id     TEXT NOT NULL DEFAULT '',
+    reason         TEXT NOT NULL DEFAULT '',
+    prev_hash      BLOB NOT NULL,
+    hash           BLOB NOT NULL,
+    mac            BLOB,
+    key_version    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX audit_log_by_time ON audit_log(at);
+CREATE TABLE grants (
+    id          TEXT PRIMARY KEY,
+    principal   TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL DEFAULT '',
+    break_glass INTEGER NOT NULL DEFAULT 0,
+    reason      TEXT NOT NULL DEFAULT '',
+    key_version INTEGER NOT NULL,
+    mac         BLOB NOT NULL
+) STRICT;
+CREATE INDEX grants_by_principal ON grants(principal, scope, role);
+CREATE TABLE proposals (
+    id          TEXT PRIMARY KEY,
+    operation   TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    proposed_by TEXT NOT NULL,
+    proposed_at TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    approved_by TEXT NOT NULL DEFAULT '',
+    approved_at TEXT NOT NULL DEFAULT '',
+    key_version INTEGER NOT NULL,
+    mac         BLOB NOT NULL
+) STRICT;
+)sql",
 };
 
 }  // namespace

@@ -103,6 +103,30 @@ class SqliteStore final : public core::Store {
     Status apply_token_state(const std::string& keyring, std::uint32_t version,
                              KekState state) override;
 
+    // Audit and access (sqlite_audit.cpp).
+    Result<std::pair<std::string, bool>> setup_audit(
+        const std::function<Result<core::AuditSetup>()>& make) override;
+    Status append_audit(
+        const std::function<Result<std::vector<core::AuditRow>>(std::uint64_t, ByteView)>& build)
+        override;
+    Result<std::pair<std::uint64_t, Bytes>> audit_head() override;
+    Result<std::vector<core::AuditRow>> audit_rows(std::uint64_t from_seq,
+                                                   std::size_t limit) override;
+    Result<std::vector<core::AuditRow>> query_audit(const AuditQuery& query) override;
+    Result<std::optional<core::AuditAnchor>> audit_anchor() override;
+    Status archive_audit(const core::AuditAnchor& anchor) override;
+    Status put_grant(const core::GrantRow& row) override;
+    Result<std::size_t> delete_grants(const std::string& principal, Role role,
+                                      const std::string& scope) override;
+    Result<std::vector<core::GrantRow>> grants(const std::string& principal) override;
+    Status remac_access_rows(const std::vector<core::GrantRow>& grants,
+                             const std::vector<core::ProposalRow>& proposals,
+                             std::uint32_t key_version) override;
+    Status insert_proposal(const core::ProposalRow& row) override;
+    Result<std::optional<core::ProposalRow>> find_proposal(const std::string& id) override;
+    Result<std::vector<core::ProposalRow>> proposals() override;
+    Status update_proposal(const core::ProposalRow& row, const std::string& from_state) override;
+
     /// For tests and maintenance commands that need raw SQL (never for data paths).
     Database& database() { return db_; }
 
@@ -143,6 +167,11 @@ class SqliteStore final : public core::Store {
     Result<std::uint64_t> count_remaining_locked(const core::RotationJob& job);
 
     Result<std::vector<core::KekVersionRow>> versions_of(const std::string& keyring);
+    // Audit helpers, for callers that hold mutex_.
+    Status insert_audit_row(const core::AuditRow& row);
+    Status insert_grant_row(const core::GrantRow& row);
+    Result<std::optional<core::AuditAnchor>> anchor_locked();
+    Result<std::pair<std::uint64_t, Bytes>> head_locked();
     Result<std::optional<core::KekVersionRow>> one_version(std::string_view sql,
                                                            const std::string& keyring,
                                                            std::optional<std::uint32_t> version);

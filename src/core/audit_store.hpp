@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// The audit and access part of the Store port: the audit chain's rows, the anchor left by an
+// archive, grants and two-person proposals. The rows carry MACs made in the token; the store
+// keeps them and never judges them (core::AuditLog and core::Access do).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keyward/access.hpp"
+#include "keyward/audit.hpp"
+#include "keyward/bytes.hpp"
+#include "keyward/error.hpp"
+
+namespace keyward::core {
+
+/// An audit entry as stored: the entry, its chain links and, for a commit's last entry, the
+/// token's MAC of the chain head (empty otherwise) and the audit key version that made it.
+struct AuditRow {
+    AuditEntry entry;
+    Bytes prev_hash, hash, mac;
+    std::uint32_t key_version = 0;
+};
+
+/// Where the kept chain starts after an archive: the last archived entry's sequence number and
+/// hash, MAC'd in the token.
+struct AuditAnchor {
+    std::uint64_t seq = 0;
+    Bytes hash, mac;
+    std::uint32_t key_version = 0;
+};
+
+struct GrantRow {
+    GrantInfo grant;
+    std::uint32_t key_version = 0;
+    Bytes mac;
+};
+
+struct ProposalRow {
+    Proposal proposal;
+    std::uint32_t key_version = 0;
+    Bytes mac;
+};
+
+/// What the one-time audit setup stores, in one transaction.
+struct AuditSetup {
+    std::string chain_id;
+    std::uint32_t key_version = 1;
+    std::vector<GrantRow> grants;
+    std::vector<AuditRow> rows;
+};
+
+class AuditStore {
+  public:
+    virtual ~AuditStore() = default;
+
+    /// Runs make() under the write lock unless the database already has an audit chain, and
+    /// stores what it returns with meta audit_chain_id and audit_key_version, in one
+    /// transaction. Returns the chain id in effect and whether make() ran.
+    virtual Result<std::pair<std::string, bool>> setup_audit(
+        const std::function<Result<AuditSetup>()>& make) = 0;
+
+    /// Appends rows under the write lock: build gets the last stored sequence number and hash
+    /// (0 and 32 zero bytes for an empty chain, the anchor's after an archive) and returns the
+    /// rows to insert, which are committed in the same transaction.
+    virtual Status append_audit(
+        const std::function<Result<std::vector<AuditRow>>(std::uint64_t, ByteView)>& build) = 0;
+
+    /// The last entry's sequence number and hash (the anchor's when every entry was archived;
+    /// 0 and 32 zero bytes for an empty chain).
+    virtual Result<std::pair<std::uint64_t, Bytes>> audit_head() = 0;
+    /// Up to `limit` rows with seq >= from_seq, in seq order (as stored: no check).
+    virtual Result<std::vector<AuditRow>> audit_rows(std::uint64_t from_seq, std::size_t limit) = 0;
+    /// Rows matching the query, in seq order.
+    virtual Result<std::vector<AuditRow>> query_audit(const AuditQuery& query) = 0;
+    virtual Result<std::optional<AuditAnchor>> audit_anchor() = 0;
+    /// Deletes rows with seq <= anchor.seq and stores the anchor, in one transaction, only if
+    /// the last row so deleted has the anchor's hash (else Errc::conflict: nothing changed).
+    virtual Status archive_audit(const AuditAnchor& anchor) = 0;
+
+    /// Inserts a grant, replacing any grant of the same principal, role and scope.
+    virtual Status put_grant(const GrantRow& row) = 0;
+    /// Deletes the grants of principal, role and scope; how many there were.
+    virtual Result<std::size_t> delete_grants(const std::string& principal, Role role,
+                                              const std::string& scope) = 0;
+    /// Grants of one principal (all when empty), in principal, scope, role order.
+    virtual Result<std::vector<GrantRow>> grants(const std::string& principal) = 0;
+    /// Replaces every grant's and proposal's MAC (audit key rotation), in one transaction.
+    virtual Status remac_access_rows(const std::vector<GrantRow>& grants,
+                                     const std::vector<ProposalRow>& proposals,
+                                     std::uint32_t key_version) = 0;
+
+    virtual Status insert_proposal(const ProposalRow& row) = 0;
+    virtual Result<std::optional<ProposalRow>> find_proposal(const std::string& id) = 0;
+    virtual Result<std::vector<ProposalRow>> proposals() = 0;
+    /// Moves a proposal from `from_state` to row's state (with approver and MAC); Errc::conflict
+    /// when it is no longer in from_state (approved by someone else meanwhile).
+    virtual Status update_proposal(const ProposalRow& row, const std::string& from_state) = 0;
+};
+
+}  // namespace keyward::core
