@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "keyward/error.hpp"
 
@@ -40,7 +41,20 @@ struct Config {
     /// (every C_* call), "sql" (every statement), or both; empty for none (docs/OPERATIONS.md).
     /// Checked when the file is read; never a PIN, key, plaintext or bound value is traced.
     std::string debug;
+    /// The principal this configuration's holder acts as (docs/ACCESS.md); "owner" when unset.
+    std::string principal = "owner";
+    /// Stateless seal/open/datakey calls: audited in groups committed within 100 ms (false), or
+    /// each durably before the call returns (true, `audit = strict`). Management and record
+    /// operations are always strict (docs/AUDIT.md).
+    bool audit_strict = false;
+    /// Destructive operations (retire, purge, compromise, audit key rotation) need a second
+    /// admin's approval (`two_person_rule = on`, docs/ACCESS.md).
+    bool two_person_rule = false;
 };
+
+/// Whether a principal name is acceptable: 1 to 64 characters of letters, digits and
+/// "._@-", starting with a letter or digit (names appear in audit lines and grants).
+KEYWARD_API bool valid_principal_name(std::string_view name) noexcept;
 
 /// Reads a config file. Relative paths in it are relative to the file's directory. Unknown
 /// keys, missing required keys and malformed lines are Errc::bad_config naming the line.

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "keyward/access.hpp"
+#include "keyward/audit.hpp"
 #include "keyward/bytes.hpp"
 #include "keyward/config.hpp"
 #include "keyward/error.hpp"
@@ -71,6 +73,28 @@ struct OpenOptions {
     /// kek_findings(), so that health and validate can name every one. The token binding
     /// (serial and label) is checked either way.
     bool diagnose = false;
+    /// Act as this principal instead of the config's (`keyward --principal NAME`): its grants
+    /// apply, and the audit log names both ("owner as NAME"). Empty: the config's principal.
+    std::string act_as;
+};
+
+class Keyward;
+
+/// Makes the calls that the current thread makes on one handle run for a caller (a principal
+/// and its context for the audit log) until it is destroyed. Scopes nest; destroy a scope on
+/// the thread that made it. A door that serves many principals over one handle (keywardd)
+/// opens one per request.
+class KEYWARD_API CallScope {
+  public:
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+    struct Frame;
+
+  private:
+    friend class Keyward;
+    CallScope(const Keyward* handle, CallContext context);
+    Frame* frame_;
 };
 
 class KEYWARD_API Keyward {
@@ -95,6 +119,47 @@ class KEYWARD_API Keyward {
     Keyward& operator=(const Keyward&) = delete;
 
     const TokenSummary& token() const noexcept;
+
+    /// The principal calls on this thread run as (a CallScope's, else the handle's).
+    std::string principal() const;
+    /// See CallScope. An empty context.principal keeps the handle's principal.
+    [[nodiscard]] CallScope act_as(CallContext context) const;
+
+    // Access control (docs/ACCESS.md). Every call below needs admin on the scope it changes,
+    // or auditor/admin on "*" to read others' grants; each is audited.
+
+    Result<GrantInfo> grant(const GrantRequest& request);
+    /// Removes the principal's grant of role on scope; not_found when there is none.
+    Status revoke_grant(const std::string& principal, Role role, const std::string& scope);
+    /// Grants of one principal (everyone's when empty), valid or not: `invalid` lists the ids
+    /// of rows whose token MAC does not verify (never honoured).
+    struct GrantListing {
+        std::vector<GrantInfo> grants;
+        std::vector<std::string> invalid;
+    };
+    Result<GrantListing> grants(const std::string& principal = {});
+
+    /// Two-person rule: records a proposal of a guarded operation; returns it with its id.
+    Result<Proposal> propose(GuardedOperation operation, const std::string& target,
+                             const std::string& reason = {});
+    /// A different admin approves a pending proposal, which then runs. Returns the proposal as
+    /// it ended (state done or failed, with the failure's error when it failed).
+    Result<Proposal> approve(const std::string& id);
+    Result<std::vector<Proposal>> proposals();
+
+    // The audit log (docs/AUDIT.md).
+
+    Result<AuditVerifyReport> verify_audit();
+    /// Verifies an archive file made by archive_audit against the token.
+    Result<AuditVerifyReport> verify_audit_archive(const std::string& path);
+    Result<std::vector<AuditEntry>> audit_entries(const AuditQuery& query);
+    /// Moves entries dated before `before` into `out_path` (JSON lines, a new 0600 file).
+    Result<AuditArchiveReport> archive_audit(const std::string& before,
+                                             const std::string& out_path);
+    /// Makes a new audit key version in the token and re-MACs grants and proposals under it.
+    Status rotate_audit_key();
+    /// Commits grouped audit entries now (also done within 100 ms, and when the handle closes).
+    Status flush_audit();
 
     /// Makes KEK version 1 of a new keyring in the token.
     /// cryptoperiod_days: how long a version stays active before `keyring list` and `health`
@@ -209,6 +274,12 @@ class KEYWARD_API Keyward {
     explicit Keyward(std::unique_ptr<Impl> impl);
 
   private:
+    Result<ValidationReport> validate_unaudited(const std::string& keyring, std::size_t sample,
+                                                std::size_t max_failures);
+    Result<BackupInfo> backup_unaudited(const std::string& out_path);
+    Result<BackupInfo> restore_unaudited(const std::string& path);
+    Result<HealthReport> health_unaudited();
+
     std::unique_ptr<Impl> impl_;
 };
 

@@ -169,8 +169,17 @@ struct HealthReport {
     std::vector<std::string> recommendations;  ///< sentences; empty when nothing to do
     /// What the token contradicts about KEK versions (Keyward::kek_findings).
     std::vector<KekFinding> kek_findings;
+    /// Grant rows whose token MAC does not verify (ignored), as "ID (PRINCIPAL ROLE on SCOPE)".
+    std::vector<std::string> invalid_grants;
+    /// Proposal rows whose token MAC does not verify (ignored), by id.
+    std::vector<std::string> invalid_proposals;
+    /// Break-glass grants in force, as "PRINCIPAL ROLE on SCOPE until T: REASON".
+    std::vector<std::string> break_glass;
+    /// The audit log: "ok", or what `audit verify` found.
+    std::string audit = "ok";
     bool healthy() const {
-        return token_reachable && logged_in && database_integrity == "ok" && kek_findings.empty();
+        return token_reachable && logged_in && database_integrity == "ok" && kek_findings.empty() &&
+               invalid_grants.empty() && invalid_proposals.empty() && audit == "ok";
     }
 };
 

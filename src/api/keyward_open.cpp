@@ -4,6 +4,8 @@
 // both (src/meson.build checks that base, crypto and core link on their own).
 #include "keyward/keyward.hpp"
 
+#include <syslog.h>
+
 #include "core/assemble.hpp"
 #include "core/debug_channels.hpp"
 #include "core/keyward_impl.hpp"
@@ -32,7 +34,17 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config, const OpenO
         options.reconnect_after_objects = static_cast<std::size_t>(*config.reconnect_after_objects);
     }
     KW_TRY(options.quirks, std::move(quirks));
-    KW_TRY(auto hsm, p11::P11Hsm::connect(std::move(options)));
+    auto connected = p11::P11Hsm::connect(std::move(options));
+    if (!connected.ok()) {
+        // The token cannot MAC an entry it never reached, and the database is not touched:
+        // the system log is where this attempt is recorded (docs/AUDIT.md). Never the PIN.
+        syslog(LOG_AUTHPRIV | LOG_WARNING, "keyward: %s could not use token \"%s\": %s (%s)",
+               (open.act_as.empty() ? config.principal : open.act_as).c_str(), config.token.c_str(),
+               connected.error().message().c_str(),
+               std::string(errc_name(connected.error().code())).c_str());
+        return connected.error();
+    }
+    auto hsm = std::move(connected).value();
     std::string mechanism = hsm->suite1_mechanism_name();
     auto token_quirks = hsm->quirks().names();
     store::Database::Options db_options;

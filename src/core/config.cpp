@@ -113,6 +113,24 @@ Result<Config> load_config(const fs::path& path) {
             auto channels = core::parse_debug_channels(value);
             if (!channels) return bad(path, line, "debug: " + channels.error().message());
             cfg.debug = value;
+        } else if (key == "principal") {
+            if (!valid_principal_name(value)) {
+                return bad(path, line,
+                           "principal must be 1-64 letters, digits or ._@- starting with a "
+                           "letter or digit, not \"" +
+                               value + "\"");
+            }
+            cfg.principal = value;
+        } else if (key == "audit") {
+            if (value != "strict" && value != "grouped") {
+                return bad(path, line, "audit must be strict or grouped, not \"" + value + "\"");
+            }
+            cfg.audit_strict = value == "strict";
+        } else if (key == "two_person_rule") {
+            if (value != "on" && value != "off") {
+                return bad(path, line, "two_person_rule must be on or off, not \"" + value + "\"");
+            }
+            cfg.two_person_rule = value == "on";
         } else if (key == "reconnect_after_objects") {
             // 0 is meaningful here: never reconnect (and keep no PIN).
             if (value == "0") {
@@ -129,6 +147,18 @@ Result<Config> load_config(const fs::path& path) {
     if (!seen_pin) return bad(path, line, "missing pin = env:VAR, file:PATH or prompt");
     if (cfg.database.empty()) return bad(path, line, "missing database = PATH");
     return cfg;
+}
+
+bool valid_principal_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64) return false;
+    auto alnum = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    };
+    if (!alnum(name[0])) return false;
+    for (char c : name) {
+        if (!alnum(c) && c != '.' && c != '_' && c != '@' && c != '-') return false;
+    }
+    return true;
 }
 
 Result<fs::path> locate_config(const std::optional<fs::path>& flag) {
@@ -167,6 +197,9 @@ std::string render_config(const Config& cfg) {
         out << "# SoftHSM reads its token directory from this file (keyward sets SOFTHSM2_CONF)\n"
             << "softhsm2_conf = " << cfg.softhsm2_conf.string() << "\n";
     }
+    if (cfg.principal != "owner") out << "principal = " << cfg.principal << "\n";
+    if (cfg.audit_strict) out << "audit = strict\n";
+    if (cfg.two_person_rule) out << "two_person_rule = on\n";
     return out.str();
 }
 

@@ -65,6 +65,11 @@ void record_advice(HealthReport& report) {
 }  // namespace
 
 Result<HealthReport> Keyward::health() {
+    return impl_->audited(core::ops::health, core::Resource::all(), "*",
+                          [&](AuditNote&) { return health_unaudited(); });
+}
+
+Result<HealthReport> Keyward::health_unaudited() {
     HealthReport report;
     const std::string now = core::utc_now_iso8601();
     report.token_label = impl_->hsm->identity().label;
@@ -97,6 +102,34 @@ Result<HealthReport> Keyward::health() {
     record_advice(report);
     KW_TRY(report.kek_findings, kek_findings());
     for (const auto& f : report.kek_findings) report.recommendations.push_back(f.message);
+    KW_TRY(auto grants, impl_->access.checked_grants(""));
+    for (const auto& g : grants) {
+        const auto& gi = g.row.grant;
+        const std::string what =
+            gi.principal + " " + std::string(role_name(gi.role)) + " on " + gi.scope;
+        if (!g.mac_ok) {
+            report.invalid_grants.push_back(gi.id + " (" + what + ")");
+        } else if (gi.break_glass && !gi.expired) {
+            report.break_glass.push_back(what + " until " + gi.expires_at + ": " + gi.reason);
+        }
+    }
+    if (!report.invalid_grants.empty()) {
+        report.recommendations.push_back(
+            std::to_string(report.invalid_grants.size()) +
+            " grant rows carry no valid token MAC and are ignored: someone wrote the database "
+            "behind keyward's back. Remove them (keyward access revoke) and find out who.");
+    }
+    for (const auto& b : report.break_glass) {
+        report.recommendations.push_back("Break-glass grant in force: " + b + ".");
+    }
+    KW_TRY(auto proposal_rows, impl_->store->proposals());
+    for (const auto& p : proposal_rows) {
+        KW_TRY(bool ok, impl_->audit_key.verify(impl_->audit_key.proposal_message(p.proposal),
+                                                p.mac, p.key_version));
+        if (!ok) report.invalid_proposals.push_back(p.proposal.id);
+    }
+    KW_TRY(report.audit, impl_->audit.quick_check());
+    if (report.audit != "ok") report.recommendations.push_back("Audit log: " + report.audit + ".");
     KW_TRY(auto rings, impl_->keyrings.list());  // at the states the token allows
     for (const auto& ring : rings) {
         for (const auto& v : ring.versions) {

@@ -3,13 +3,10 @@
 // place that knows PKCS#11 and SQLite is Keyward::open, in src/api (keyward_open.cpp).
 #include "keyward/keyward.hpp"
 
-#include <unistd.h>
-
-#include <cstdlib>
-
 #include "core/assemble.hpp"
 #include "core/clock.hpp"
 #include "core/keyward_impl.hpp"
+#include "crypto/envelope_codec.hpp"
 
 namespace keyward {
 
@@ -51,6 +48,21 @@ Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_
                                           const Config& config, const OpenOptions& open) {
     auto impl = std::make_unique<Keyward::Impl>(std::move(hsm), std::move(store), config);
     KW_TRY_STATUS(impl->keyrings.verify_binding(open.diagnose));
+    if (!open.act_as.empty()) {
+        if (!valid_principal_name(open.act_as)) {
+            return Error(Errc::usage,
+                         "--principal: a principal is 1-64 letters, digits or ._@- "
+                         "starting with a letter or digit");
+        }
+        impl->actor = impl->principal;
+        impl->principal = open.act_as;
+    }
+    // A database made before audit existed (or a new one) gets its chain and audit key now,
+    // and the config's principal becomes admin of everything (docs/ACCESS.md, "Upgrades").
+    KW_TRY(auto existing_rings, impl->store->list_keyrings());
+    KW_TRY(bool made, impl->audit_key.load_or_create(
+                          config.principal, existing_rings.empty() ? "audit.init" : "audit.upgrade"));
+    if (made) KW_TRY_STATUS(impl->audit.checkpoint("init"));
     const auto& id = impl->hsm->identity();
     impl->token.label = id.label;
     impl->token.serial = id.serial;
@@ -67,52 +79,103 @@ const TokenSummary& Keyward::token() const noexcept {
 
 Result<KeyringInfo> Keyward::create_keyring(const std::string& name, Suite suite,
                                             std::uint32_t cryptoperiod_days) {
-    if (cryptoperiod_days == 0 || cryptoperiod_days > 36500) {
-        return Error(Errc::usage, "a cryptoperiod is 1 to 36500 days");
-    }
-    KW_TRY(auto ring, impl_->keyrings.create(name, suite, cryptoperiod_days));
-    return to_info(*impl_->store, ring);
+    return impl_->audited(
+        core::ops::keyring_create, core::Resource::of_keyring(name), "keyring:" + name,
+        [&](AuditNote& note) -> Result<KeyringInfo> {
+            if (cryptoperiod_days == 0 || cryptoperiod_days > 36500) {
+                return Error(Errc::usage, "a cryptoperiod is 1 to 36500 days");
+            }
+            note.detail = "suite " + std::string(suite_name(suite)) + ", cryptoperiod " +
+                          std::to_string(cryptoperiod_days) + " days";
+            KW_TRY(auto ring, impl_->keyrings.create(name, suite, cryptoperiod_days));
+            return to_info(*impl_->store, ring);
+        });
 }
 
 Result<KeyringInfo> Keyward::keyring(const std::string& name) {
-    KW_TRY(auto ring, impl_->keyrings.show(name));
-    return to_info(*impl_->store, ring);
+    return impl_->audited(core::ops::keyring_show, core::Resource::of_keyring(name),
+                          "keyring:" + name, [&](AuditNote&) -> Result<KeyringInfo> {
+                              KW_TRY(auto ring, impl_->keyrings.show(name));
+                              return to_info(*impl_->store, ring);
+                          });
 }
 
 Result<std::vector<KeyringInfo>> Keyward::keyrings() {
-    KW_TRY(auto rings, impl_->keyrings.list());
-    std::vector<KeyringInfo> out;
-    for (const auto& ring : rings) {
-        KW_TRY(auto info, to_info(*impl_->store, ring));
-        out.push_back(std::move(info));
-    }
-    return out;
+    const Caller c = impl_->caller();
+    return impl_->run_audited(
+        core::ops::keyring_list, c, "*", [&](AuditNote& note) -> Result<std::vector<KeyringInfo>> {
+            KW_TRY(auto rings, impl_->keyrings.list());
+            std::vector<KeyringInfo> out;
+            for (const auto& ring : rings) {
+                // Listing shows only what the principal holds a role on.
+                KW_TRY(bool visible, impl_->access.allows(c.principal, core::Permission::metadata,
+                                                          core::Resource::of_keyring(ring.name)));
+                if (!visible) continue;
+                KW_TRY(auto info, to_info(*impl_->store, ring));
+                out.push_back(std::move(info));
+            }
+            note.detail = std::to_string(out.size()) + " shown";
+            return out;
+        });
 }
 
+namespace {
+
+// The keyring an envelope or data key blob names, read from its header without the token.
+Result<std::string> keyring_named_in(ByteView input) {
+    const auto kind = crypto::detect_kind(input);
+    if (kind == BlobKind::data_key) {
+        KW_TRY(auto header, crypto::parse_data_key_blob(input));
+        return header.keyring;
+    }
+    KW_TRY(auto env, crypto::parse_envelope(input));
+    return env.header.keyring;
+}
+
+}  // namespace
+
 Result<Bytes> Keyward::seal(const std::string& keyring, ByteView plaintext, ByteView context) {
-    return impl_->envelopes.seal(keyring, plaintext, context);
+    return impl_->audited(
+        core::ops::seal, core::Resource::of_keyring(keyring), "keyring:" + keyring,
+        [&](AuditNote&) { return impl_->envelopes.seal(keyring, plaintext, context); });
 }
 
 Result<SecretBytes> Keyward::open(ByteView envelope, ByteView context) {
-    return impl_->envelopes.open(envelope, context);
+    auto ring = keyring_named_in(envelope);
+    if (!ring.ok()) {
+        return impl_->rejected_input(core::ops::open, ring.error());
+    }
+    return impl_->audited(core::ops::open, core::Resource::of_keyring(*ring), "keyring:" + *ring,
+                          [&](AuditNote&) { return impl_->envelopes.open(envelope, context); });
 }
 
 Result<Bytes> Keyward::rewrap(ByteView envelope_or_blob) {
-    return impl_->envelopes.rewrap(envelope_or_blob);
+    auto ring = keyring_named_in(envelope_or_blob);
+    if (!ring.ok()) {
+        return impl_->rejected_input(core::ops::rewrap, ring.error());
+    }
+    return impl_->audited(core::ops::rewrap, core::Resource::of_keyring(*ring), "keyring:" + *ring,
+                          [&](AuditNote&) { return impl_->envelopes.rewrap(envelope_or_blob); });
 }
 
 Result<DataKey> Keyward::generate_data_key(const std::string& keyring, std::size_t bytes) {
-    return impl_->envelopes.generate_data_key(keyring, bytes);
+    return impl_->audited(
+        core::ops::datakey, core::Resource::of_keyring(keyring), "keyring:" + keyring,
+        [&](AuditNote&) { return impl_->envelopes.generate_data_key(keyring, bytes); });
 }
 
 Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {
-    return impl_->envelopes.decrypt_data_key(blob);
+    auto ring = keyring_named_in(blob);
+    if (!ring.ok()) {
+        return impl_->rejected_input(core::ops::datakey_decrypt, ring.error());
+    }
+    return impl_->audited(core::ops::datakey_decrypt, core::Resource::of_keyring(*ring),
+                          "keyring:" + *ring,
+                          [&](AuditNote&) { return impl_->envelopes.decrypt_data_key(blob); });
 }
 
-// Who made a change: the OS user, until access control names principals.
-std::string current_actor() {
-    const char* user = std::getenv("USER");
-    return user != nullptr && *user != '\0' ? user : "uid:" + std::to_string(::getuid());
+std::string current_actor(const Keyward::Impl& impl) {
+    return impl.caller().principal;
 }
 
 }  // namespace keyward

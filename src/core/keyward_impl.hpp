@@ -1,12 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// The facade's insides, shared by the files that implement keyward::Keyward.
+// The facade's insides, shared by the files that implement keyward::Keyward: the services, and
+// the one path every public call takes through access control and the audit log.
 #pragma once
 
-#include <memory>
+#include <syslog.h>
 
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "core/access.hpp"
+#include "core/audit_key.hpp"
+#include "core/audit_log.hpp"
+#include "core/busy_budget.hpp"
 #include "core/envelopes.hpp"
 #include "core/hsm.hpp"
 #include "core/keyrings.hpp"
+#include "core/operations.hpp"
+#include "core/record_address.hpp"
 #include "core/records.hpp"
 #include "core/rotation.hpp"
 #include "core/store.hpp"
@@ -14,6 +25,20 @@
 #include "keyward/keyward.hpp"
 
 namespace keyward {
+
+/// Who is calling now: the principal whose grants apply, who acted as it (`--principal`), and
+/// the caller's context for the audit log.
+struct Caller {
+    std::string principal;
+    std::string actor;
+    CallContext context;
+};
+
+/// What a call adds to its audit entry once it knows it (the version a put made...).
+struct AuditNote {
+    std::string target;
+    std::string detail;
+};
 
 struct Keyward::Impl {
     Impl(std::unique_ptr<core::Hsm> h, std::unique_ptr<core::Store> s, const Config& cfg)
@@ -24,7 +49,11 @@ struct Keyward::Impl {
           envelopes(*hsm, keyrings, budget),
           records(*store, *hsm, keyrings, envelopes),
           rotation(*store, *hsm, keyrings, envelopes, budget),
-          config(cfg) {}
+          audit_key(*hsm, *store),
+          audit(*hsm, *store, audit_key),
+          access(*store, audit_key),
+          config(cfg),
+          principal(cfg.principal) {}
 
     std::unique_ptr<core::Hsm> hsm;
     std::unique_ptr<core::Store> store;
@@ -33,11 +62,112 @@ struct Keyward::Impl {
     core::Envelopes envelopes;
     core::Records records;
     core::Rotation rotation;
+    core::AuditKey audit_key;
+    core::AuditLog audit;
+    core::Access access;
     Config config;
     TokenSummary token;
+    /// The handle's principal, and who acts as it ("" unless OpenOptions::act_as was used).
+    std::string principal;
+    std::string actor;
+
+    /// The caller of the current thread: a CallScope of this handle, else the handle's own.
+    Caller caller() const;
+
+    /// The resource a namespace's records are: the namespace and the keyring it maps to (its
+    /// own name before its first record, as put would make it).
+    Result<core::Resource> namespace_resource(const std::string& ns);
+
+    /// Appends the entry for an operation; returns the audit error when it cannot be written.
+    Status write_entry(const core::Operation& op, const Caller& c, const std::string& target,
+                       const std::string& outcome, const std::string& error,
+                       const std::string& detail);
+
+    /// Whether `op` may run for the caller on `resource`; a denial is audited and returned
+    /// (Errc::access_denied).
+    Status authorize(const core::Operation& op, const Caller& c, const core::Resource& resource,
+                     const std::string& target);
+
+    /// Checks access, runs body, audits its outcome. When the operation succeeded but its entry
+    /// cannot be written, the call fails (the value is not handed out): nothing that the log
+    /// does not record leaves the library.
+    template <typename Fn>
+    auto audited(const core::Operation& op, const core::Resource& resource, std::string target,
+                 Fn&& body) -> decltype(body(std::declval<AuditNote&>())) {
+        const Caller c = caller();
+        KW_TRY_STATUS(authorize(op, c, resource, target));
+        return run_audited(op, c, std::move(target), std::forward<Fn>(body));
+    }
+
+    /// audited() without the access check, for calls that check per item themselves (listings
+    /// show only what the principal holds a role on) or need none (one's own grants).
+    template <typename Fn>
+    auto run_audited(const core::Operation& op, const Caller& c, std::string target, Fn&& body)
+        -> decltype(body(std::declval<AuditNote&>())) {
+        // One busy budget for the operation and its audit entry: a call behind another
+        // writer's lock waits busy_timeout_ms once, not once for each.
+        core::BusyBudget call_budget;
+        core::BusyBudget::Scope in_budget(call_budget);
+        AuditNote note{std::move(target), {}};
+        auto result = body(note);
+        const bool ok = result.ok();
+        // A refusal decided inside the operation (the two-person rule's same admin) is a denial.
+        const char* outcome = ok ? "ok"
+                              : result.error().code() == Errc::access_denied ? "denied"
+                                                                             : "failed";
+        auto written = write_entry(
+            op, c, note.target, outcome,
+            ok ? std::string() : std::string(errc_name(result.error().code())), note.detail);
+        if (!written.ok()) {
+            // The caller's one error line is the operation's own (or, below, this one); the
+            // lost entry is recorded where the operator looks besides.
+            syslog(LOG_AUTHPRIV | LOG_ERR, "keyward: %s by %s not audited: %s",
+                   std::string(op.name).c_str(), c.principal.c_str(),
+                   written.error().message().c_str());
+            if (ok) {
+                return Error(Errc::failed, std::string(op.name) +
+                                               " could not be audited, so its result is "
+                                               "withheld: " +
+                                               written.error().message());
+            }
+        }
+        return result;
+    }
+
+    /// Audits a call refused before it ran (input whose header does not parse: outcome
+    /// failed; the two-person rule: outcome denied) and returns the error.
+    Error refuse(const core::Operation& op, const std::string& target, const Error& error);
+    Error rejected_input(const core::Operation& op, const Error& error) {
+        return refuse(op, "-", error);
+    }
+
+    /// The two-person rule (docs/ACCESS.md): access_denied unless the config leaves it off or
+    /// this call runs an approved proposal.
+    Status require_approval(GuardedOperation op, const std::string& target) const;
 };
 
-/// Who made a change: the OS user, until access control names principals.
-std::string current_actor();
+/// Runs an operation on record `address`: parses it (a malformed one is audited as failed),
+/// finds its namespace's resource, and calls body(address, note) through Impl::audited.
+template <typename Fn>
+auto on_record(Keyward::Impl& impl, const core::Operation& op, const std::string& address,
+               Fn&& body)
+    -> decltype(body(std::declval<const core::RecordAddress&>(), std::declval<AuditNote&>())) {
+    auto a = core::parse_record_address(address);
+    if (!a.ok()) return impl.rejected_input(op, a.error());
+    KW_TRY(auto resource, impl.namespace_resource(a->ns));
+    return impl.audited(op, resource, a->text(), [&](AuditNote& note) { return body(*a, note); });
+}
+
+/// Marks the current thread as running an approved proposal while it lives.
+class ApprovedRun {
+  public:
+    ApprovedRun();
+    ~ApprovedRun();
+    ApprovedRun(const ApprovedRun&) = delete;
+    ApprovedRun& operator=(const ApprovedRun&) = delete;
+};
+
+/// Who made a change, for the created_by and updated_by columns: the calling principal.
+std::string current_actor(const Keyward::Impl& impl);
 
 }  // namespace keyward

@@ -159,6 +159,20 @@ Result<std::vector<KekFinding>> Keyward::kek_findings() {
 
 Result<ValidationReport> Keyward::validate(const std::string& keyring, std::size_t sample,
                                            std::size_t max_failures) {
+    return impl_->audited(
+        core::ops::validate,
+        keyring.empty() ? core::Resource::all() : core::Resource::of_keyring(keyring),
+        keyring.empty() ? "*" : "keyring:" + keyring,
+        [&](AuditNote& note) -> Result<ValidationReport> {
+            KW_TRY(auto r, validate_unaudited(keyring, sample, max_failures));
+            note.detail =
+                std::to_string(r.opened) + " opened, " + std::to_string(r.failed) + " failed";
+            return r;
+        });
+}
+
+Result<ValidationReport> Keyward::validate_unaudited(const std::string& keyring, std::size_t sample,
+                                                     std::size_t max_failures) {
     if (!keyring.empty()) {
         KW_TRY(auto ring, impl_->keyrings.show(keyring));  // not_found names the fix
         (void)ring;
@@ -190,6 +204,14 @@ Result<ValidationReport> Keyward::validate(const std::string& keyring, std::size
 }
 
 Result<BackupInfo> Keyward::backup(const std::string& out_path) {
+    return impl_->audited(core::ops::backup, core::Resource::all(), "*",
+                          [&](AuditNote& note) -> Result<BackupInfo> {
+                              note.detail = "to " + out_path;
+                              return backup_unaudited(out_path);
+                          });
+}
+
+Result<BackupInfo> Keyward::backup_unaudited(const std::string& out_path) {
     if (out_path.empty()) return Error(Errc::usage, "backup needs a file name to write");
     const auto& id = impl_->hsm->identity();
     core::BackupManifest manifest{core::utc_now_iso8601(), core::TokenBinding{id.serial, id.label}};
@@ -200,6 +222,32 @@ Result<BackupInfo> Keyward::backup(const std::string& out_path) {
 }
 
 Result<BackupInfo> Keyward::restore_backup(const std::string& path) {
+    const Caller c = impl_->caller();
+    KW_TRY_STATUS(impl_->authorize(core::ops::restore, c, core::Resource::all(), "*"));
+    // Entries still queued belong to the log being replaced: commit them first.
+    KW_TRY_STATUS(impl_->audit.flush());
+    KW_TRY(auto previous, impl_->audit.latest_checkpoint());
+    auto result = restore_unaudited(path);
+    if (!result.ok()) {
+        (void)impl_->write_entry(core::ops::restore, c, "*", "failed",
+                                 std::string(errc_name(result.error().code())), "from " + path);
+        return result;
+    }
+    // The restored database brings its own audit chain (or none, from before audit existed:
+    // then a new chain starts). The entry and a checkpoint saying "restore" make an honest
+    // restore verify; entries written after the backup was taken are not in it any more.
+    KW_TRY(bool made, impl_->audit_key.load_or_create(impl_->config.principal, "audit.upgrade"));
+    (void)made;  // the checkpoint below covers a new chain too
+    std::string detail = "from " + path + " (backup of " + result->created_at + ")";
+    if (previous) {
+        detail += "; the log before the restore reached entry " + std::to_string(previous->seq);
+    }
+    KW_TRY_STATUS(impl_->write_entry(core::ops::restore, c, "*", "ok", "", detail));
+    KW_TRY_STATUS(impl_->audit.checkpoint("restore"));
+    return result;
+}
+
+Result<BackupInfo> Keyward::restore_unaudited(const std::string& path) {
     KW_TRY(auto contents, impl_->store->inspect_snapshot(path));
     if (!contents.binding) {
         return Error(Errc::failed, "backup " + path +

@@ -52,30 +52,67 @@ RotationReport from_outcome(core::RotationOutcome&& o) {
 
 Result<RotationReport> Keyward::rotate_keyring(const std::string& name,
                                                const RotateOptions& options) {
-    KW_TRY(auto outcome,
-           impl_->rotation.rotate(name, options.reencrypt, core_options(options), current_actor()));
-    return from_outcome(std::move(outcome));
+    return impl_->audited(
+        core::ops::keyring_rotate, core::Resource::of_keyring(name), "keyring:" + name,
+        [&](AuditNote& note) -> Result<RotationReport> {
+            KW_TRY(auto outcome,
+                   impl_->rotation.rotate(name, options.reencrypt, core_options(options),
+                                          current_actor(*impl_)));
+            auto r = from_outcome(std::move(outcome));
+            note.target += "/v" + std::to_string(r.to_version);
+            note.detail = std::string(options.reencrypt ? "re-encrypt" : "rotate") + " v" +
+                          std::to_string(r.from_version) + " to v" + std::to_string(r.to_version) +
+                          ": " + std::to_string(r.done) + " done, " + std::to_string(r.failed) +
+                          " failed" + (r.interrupted ? ", interrupted" : "");
+            return r;
+        });
 }
 
 Result<RotationReport> Keyward::rollback_keyring(const std::string& name,
                                                  const RotateOptions& options) {
-    KW_TRY(auto outcome, impl_->rotation.rollback(name, core_options(options), current_actor()));
-    return from_outcome(std::move(outcome));
+    return impl_->audited(
+        core::ops::keyring_rollback, core::Resource::of_keyring(name), "keyring:" + name,
+        [&](AuditNote& note) -> Result<RotationReport> {
+            KW_TRY(auto outcome,
+                   impl_->rotation.rollback(name, core_options(options), current_actor(*impl_)));
+            auto r = from_outcome(std::move(outcome));
+            note.detail = "v" + std::to_string(r.from_version) + " back to v" +
+                          std::to_string(r.to_version) + ": " + std::to_string(r.done) + " done";
+            return r;
+        });
 }
 
 Result<std::vector<RotationReport>> Keyward::keyring_history(const std::string& name) {
-    KW_TRY(auto jobs, impl_->rotation.history(name));
-    std::vector<RotationReport> out;
-    for (const auto& j : jobs) out.push_back(to_report(j));
-    return out;
+    return impl_->audited(core::ops::keyring_history, core::Resource::of_keyring(name),
+                          "keyring:" + name,
+                          [&](AuditNote&) -> Result<std::vector<RotationReport>> {
+                              KW_TRY(auto jobs, impl_->rotation.history(name));
+                              std::vector<RotationReport> out;
+                              for (const auto& j : jobs) out.push_back(to_report(j));
+                              return out;
+                          });
 }
 
 Status Keyward::compromise_kek(const std::string& name, std::uint32_t version) {
-    return impl_->rotation.compromise(name, version);
+    const std::string target = name + "/" + std::to_string(version);
+    if (auto s = impl_->require_approval(GuardedOperation::compromise, target); !s.ok()) {
+        return impl_->refuse(core::ops::keyring_compromise,
+                             "keyring:" + name + "/v" + std::to_string(version), s.error());
+    }
+    return impl_->audited(core::ops::keyring_compromise, core::Resource::of_keyring(name),
+                          "keyring:" + name + "/v" + std::to_string(version),
+                          [&](AuditNote&) { return impl_->rotation.compromise(name, version); });
 }
 
 Status Keyward::retire_kek(const std::string& name, std::uint32_t version) {
-    return impl_->rotation.retire(name, version);
+    const std::string target = name + "/" + std::to_string(version);
+    if (auto s = impl_->require_approval(GuardedOperation::retire, target); !s.ok()) {
+        return impl_->refuse(core::ops::keyring_retire,
+                             "keyring:" + name + "/v" + std::to_string(version), s.error());
+    }
+    return impl_->audited(core::ops::keyring_retire, core::Resource::of_keyring(name),
+                          "keyring:" + name + "/v" + std::to_string(version),
+                          [&](AuditNote&) { return impl_->rotation.retire(name, version); });
 }
 
 }  // namespace keyward

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+// Appending to the audit chain, checkpoints in the token, and group commits (see audit_log.hpp).
+#include "core/audit_log.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/clock.hpp"
+
+namespace keyward::core {
+
+namespace {
+
+constexpr std::uint64_t kCheckpointEveryEntries = 1000;
+constexpr std::int64_t kCheckpointEverySeconds = 60;
+constexpr auto kGroupWindow = std::chrono::milliseconds(50);
+constexpr std::string_view kCheckpointMagic = "keyward-audit-checkpoint/1";
+
+std::optional<Bytes> from_hex(std::string_view hex) {
+    if (hex.size() % 2 != 0) return std::nullopt;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    Bytes out;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+    }
+    return out;
+}
+
+std::optional<std::uint64_t> to_u64(std::string_view s) {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    return std::stoull(std::string(s));
+}
+
+MacMessage checkpoint_message(const AuditCheckpoint& c) {
+    MacMessage m("keyward-audit-checkpoint/1");
+    m.field(c.chain_id)
+        .number(c.generation)
+        .number(c.seq)
+        .field(c.hash)
+        .field(c.at)
+        .field(c.reason);
+    return m;
+}
+
+}  // namespace
+
+Bytes encode_checkpoint(const AuditCheckpoint& c) {
+    const std::string text =
+        std::string(kCheckpointMagic) + "\nchain=" + c.chain_id +
+        "\ngeneration=" + std::to_string(c.generation) + "\nseq=" + std::to_string(c.seq) +
+        "\nhash=" + to_hex(c.hash) + "\nat=" + c.at + "\nreason=" + c.reason +
+        "\nkey=" + std::to_string(c.key_version) + "\nmac=" + to_hex(c.mac) + "\n";
+    return Bytes(text.begin(), text.end());
+}
+
+std::optional<AuditCheckpoint> decode_checkpoint(ByteView value) {
+    std::string_view text(reinterpret_cast<const char*>(value.data()), value.size());
+    static constexpr std::string_view kKeys[] = {"chain", "generation", "seq", "hash",
+                                                 "at",    "reason",     "key", "mac"};
+    auto line = [&]() -> std::optional<std::string_view> {
+        auto nl = text.find('\n');
+        if (nl == std::string_view::npos) return std::nullopt;
+        auto l = text.substr(0, nl);
+        text.remove_prefix(nl + 1);
+        return l;
+    };
+    auto magic = line();
+    if (!magic || *magic != kCheckpointMagic) return std::nullopt;
+    std::string_view v[8];
+    for (std::size_t i = 0; i < 8; ++i) {
+        auto l = line();
+        if (!l || l->size() <= kKeys[i].size() || l->substr(0, kKeys[i].size()) != kKeys[i] ||
+            (*l)[kKeys[i].size()] != '=') {
+            return std::nullopt;
+        }
+        v[i] = l->substr(kKeys[i].size() + 1);
+    }
+    if (!text.empty()) return std::nullopt;
+    AuditCheckpoint c;
+    c.chain_id = std::string(v[0]);
+    auto gen = to_u64(v[1]), seq = to_u64(v[2]), key = to_u64(v[6]);
+    auto hash = from_hex(v[3]), mac = from_hex(v[7]);
+    if (!gen || !seq || !key || !hash || hash->size() != 32 || !mac || *key > 0xffffffffu) {
+        return std::nullopt;
+    }
+    c.generation = *gen;
+    c.seq = *seq;
+    c.hash = std::move(*hash);
+    c.at = std::string(v[4]);
+    c.reason = std::string(v[5]);
+    c.key_version = static_cast<std::uint32_t>(*key);
+    c.mac = std::move(*mac);
+    return c;
+}
+
+AuditLog::AuditLog(Hsm& hsm, Store& store, AuditKey& key) : hsm_(hsm), store_(store), key_(key) {}
+
+AuditLog::~AuditLog() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (committer_.joinable()) committer_.join();
+    // What the committer had not taken yet. A failure here can only be reported where the
+    // operator looks: the log cannot take it.
+    if (auto s = flush(); !s.ok()) {
+        std::fprintf(stderr, "keyward: audit entries could not be committed: %s\n",
+                     s.error().message().c_str());
+    }
+}
+
+Status AuditLog::record(AuditEntry entry, Durability durability, bool administrative) {
+    if (entry.at.empty()) entry.at = utc_now_iso8601();
+    if (durability == Durability::grouped) {
+        std::lock_guard lock(queue_mutex_);
+        queue_.push_back(std::move(entry));
+        if (!committer_.joinable() && !stopping_) {
+            committer_ = std::thread([this] { run_group_commits(); });
+        }
+        queue_cv_.notify_one();
+        return ok_status();
+    }
+    // Entries queued before this one go first, in the same commit: the chain keeps call order.
+    std::vector<AuditEntry> batch;
+    {
+        std::lock_guard lock(queue_mutex_);
+        batch.swap(queue_);
+    }
+    batch.push_back(std::move(entry));
+    return commit(std::move(batch), administrative);
+}
+
+Status AuditLog::flush() {
+    std::vector<AuditEntry> batch;
+    {
+        std::lock_guard lock(queue_mutex_);
+        batch.swap(queue_);
+    }
+    if (batch.empty()) return ok_status();
+    return commit(std::move(batch), false);
+}
+
+void AuditLog::run_group_commits() {
+    std::unique_lock lock(queue_mutex_);
+    while (true) {
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, nothing left
+        // Let a group gather, unless the log is closing.
+        queue_cv_.wait_for(lock, kGroupWindow, [&] { return stopping_; });
+        std::vector<AuditEntry> batch;
+        batch.swap(queue_);
+        lock.unlock();
+        auto s = commit(batch, false);
+        lock.lock();
+        if (!s.ok()) {
+            std::fprintf(stderr, "keyward: audit group commit failed, will retry: %s\n",
+                         s.error().message().c_str());
+            // Put them back in front and retry after a window (never busy-loop).
+            queue_.insert(queue_.begin(), batch.begin(), batch.end());
+            if (stopping_) return;  // the destructor's flush tries once more
+            queue_cv_.wait_for(lock, kGroupWindow * 4, [&] { return stopping_; });
+        }
+    }
+}
+
+Status AuditLog::commit(std::vector<AuditEntry> batch, bool administrative) {
+    // A strict record may have taken the queue between the committer's wake-up and its swap.
+    if (batch.empty()) return ok_status();
+    std::lock_guard lock(commit_mutex_);
+    std::uint64_t reached = 0;
+    auto s = store_.append_audit(
+        [&](std::uint64_t last_seq, ByteView last_hash) -> Result<std::vector<AuditRow>> {
+            std::vector<AuditRow> rows;
+            rows.reserve(batch.size());
+            Bytes prev(last_hash.begin(), last_hash.end());
+            std::uint64_t seq = last_seq;
+            for (const auto& e : batch) {
+                AuditRow row;
+                row.entry = e;
+                row.entry.seq = ++seq;
+                row.prev_hash = prev;
+                row.hash = chain_hash(seq, e, prev);
+                prev = row.hash;
+                rows.push_back(std::move(row));
+            }
+            KW_TRY(auto tag, key_.mac(key_.head_message(seq, rows.back().hash)));
+            rows.back().mac = std::move(tag.first);
+            rows.back().key_version = tag.second;
+            reached = seq;
+            return rows;
+        });
+    if (!s.ok()) return s.error().context("writing the audit log");
+    last_committed_seq_ = reached;
+    bool due = administrative;
+    if (!due) {
+        KW_TRY(due, checkpoint_due(reached));
+    }
+    if (due) {
+        auto c = checkpoint(administrative ? "admin" : "periodic");
+        if (!c.ok()) return c.error().context("writing the audit checkpoint into the token");
+    }
+    return ok_status();
+}
+
+Result<bool> AuditLog::checkpoint_due(std::uint64_t seq) {
+    if (!last_checkpoint_seq_) {
+        // First commit of this process: learn from the token where the last checkpoint is.
+        KW_TRY(auto latest, latest_checkpoint());
+        if (!latest) return true;
+        last_checkpoint_seq_ = latest->seq;
+        last_checkpoint_unix_ = unix_from_iso8601(latest->at).value_or(0);
+    }
+    const auto now = unix_from_iso8601(utc_now_iso8601()).value_or(0);
+    return seq >= *last_checkpoint_seq_ + kCheckpointEveryEntries ||
+           now - last_checkpoint_unix_ >= kCheckpointEverySeconds;
+}
+
+Result<std::optional<AuditCheckpoint>> AuditLog::latest_checkpoint() {
+    KW_TRY(auto objects, hsm_.find_data_objects(kCheckpointApplication));
+    std::optional<AuditCheckpoint> best;
+    for (const auto& o : objects) {
+        auto c = o.readable ? decode_checkpoint(o.value) : std::nullopt;
+        if (!c || c->chain_id != key_.chain_id()) continue;
+        if (!best || c->generation > best->generation ||
+            (c->generation == best->generation && c->seq > best->seq)) {
+            best = std::move(c);
+        }
+    }
+    return best;
+}
+
+Status AuditLog::checkpoint(const std::string& reason) {
+    KW_TRY(auto objects, hsm_.find_data_objects(kCheckpointApplication));
+    std::uint64_t generation = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> ours;  // label, generation
+    for (const auto& o : objects) {
+        auto c = o.readable ? decode_checkpoint(o.value) : std::nullopt;
+        if (!c || c->chain_id != key_.chain_id()) continue;
+        generation = std::max(generation, c->generation);
+        ours.emplace_back(o.label, c->generation);
+    }
+    KW_TRY(auto head, store_.audit_head());
+    AuditCheckpoint c;
+    c.chain_id = key_.chain_id();
+    c.generation = generation + 1;
+    c.seq = head.first;
+    c.hash = std::move(head.second);
+    c.at = utc_now_iso8601();
+    c.reason = reason;
+    KW_TRY(auto tag, key_.mac(checkpoint_message(c)));
+    c.mac = std::move(tag.first);
+    c.key_version = tag.second;
+    DataObject object;
+    object.application = kCheckpointApplication;
+    object.label = "keyward-audit:" + c.chain_id + ":" + std::to_string(c.generation);
+    object.value = encode_checkpoint(c);
+    KW_TRY_STATUS(hsm_.create_data_object(object));
+    // The new one reads back (create_data_object found it again): the older ones can go.
+    for (const auto& [label, gen] : ours) {
+        if (gen < c.generation && label != object.label) {
+            KW_TRY_STATUS(hsm_.destroy_data_object(kCheckpointApplication, label));
+        }
+    }
+    last_checkpoint_seq_ = c.seq;
+    last_checkpoint_unix_ = unix_from_iso8601(c.at).value_or(0);
+    return ok_status();
+}
+
+Result<std::vector<AuditEntry>> AuditLog::list(const AuditQuery& query) {
+    KW_TRY_STATUS(flush());
+    KW_TRY(auto rows, store_.query_audit(query));
+    std::vector<AuditEntry> out;
+    out.reserve(rows.size());
+    for (auto& r : rows) {
+        r.entry.prev_hash = to_hex(r.prev_hash);
+        r.entry.hash = to_hex(r.hash);
+        r.entry.head = !r.mac.empty();
+        out.push_back(std::move(r.entry));
+    }
+    return out;
+}
+
+}  // namespace keyward::core
