@@ -117,7 +117,9 @@ std::string quirk_list(const std::vector<std::string>& quirks) {
 
 Status run_health(const Invocation& inv, const Args&) {
     // Opens even when KEK versions fail their checks, to name every one.
-    KW_TRY(auto kw, inv.open_keyward(OpenOptions{.diagnose = true}));
+    OpenOptions diagnose;
+    diagnose.diagnose = true;
+    KW_TRY(auto kw, inv.open_keyward(diagnose));
     KW_TRY(auto h, kw->health());
     if (inv.json) {
         Json j;
@@ -153,6 +155,14 @@ Status run_health(const Invocation& inv, const Args&) {
             .end_object()
             .key("kek_findings");
         kek_findings_json(j, h.kek_findings);
+        j.key("access").begin_object().key("invalid_grants").begin_array();
+        for (const auto& g : h.invalid_grants) j.value(g);
+        j.end_array().key("invalid_proposals").begin_array();
+        for (const auto& p : h.invalid_proposals) j.value(p);
+        j.end_array().key("break_glass").begin_array();
+        for (const auto& b : h.break_glass) j.value(b);
+        j.end_array().end_object();
+        j.field("audit", h.audit);
         j.key("recommendations").begin_array();
         for (const auto& r : h.recommendations) j.value(r);
         j.end_array().end_object();
@@ -168,7 +178,16 @@ Status run_health(const Invocation& inv, const Args&) {
             << escape_controls(h.database_integrity) << ", " << h.database_bytes << " bytes (+"
             << h.wal_bytes << " in the WAL)\n"
             << "records:  " << h.records << " (" << h.due_for_rotation << " due for rotation, "
-            << h.expired << " expired, " << h.expiring_30_days << " expiring within 30 days)\n";
+            << h.expired << " expired, " << h.expiring_30_days << " expiring within 30 days)\n"
+            << "audit:    " << escape_controls(h.audit) << "\n"
+            << "access:   " << h.invalid_grants.size() << " invalid grant rows, "
+            << h.break_glass.size() << " break-glass grants in force\n";
+        for (const auto& g : h.invalid_grants) {
+            out << "          invalid grant " << escape_controls(g) << "\n";
+        }
+        for (const auto& p : h.invalid_proposals) {
+            out << "          invalid proposal " << escape_controls(p) << "\n";
+        }
         if (h.recommendations.empty()) out << "nothing to do\n";
         for (const auto& r : h.recommendations) out << "- " << escape_controls(r) << "\n";
         inv.print_text(out.str());

@@ -29,6 +29,11 @@ Result<PutOptions> put_options(const Args& args) {
 // Policy options change the record's current policy, or the kind's default for a new record.
 Status apply_policy(Keyward& kw, const std::string& address, const Args& args,
                     PutOptions& options) {
+    // Without policy options the library keeps the record's policy (or gives the kind's
+    // default): no lookup, so no metadata read in the audit log for every put.
+    bool any = false;
+    for (const auto& p : policy_options()) any = any || args.has(p.name);
+    if (!any) return {};
     RotationPolicy base = default_rotation_policy(options.kind);
     auto current = kw.record(address);
     if (current.ok() && current->state != RecordState::purged) base = current->policy;

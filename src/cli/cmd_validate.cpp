@@ -71,7 +71,9 @@ Status run_validate(const Invocation& inv, const Args& args) {
     const std::string keyring = args.get("--keyring").value_or("");
     // Opens even when KEK versions fail their checks: their records are counted as failed
     // and the versions named, rather than the run refused.
-    KW_TRY(auto kw, inv.open_keyward(OpenOptions{.diagnose = true}));
+    OpenOptions diagnose;
+    diagnose.diagnose = true;
+    KW_TRY(auto kw, inv.open_keyward(diagnose));
     KW_TRY(auto report, kw->validate(keyring, static_cast<std::size_t>(sample),
                                      static_cast<std::size_t>(max_failures)));
     if (inv.json) {

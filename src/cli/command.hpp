@@ -18,6 +18,8 @@ struct Invocation {
     std::string command;  // "keyring create"
     bool json = false;
     std::optional<std::string> config_path;
+    /// --principal NAME: act as NAME (audited as "<config principal> as NAME").
+    std::string principal;
     /// Set by print_json: stdout holds one JSON document, so an error adds none.
     mutable bool printed_document = false;
 
@@ -80,5 +82,16 @@ extern const Command kNamespaceMapCommand;
 extern const Command kNamespaceListCommand;
 extern const Command kValidateCommand;
 extern const Command kBackupCommand;
+extern const Command kAccessGrantCommand;
+extern const Command kAccessRevokeCommand;
+extern const Command kAccessListCommand;
+extern const Command kProposeCommand;
+extern const Command kApproveCommand;
+extern const Command kProposalsCommand;
+extern const Command kAuditVerifyCommand;
+extern const Command kAuditListCommand;
+extern const Command kAuditExportCommand;
+extern const Command kAuditArchiveCommand;
+extern const Command kAuditRotateKeyCommand;
 
 }  // namespace keyward::cli

@@ -11,7 +11,7 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 32> table = {
+    static const std::array<const Command*, 43> table = {
         &kInitCommand,
         &kKeyringCreateCommand,
         &kKeyringListCommand,
@@ -44,6 +44,17 @@ std::span<const Command* const> commands() {
         &kHealthCommand,
         &kValidateCommand,
         &kBackupCommand,
+        &kAccessGrantCommand,
+        &kAccessRevokeCommand,
+        &kAccessListCommand,
+        &kProposeCommand,
+        &kApproveCommand,
+        &kProposalsCommand,
+        &kAuditVerifyCommand,
+        &kAuditListCommand,
+        &kAuditExportCommand,
+        &kAuditArchiveCommand,
+        &kAuditRotateKeyCommand,
     };
     return table;
 }
@@ -53,7 +64,9 @@ Result<std::unique_ptr<Keyward>> Invocation::open_keyward(const OpenOptions& opt
     if (config_path) flag = *config_path;
     KW_TRY(auto path, locate_config(flag));
     KW_TRY(auto config, load_config(path));
-    return Keyward::open(config, options);
+    OpenOptions with_principal = options;
+    with_principal.act_as = principal;
+    return Keyward::open(config, with_principal);
 }
 
 void Invocation::print_json(const Json& doc) const {

@@ -27,7 +27,7 @@ void forbid_core_dumps() {
 }
 
 void print_usage(std::ostream& out) {
-    out << "usage: keyward [--config FILE] [--json] COMMAND [ARGS]\n\n"
+    out << "usage: keyward [--config FILE] [--principal NAME] [--json] COMMAND [ARGS]\n\n"
         << "HSM-backed envelope encryption and key management.\n\ncommands:\n";
     for (const Command* c : keyward::cli::commands()) {
         std::string name = c->name;
@@ -37,6 +37,7 @@ void print_usage(std::ostream& out) {
     out << "\nglobal options:\n"
         << "  --config FILE     configuration (else $KEYWARD_CONFIG, ./keyward.conf,\n"
         << "                    /etc/keyward/keyward.conf)\n"
+        << "  --principal NAME  act as NAME to try its grants (audited as \"OWNER as NAME\")\n"
         << "  --json            print one JSON document on stdout instead of text\n"
         << "  --help, --version\n\n"
         << "exit codes: 0 ok, 1 failure, 2 usage, 3 authentication failed or malformed input,\n"
@@ -47,7 +48,7 @@ void print_usage(std::ostream& out) {
 int fail(const Invocation& inv, const keyward::Error& e) {
     std::string message = e.message();
     // The error itself never says which check failed (spec); the line still says what to do.
-    if (e.code() == keyward::Errc::auth_failed) {
+    if (e.code() == keyward::Errc::auth_failed && message == "authentication failed") {
         message +=
             " (the input was damaged or altered, or --context differs from the one it "
             "was sealed with)";
@@ -117,6 +118,13 @@ int run(int argc, char** argv) {
             inv.config_path = argv[++i];
         } else if (w.rfind("--config=", 0) == 0) {
             inv.config_path = w.substr(9);
+        } else if (w == "--principal") {
+            if (i + 1 >= argc) {
+                return fail(inv, {keyward::Errc::usage, "--principal needs a name"});
+            }
+            inv.principal = argv[++i];
+        } else if (w.rfind("--principal=", 0) == 0) {
+            inv.principal = w.substr(12);
         } else if (w == "--") {
             ++i;  // ends the global options; the command comes next
             break;

@@ -90,6 +90,8 @@ TEST_CASE("health reports token, database and records, and advises on due and ex
     CHECK_THAT(h.out, Catch::EndsWith("\"records\":{\"total\":0,\"due_for_rotation\":0,"
                                       "\"rotation_warning\":0,\"expired\":0,\"expiring_30_days\":0,"
                                       "\"revoked\":0,\"deleted\":0},\"kek_findings\":[],"
+                                      "\"access\":{\"invalid_grants\":[],\"invalid_proposals\":"
+                                      "[],\"break_glass\":[]},\"audit\":\"ok\","
                                       "\"recommendations\":[]}\n"));
     CHECK_THAT(ok(s.kw.run({"health"})).out, Catch::EndsWith("nothing to do\n"));
 
@@ -105,7 +107,9 @@ TEST_CASE("health reports token, database and records, and advises on due and ex
     CHECK_THAT(h.out, Catch::Contains(",\"1 record has expired: "));
     const auto text = ok(s.kw.run({"health"}));
     CHECK_THAT(text.out, Catch::Contains("records:  2 (1 due for rotation, 1 expired, 0 expiring "
-                                         "within 30 days)\n- 1 record is past the rotation date"));
+                                         "within 30 days)\naudit:    ok\naccess:   0 invalid "
+                                         "grant rows, 0 break-glass grants in force\n- 1 record "
+                                         "is past the rotation date"));
     CHECK_THAT(text.out, Catch::Contains("\n- 1 record has expired: "));
 }
 

@@ -88,8 +88,10 @@ CliResult CliRunner::run(const std::vector<std::string>& args,
     return start(args, stdin_data).wait();
 }
 
-CliChild CliRunner::start(const std::vector<std::string>& args,
+CliChild CliRunner::start(const std::vector<std::string>& given,
                           const std::string& stdin_data) const {
+    std::vector<std::string> args = prefix;
+    args.insert(args.end(), given.begin(), given.end());
     static std::atomic<int> n{0};
     const std::string id = std::to_string(n.fetch_add(1));
     const auto in_path = work_dir / ("in" + id), out_path = work_dir / ("out" + id),

@@ -53,6 +53,8 @@ struct CliRunner {
     std::filesystem::path work_dir;  // scratch for stdin/stdout files
     std::map<std::string, std::string>
         env;  // added to (or removing, when value is "\x7f") the parent env
+    /// Words put before every command's own (global options such as --principal NAME).
+    std::vector<std::string> prefix;
 
     CliRunner();
     CliResult run(const std::vector<std::string>& args, const std::string& stdin_data = {}) const;

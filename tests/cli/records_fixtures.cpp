@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <stdexcept>
 
 #include "support/test_env.hpp"
 
@@ -22,8 +23,12 @@ CliResult ok(const CliResult& r) {
 
 // The same setup acting as another user (records name $USER as created_by / updated_by).
 CliRunner as_user(const CliSetup& s, const std::string& user) {
+    // Principals, not OS users, are who made a change (docs/ACCESS.md): the owner grants the
+    // name admin of everything, then acts as it.
+    auto granted = s.kw.run({"access", "grant", user, "admin", "--on", "*"});
+    if (granted.exit_code != 0) throw std::runtime_error("access grant: " + granted.err);
     CliRunner kw = s.kw;
-    kw.env["USER"] = user;
+    kw.prefix = {"--principal", user};
     return kw;
 }
 

@@ -15,7 +15,8 @@ namespace keyward::test {
 
 /// A success: exit 0 and nothing on stderr.
 CliResult ok(const CliResult& r);
-/// The same setup acting as another user (records name $USER as created_by / updated_by).
+/// The same setup acting as another principal (`--principal USER`, granted admin of "*"
+/// first): records name the principal as created_by / updated_by.
 CliRunner as_user(const CliSetup& s, const std::string& user);
 
 /// t as "YYYY-MM-DD" (with_time false) or "YYYY-MM-DDTHH:MM:SSZ", in UTC.

@@ -95,9 +95,16 @@ TEST_CASE(
     CHECK(took >= 0.29);
     CHECK(took < 3.0);
     CHECK(h.hsm->wrap_calls() == wraps + 1);
-    // Reads go on beside the lock (WAL), and nothing was written.
-    CHECK(str(*h.kw->get_record("ns/a")) == "one");
+    // A read is audited strictly (docs/AUDIT.md): behind another writer's lock its entry
+    // cannot be written within the budget, so the value is withheld, not handed out unlogged.
+    auto get = h.kw->get_record("ns/a");
+    REQUIRE_FALSE(get.ok());
+    CHECK(get.error().code() == Errc::failed);
+    CHECK_THAT(get.error().message(),
+               Catch::StartsWith("record.get could not be audited, so its result is withheld: "
+                                 "writing the audit log: "));
     other.exec("ROLLBACK");
+    CHECK(str(*h.kw->get_record("ns/a")) == "one");
     CHECK(h.latest("ns/a") == 1);
     CHECK(*h.kw->put_record("ns/a", "custom_secret", text("two")) == 2);
 }
@@ -239,11 +246,14 @@ TEST_CASE(
         CHECK(fresh.error().message() == full_message(h.db_path, "SQLITE_FULL"));
         CHECK(h.hsm->generate_calls() == generated + 1);
 
-        // Reads need no write.
-        CHECK(str(*h.kw->get_record("ns/a")) == "one");
-        CHECK(h.latest("ns/a") == 1);
-        CHECK(h.kw->records(std::string("ns")).ok());
-        CHECK(h.kw->keyrings().ok());
+        // Every call is audited, reads strictly: with the disk full their entries cannot be
+        // written, so the values are withheld (docs/AUDIT.md). The data itself is intact.
+        auto get = h.kw->get_record("ns/a");
+        REQUIRE_FALSE(get.ok());
+        CHECK_THAT(get.error().message(),
+                   Catch::StartsWith("record.get could not be audited, so its result is withheld"));
+        CHECK_THAT(get.error().message(), Catch::EndsWith(full_message(h.db_path, "SQLITE_FULL")));
+        CHECK_FALSE(h.kw->records(std::string("ns")).ok());
         {
             // Nor does a new process's start-up: open, pragmas, the schema version check.
             auto again = store::SqliteStore::open(h.db_path, store::Database::Mode::open_existing);
