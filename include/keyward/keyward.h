@@ -45,6 +45,12 @@ KEYWARD_C_API int keyward_abi_version(void);
  * *out is NULL and the message is read with keyward_open_error() on the same thread. */
 KEYWARD_C_API int keyward_open(const char* config_path, keyward_handle** out);
 
+/* keyward_open, acting as `principal` (docs/ACCESS.md): its grants apply to every call on the
+ * handle and the audit log names both ("owner as NAME"). NULL or "" is keyward_open. Denials
+ * return KEYWARD_ERR_ACCESS_DENIED. */
+KEYWARD_C_API int keyward_open_as(const char* config_path, const char* principal,
+                                  keyward_handle** out);
+
 /* Releases a handle (logs out, closes the database). NULL is ignored. */
 KEYWARD_C_API void keyward_close(keyward_handle* handle);
 

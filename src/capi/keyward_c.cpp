@@ -128,6 +128,10 @@ int keyward_abi_version(void) {
 }
 
 int keyward_open(const char* config_path, keyward_handle** out) {
+    return keyward_open_as(config_path, nullptr, out);
+}
+
+int keyward_open_as(const char* config_path, const char* principal, keyward_handle** out) {
     return guarded(nullptr, "keyward_open", [&]() -> int {
         if (out == nullptr) return usage(nullptr, "keyward_open", "out");
         *out = nullptr;
@@ -137,7 +141,9 @@ int keyward_open(const char* config_path, keyward_handle** out) {
         if (!path) return fail(nullptr, path.error());
         auto config = keyward::load_config(*path);
         if (!config) return fail(nullptr, config.error());
-        auto kw = keyward::Keyward::open(*config);
+        keyward::OpenOptions options;
+        if (principal != nullptr) options.act_as = principal;
+        auto kw = keyward::Keyward::open(*config, options);
         if (!kw) return fail(nullptr, kw.error());
         auto h = std::make_unique<keyward_handle>();
         h->kw = std::move(*kw);

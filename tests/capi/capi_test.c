@@ -239,6 +239,29 @@ static void test_records(keyward_handle* h, const char* cli) {
     CHECK(contains(keyward_last_error(h), "revoked"));
 }
 
+/* keyward_open_as: the handle acts as a principal, whose grants decide (docs/ACCESS.md). */
+static void test_principal(const char* conf, const char* cli) {
+    keyward_handle* carol = NULL;
+    CHECK(keyward_open_as(conf, "carol", &carol) == KEYWARD_OK);
+    if (carol == NULL) return;
+    uint8_t* env = NULL;
+    size_t env_len = 0;
+    const uint8_t pt[] = "principal";
+    CHECK(keyward_seal(carol, "capi", pt, sizeof pt, NULL, 0, &env, &env_len) ==
+          KEYWARD_ERR_ACCESS_DENIED);
+    CHECK(env == NULL);
+    CHECK(strcmp(keyward_last_error(carol),
+                 "access denied: carol needs role writer on keyring:capi for seal") == 0);
+    const char* grant[] = {"access", "grant", "carol", "writer", "--on", "keyring:capi", NULL};
+    CHECK(run_cli(cli, grant) == 0);
+    CHECK(keyward_seal(carol, "capi", pt, sizeof pt, NULL, 0, &env, &env_len) == KEYWARD_OK);
+    keyward_free(env);
+    keyward_close(carol);
+    keyward_handle* bad = NULL;
+    CHECK(keyward_open_as(conf, "no spaces allowed", &bad) == KEYWARD_ERR_USAGE);
+    CHECK(bad == NULL);
+}
+
 int main(void) {
     if (!softhsm_installed()) {
         printf("SKIP: SoftHSM (libsofthsm2.so) is not installed\n");
@@ -294,6 +317,7 @@ int main(void) {
     }
     CHECK(strcmp(keyward_open_error(), "") == 0);
 
+    test_principal(conf, cli);
     test_two_handles(first, h);
     keyward_close(first);
     test_envelopes(h);
