@@ -51,7 +51,13 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config, const OpenO
     db_options.busy_timeout = std::chrono::milliseconds(config.busy_timeout_ms);
     KW_TRY(auto store, store::SqliteStore::open(config.database,
                                                 store::Database::Mode::open_existing, db_options));
-    KW_TRY(auto handle, core::assemble(std::move(hsm), std::move(store), config, open));
+    // The audit log appends on its own connection: a group commit's fsync then never holds the
+    // data path's connection (docs/PERFORMANCE.md, "Audit cost").
+    KW_TRY(auto audit_store,
+           store::SqliteStore::open(config.database, store::Database::Mode::open_existing,
+                                    db_options));
+    KW_TRY(auto handle,
+           core::assemble(std::move(hsm), std::move(store), config, open, std::move(audit_store)));
     handle->impl_->token.suite1_mechanism = std::move(mechanism);
     handle->impl_->token.quirks = std::move(token_quirks);
     return handle;

@@ -173,10 +173,29 @@ Result<std::vector<GrantCheck>> Access::checked_grants(const std::string& princi
     return out;
 }
 
-Result<bool> Access::allows(const std::string& principal, Permission p, const Resource& r) {
+Result<Access::Rows> Access::rows_of(const std::string& principal) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(cache_mutex_);
+        auto it = rows_cache_.find(principal);
+        if (it != rows_cache_.end() && now - it->second.at < kRowsTtl) return it->second.rows;
+    }
     KW_TRY(auto rows, store_.grants(principal));
+    auto shared = std::make_shared<const std::vector<GrantRow>>(std::move(rows));
+    std::lock_guard lock(cache_mutex_);
+    rows_cache_[principal] = CachedRows{shared, now};
+    return shared;
+}
+
+void Access::forget_rows() {
+    std::lock_guard lock(cache_mutex_);
+    rows_cache_.clear();
+}
+
+Result<bool> Access::allows(const std::string& principal, Permission p, const Resource& r) {
+    KW_TRY(auto rows, rows_of(principal));
     const std::string now = utc_now_iso8601();
-    for (const auto& row : rows) {
+    for (const auto& row : *rows) {
         const auto& g = row.grant;
         if (g.principal != principal || expired(g, now) || !role_gives(g.role, p) ||
             !scope_covers(g.scope, r)) {
@@ -240,13 +259,16 @@ Result<GrantInfo> Access::grant(const GrantRequest& req, const std::string& by) 
     row.mac = std::move(tag.first);
     row.key_version = tag.second;
     KW_TRY_STATUS(store_.put_grant(row));
+    forget_rows();
     return g;
 }
 
 Result<std::size_t> Access::revoke(const std::string& principal, Role role,
                                    const std::string& scope) {
     KW_TRY_STATUS(check_scope(scope));
-    return store_.delete_grants(principal, role, scope);
+    KW_TRY(auto n, store_.delete_grants(principal, role, scope));
+    forget_rows();
+    return n;
 }
 
 Result<bool> Access::has_admin_of_everything() {

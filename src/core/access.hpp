@@ -4,7 +4,9 @@
 // token (a database writer cannot mint access).
 #pragma once
 
+#include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -70,7 +72,16 @@ class Access {
     /// Whether any counting grant makes someone admin of "*".
     Result<bool> has_admin_of_everything();
 
+    /// How long a principal's grant rows are reused before the database is read again: a
+    /// grant or revoke made by another process takes effect within this (at once in this one).
+    static constexpr std::chrono::milliseconds kRowsTtl{1000};
+
   private:
+    using Rows = std::shared_ptr<const std::vector<GrantRow>>;
+    /// The principal's grant rows, from the cache while they are fresh.
+    Result<Rows> rows_of(const std::string& principal);
+    void forget_rows();
+
     /// Whether the row's MAC verifies (cached per row content, so a row is checked in the
     /// token once per process until it changes).
     Result<bool> row_verifies(const GrantRow& row);
@@ -79,6 +90,11 @@ class Access {
     AuditKey& key_;
     std::mutex cache_mutex_;
     std::map<std::string, Bytes> verified_;  // grant id -> MAC message + tag it verified with
+    struct CachedRows {
+        Rows rows;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::map<std::string, CachedRows> rows_cache_;
 };
 
 }  // namespace keyward::core

@@ -122,12 +122,19 @@ AuditLog::~AuditLog() {
 Status AuditLog::record(AuditEntry entry, Durability durability, bool administrative) {
     if (entry.at.empty()) entry.at = utc_now_iso8601();
     if (durability == Durability::grouped) {
-        std::lock_guard lock(queue_mutex_);
-        queue_.push_back(std::move(entry));
-        if (!committer_.joinable() && !stopping_) {
-            committer_ = std::thread([this] { run_group_commits(); });
+        bool first = false;
+        {
+            std::lock_guard lock(queue_mutex_);
+            first = queue_.empty();
+            queue_.push_back(std::move(entry));
+            if (!committer_.joinable() && !stopping_) {
+                committer_ = std::thread([this] { run_group_commits(); });
+            }
         }
-        queue_cv_.notify_one();
+        // Only the first entry of a group wakes the committer: it then waits out the window
+        // on its own, and a wake-up per call would cost every caller a futex call and the
+        // committer a pointless context switch.
+        if (first) queue_cv_.notify_one();
         return ok_status();
     }
     // Entries queued before this one go first, in the same commit: the chain keeps call order.

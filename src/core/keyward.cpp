@@ -45,8 +45,10 @@ Keyward::~Keyward() = default;
 namespace core {
 
 Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_ptr<Store> store,
-                                          const Config& config, const OpenOptions& open) {
-    auto impl = std::make_unique<Keyward::Impl>(std::move(hsm), std::move(store), config);
+                                          const Config& config, const OpenOptions& open,
+                                          std::unique_ptr<Store> audit_store) {
+    auto impl = std::make_unique<Keyward::Impl>(std::move(hsm), std::move(store), config,
+                                                std::move(audit_store));
     KW_TRY_STATUS(impl->keyrings.verify_binding(open.diagnose));
     if (!open.act_as.empty()) {
         if (!valid_principal_name(open.act_as)) {
@@ -60,8 +62,9 @@ Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_
     // A database made before audit existed (or a new one) gets its chain and audit key now,
     // and the config's principal becomes admin of everything (docs/ACCESS.md, "Upgrades").
     KW_TRY(auto existing_rings, impl->store->list_keyrings());
-    KW_TRY(bool made, impl->audit_key.load_or_create(
-                          config.principal, existing_rings.empty() ? "audit.init" : "audit.upgrade"));
+    KW_TRY(bool made,
+           impl->audit_key.load_or_create(config.principal,
+                                          existing_rings.empty() ? "audit.init" : "audit.upgrade"));
     if (made) KW_TRY_STATUS(impl->audit.checkpoint("init"));
     const auto& id = impl->hsm->identity();
     impl->token.label = id.label;

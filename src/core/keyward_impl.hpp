@@ -41,22 +41,27 @@ struct AuditNote {
 };
 
 struct Keyward::Impl {
-    Impl(std::unique_ptr<core::Hsm> h, std::unique_ptr<core::Store> s, const Config& cfg)
+    Impl(std::unique_ptr<core::Hsm> h, std::unique_ptr<core::Store> s, const Config& cfg,
+         std::unique_ptr<core::Store> audit_connection = nullptr)
         : hsm(std::move(h)),
           store(std::move(s)),
+          audit_store(std::move(audit_connection)),
           keyrings(*hsm, *store),
           budget(*store, cfg.gcm_wrap_limit, cfg.gcm_wrap_reserve),
           envelopes(*hsm, keyrings, budget),
           records(*store, *hsm, keyrings, envelopes),
           rotation(*store, *hsm, keyrings, envelopes, budget),
-          audit_key(*hsm, *store),
-          audit(*hsm, *store, audit_key),
+          audit_key(*hsm, audit_db()),
+          audit(*hsm, audit_db(), audit_key),
           access(*store, audit_key),
           config(cfg),
           principal(cfg.principal) {}
 
     std::unique_ptr<core::Hsm> hsm;
     std::unique_ptr<core::Store> store;
+    /// The audit log's own connection (nullptr: it shares `store`).
+    std::unique_ptr<core::Store> audit_store;
+    core::Store& audit_db() { return audit_store ? *audit_store : *store; }
     core::Keyrings keyrings;
     core::WrapBudget budget;
     core::Envelopes envelopes;
@@ -112,7 +117,7 @@ struct Keyward::Impl {
         auto result = body(note);
         const bool ok = result.ok();
         // A refusal decided inside the operation (the two-person rule's same admin) is a denial.
-        const char* outcome = ok ? "ok"
+        const char* outcome = ok                                             ? "ok"
                               : result.error().code() == Errc::access_denied ? "denied"
                                                                              : "failed";
         auto written = write_entry(
