@@ -2,7 +2,9 @@
 // Seal and open of small records in-process on a fresh SoftHSM token, with the limits they are
 // built from measured in the same run: the bare PKCS#11 calls one seal or open needs (raw
 // C_* on the same token, no keyward code) and bare OpenSSL EVP AES-256-GCM. Prints p50, p99
-// and the ratio of keyward's p50 to the sum of the bare p50s.
+// and the ratio of keyward's p50 to the sum of the bare p50s. Then the audit log's cost
+// (docs/AUDIT.md): the same seal and open through the services without audit (what the
+// library did before issue 11), with grouped entries (the default) and with strict ones.
 //
 // usage: seal_open_bench [--iterations N] [--size BYTES] [--dir DIR]
 #include <openssl/evp.h>
@@ -19,6 +21,9 @@
 #include <vector>
 
 #include "core/assemble.hpp"
+#include "core/envelopes.hpp"
+#include "core/keyrings.hpp"
+#include "core/wrap_budget.hpp"
 #include "keyward/keyward.hpp"
 #include "p11/init_token.hpp"
 #include "p11/module.hpp"
@@ -55,6 +60,43 @@ Stats measure(int iterations, const std::function<bool()>& op) {
     s.p50_us = us[us.size() / 2];
     s.p99_us = us[us.size() * 99 / 100];
     return s;
+}
+
+Stats stats_of(std::vector<double> us) {
+    Stats s;
+    for (double v : us) s.mean_us += v;
+    s.mean_us /= static_cast<double>(us.size());
+    std::sort(us.begin(), us.end());
+    s.p50_us = us[us.size() / 2];
+    s.p99_us = us[us.size() * 99 / 100];
+    return s;
+}
+
+// Both operations, one after the other in each iteration: SoftHSM 2.6.1 slows as the session
+// objects it keeps pile up over a run (docs/PERFORMANCE.md), so measuring one loop after the
+// other would favour whichever ran first.
+std::pair<Stats, Stats> measure_pair(int iterations, const std::function<bool()>& a,
+                                     const std::function<bool()>& b) {
+    for (int i = 0; i < iterations / 10; ++i) {
+        a();
+        b();
+    }
+    std::vector<double> ua(static_cast<std::size_t>(iterations)),
+        ub(static_cast<std::size_t>(iterations));
+    for (std::size_t i = 0; i < ua.size(); ++i) {
+        auto t0 = Clock::now();
+        const bool ok_a = a();
+        auto t1 = Clock::now();
+        const bool ok_b = b();
+        auto t2 = Clock::now();
+        if (!ok_a || !ok_b) {
+            std::fprintf(stderr, "operation failed during the benchmark\n");
+            std::exit(1);
+        }
+        ua[i] = std::chrono::duration<double, std::micro>(t1 - t0).count();
+        ub[i] = std::chrono::duration<double, std::micro>(t2 - t1).count();
+    }
+    return {stats_of(std::move(ua)), stats_of(std::move(ub))};
 }
 
 void row(const char* what, const Stats& s) {
@@ -135,6 +177,34 @@ int main(int argc, char** argv) {
         must(store::SqliteStore::open(dir / "bench.db", store::Database::Mode::create_if_missing),
              "database");
     auto kw = must(core::assemble(std::move(hsm), std::move(store), Config{}), "open");
+    // A second handle on the same token and database with `audit = strict`.
+    p11::ConnectOptions strict_options;
+    strict_options.module_path = *module_path;
+    strict_options.token = "bench";
+    strict_options.pin = user_pin;
+    strict_options.softhsm2_conf = conf;
+    Config strict_config;
+    strict_config.audit_strict = true;
+    auto kw_strict = must(
+        core::assemble(
+            must(p11::P11Hsm::connect(std::move(strict_options)), "connect strict"),
+            must(store::SqliteStore::open(dir / "bench.db", store::Database::Mode::open_existing),
+                 "database strict"),
+            strict_config),
+        "open strict");
+    // The services alone, without access checks or audit: the library before issue 11.
+    p11::ConnectOptions bare_options;
+    bare_options.module_path = *module_path;
+    bare_options.token = "bench";
+    bare_options.pin = user_pin;
+    bare_options.softhsm2_conf = conf;
+    auto bare_hsm = must(p11::P11Hsm::connect(std::move(bare_options)), "connect bare");
+    auto bare_store =
+        must(store::SqliteStore::open(dir / "bench.db", store::Database::Mode::open_existing),
+             "database bare");
+    core::Keyrings bare_keyrings(*bare_hsm, *bare_store);
+    core::WrapBudget bare_budget(*bare_store, Config{}.gcm_wrap_limit, Config{}.gcm_wrap_reserve);
+    core::Envelopes unaudited(*bare_hsm, bare_keyrings, bare_budget);
     must(kw->create_keyring("b1", Suite::kwp), "keyring b1");
     must(kw->create_keyring("b2", Suite::gcm), "keyring b2");
 
@@ -252,7 +322,38 @@ int main(int argc, char** argv) {
         "  seal suite 1 %.2f   open suite 1 %.2f   seal suite 2 %.2f   open suite 2 %.2f\n",
         ratio(seal1, wrap1, openssl), ratio(open1, unwrap1, openssl), ratio(seal2, wrap2, openssl),
         ratio(open2, unwrap2, openssl));
+
+    // The audit log's cost, suite 1, in one run. Strict entries are one token HMAC and one
+    // durable SQLite commit each: fewer iterations.
+    const int strict_iterations = std::max(200, iterations / 20);
+    auto [seal_bare, seal_grouped] = measure_pair(
+        iterations, [&] { return unaudited.seal("b1", plaintext, ctx).ok(); },
+        [&] { return kw->seal("b1", plaintext, ctx).ok(); });
+    auto [open_bare, open_grouped] = measure_pair(
+        iterations, [&] { return unaudited.open(env1, ctx).ok(); },
+        [&] { return kw->open(env1, ctx).ok(); });
+    auto seal_strict =
+        measure(strict_iterations, [&] { return kw_strict->seal("b1", plaintext, ctx).ok(); });
+    auto open_strict = measure(strict_iterations, [&] { return kw_strict->open(env1, ctx).ok(); });
+    std::printf(
+        "audit cost, suite 1 (%d iterations, without and grouped alternating; strict %d):\n",
+        iterations, strict_iterations);
+    row("seal without audit (services only)", seal_bare);
+    row("seal, audit grouped (default)", seal_grouped);
+    row("seal, audit strict", seal_strict);
+    row("open without audit (services only)", open_bare);
+    row("open, audit grouped (default)", open_grouped);
+    row("open, audit strict", open_strict);
+    std::printf(
+        "ratio to without audit, mean (p50):\n"
+        "  seal grouped %.2f (%.2f)   open grouped %.2f (%.2f)   seal strict %.1f (%.1f)   "
+        "open strict %.1f (%.1f)\n",
+        seal_grouped.mean_us / seal_bare.mean_us, seal_grouped.p50_us / seal_bare.p50_us,
+        open_grouped.mean_us / open_bare.mean_us, open_grouped.p50_us / open_bare.p50_us,
+        seal_strict.mean_us / seal_bare.mean_us, seal_strict.p50_us / seal_bare.p50_us,
+        open_strict.mean_us / open_bare.mean_us, open_strict.p50_us / open_bare.p50_us);
     kw.reset();
+    kw_strict.reset();
     std::filesystem::remove_all(dir);
     return 0;
 }
