@@ -37,10 +37,15 @@ CliRunner as(const CliSetup& s, const std::string& principal) {
 
 // Every value the tests in this file store or seal: none may appear in the audit log.
 const std::vector<std::string>& secrets() {
-    static const std::vector<std::string> values = {
-        "sk_live_access_matrix_0001", "sealed-by-writer-value-0002", "break-glass-read-0003",
-        "two-person-purged-0004",     "listing-secret-0005",         "other-ns-secret-0006",
-        "wes-value",                  "expiring-grant-value",        "minted-grant-target"};
+    static const std::vector<std::string> values = {"sk_live_access_matrix_0001",
+                                                    "sealed-by-writer-value-0002",
+                                                    "break-glass-read-0003",
+                                                    "two-person-purged-0004",
+                                                    "listing-secret-0005",
+                                                    "other-ns-secret-0006",
+                                                    "wes-value",
+                                                    "expiring-grant-value",
+                                                    "minted-grant-target"};
     return values;
 }
 
@@ -127,9 +132,10 @@ TEST_CASE("each role is allowed its operation classes and refused the others, by
     expect_denied(aud.run({"get", "pay/stripe"}), "aud needs role reader on pay for record.get");
     auto aud_datakey = aud.run({"datakey", "--keyring", "pay", "--json"});
     CHECK(aud_datakey.exit_code == 5);
-    CHECK(aud_datakey.out == "{\"error\":{\"code\":\"access_denied\",\"exit\":5,\"message\":"
-                             "\"access denied: aud needs role writer on keyring:pay for "
-                             "datakey\"}}\n");
+    CHECK(aud_datakey.out ==
+          "{\"error\":{\"code\":\"access_denied\",\"exit\":5,\"message\":"
+          "\"access denied: aud needs role writer on keyring:pay for "
+          "datakey\"}}\n");
 
     // admin of a namespace: everything there, grants included; nothing elsewhere.
     auto ada = as(s, "ada");
@@ -171,8 +177,8 @@ TEST_CASE("listings show only what the principal holds a role on") {
 TEST_CASE("grants expire on their own") {
     auto s = CliSetup::fresh("access-expiry");
     ok(s.kw.run({"put", "ns/r", "--kind", "api_key"}, "expiring-grant-value"));
-    auto past = s.kw.run({"access", "grant", "tess", "reader", "--on", "ns", "--expires",
-                          "2020-01-01"});
+    auto past =
+        s.kw.run({"access", "grant", "tess", "reader", "--on", "ns", "--expires", "2020-01-01"});
     CHECK(past.exit_code == 2);
     CHECK_THAT(past.err, Catch::Contains("is not in the future"));
     ok(s.kw.run({"access", "grant", "tess", "reader", "--on", "ns", "--expires", utc_in(3)}));
@@ -213,9 +219,10 @@ TEST_CASE("grant rows written with SQLite are ignored and named by health") {
     {
         SqliteFile db(s.dir / "keyward.db");
         // A minted row, with a MAC the attacker made up.
-        db.exec("INSERT INTO grants(id, principal, role, scope, created_at, created_by, "
-                "key_version, mac) VALUES ('00112233445566778899aabbccddeeff', 'mallory', "
-                "'admin', '*', '2026-01-01T00:00:00Z', 'owner', 1, randomblob(32))");
+        db.exec(
+            "INSERT INTO grants(id, principal, role, scope, created_at, created_by, "
+            "key_version, mac) VALUES ('00112233445566778899aabbccddeeff', 'mallory', "
+            "'admin', '*', '2026-01-01T00:00:00Z', 'owner', 1, randomblob(32))");
         // A real row promoted: reader to admin of everything.
         db.exec("UPDATE grants SET role = 'admin', scope = '*' WHERE principal = 'rita'");
     }
@@ -246,8 +253,8 @@ TEST_CASE("two-person rule: the proposer cannot approve; a second admin can, and
     expect_denied(direct, "purge of ns/gone needs two admins");
 
     auto proposed = ok(as(s, "alice").run({"propose", "purge", "ns/gone", "--reason", "GDPR"}));
-    const std::string id = proposed.out.substr(proposed.out.rfind('\n', proposed.out.size() - 2) + 1,
-                                               16);
+    const std::string id =
+        proposed.out.substr(proposed.out.rfind('\n', proposed.out.size() - 2) + 1, 16);
     REQUIRE(id.size() == 16);
     expect_denied(as(s, "alice").run({"approve", id}), "alice proposed this and cannot approve it");
     auto approved = ok(as(s, "bob").run({"approve", id}));
@@ -267,10 +274,11 @@ TEST_CASE("two-person rule: the proposer cannot approve; a second admin can, and
     // A proposal row written with SQLite is not a proposal.
     {
         SqliteFile db(s.dir / "keyward.db");
-        db.exec("INSERT INTO proposals(id, operation, target, proposed_by, proposed_at, "
-                "expires_at, state, key_version, mac) VALUES ('feedfacefeedface', 'retire', "
-                "'ns/1', 'alice', '2026-01-01T00:00:00Z', '2100-01-01T00:00:00Z', 'pending', 1, "
-                "randomblob(32))");
+        db.exec(
+            "INSERT INTO proposals(id, operation, target, proposed_by, proposed_at, "
+            "expires_at, state, key_version, mac) VALUES ('feedfacefeedface', 'retire', "
+            "'ns/1', 'alice', '2026-01-01T00:00:00Z', '2100-01-01T00:00:00Z', 'pending', 1, "
+            "randomblob(32))");
     }
     expect_denied(as(s, "bob").run({"approve", "feedfacefeedface"}),
                   "does not carry a valid token MAC");

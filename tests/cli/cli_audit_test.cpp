@@ -138,8 +138,8 @@ TEST_CASE("an inserted entry is named") {
                 "client_address, user_agent, request_id, reason, prev_hash, hash, mac, "
                 "key_version FROM audit_log WHERE seq = 2");
     }
-    expect_broken(s, "entry " + std::to_string(n + 1) + " does not follow entry " +
-                         std::to_string(n));
+    expect_broken(s,
+                  "entry " + std::to_string(n + 1) + " does not follow entry " + std::to_string(n));
 }
 
 TEST_CASE("two swapped entries are named") {
@@ -203,11 +203,11 @@ TEST_CASE("archive moves old entries to a file; both verify, and an edited archi
         CHECK(db.integer("SELECT min(seq) FROM audit_log") == head);
     }
     auto remaining = ok(s.kw.run({"audit", "verify"}));
-    CHECK_THAT(remaining.out, Catch::StartsWith("audit log intact: entries " +
-                                                std::to_string(head) + ".."));
+    CHECK_THAT(remaining.out,
+               Catch::StartsWith("audit log intact: entries " + std::to_string(head) + ".."));
     auto archived = ok(s.kw.run({"audit", "verify", "--archive", out.string()}));
-    CHECK_THAT(archived.out, Catch::StartsWith("audit log intact: entries 1.." +
-                                               std::to_string(head - 1) + ","));
+    CHECK_THAT(archived.out,
+               Catch::StartsWith("audit log intact: entries 1.." + std::to_string(head - 1) + ","));
     // An archive is refused as a target twice (never replaced).
     auto again = s.kw.run({"audit", "archive", "--before", "2100-01-01", "--out", out.string()});
     CHECK(again.exit_code == 1);
@@ -252,4 +252,53 @@ TEST_CASE("a database made before audit existed gets a chain, and its owner beco
     auto grants = ok(s.kw.run({"access", "list"}));
     CHECK(grants.out == "owner admin on * (audit and access added)\n");
     expect_intact(s);
+}
+
+TEST_CASE("a wrong PIN is not audited in the database, which is not touched") {
+    auto s = with_history("audit-wrong-pin");
+    const auto before = last_seq(s);
+    const fs::path pin = s.dir / "wrong.pin";
+    {
+        std::ofstream f(pin);
+        f << "definitely-wrong\n";
+    }
+    fs::permissions(pin, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    std::string conf = read_file(s.dir / "keyward.conf");
+    const auto at = conf.find("pin = ");
+    REQUIRE(at != std::string::npos);
+    conf.replace(at, conf.find('\n', at) - at, "pin = file:" + pin.string());
+    const fs::path wrong_conf = s.dir / "wrong.conf";
+    {
+        std::ofstream f(wrong_conf);
+        f << conf;
+    }
+    auto r = s.kw.run({"--config", wrong_conf.string(), "get", "pay/stripe"});
+    CHECK(r.exit_code == 6);
+    CHECK(r.one_line_error());
+    CHECK(last_seq(s) == before);
+    expect_intact(s);
+}
+
+TEST_CASE("audit key rotation: grants carried over, old entries still verify") {
+    auto s = with_history("audit-rotate-key");
+    auto r = ok(s.kw.run({"audit", "rotate-key"}));
+    CHECK(r.out == "audit key rotated; grants and proposals carry MACs of the new key\n");
+    auto grants = ok(s.kw.run({"access", "list"}));
+    CHECK_THAT(grants.out, !Catch::Contains("INVALID"));
+    CHECK_THAT(grants.out, Catch::Contains("alice reader on pay"));
+    {
+        SqliteFile db(s.dir / "keyward.db");
+        CHECK(db.integer("SELECT count(*) FROM grants WHERE key_version = 2") == 2);
+        CHECK(db.integer("SELECT max(key_version) FROM audit_log") == 2);
+        CHECK(db.integer("SELECT min(key_version) FROM audit_log WHERE mac IS NOT NULL") == 1);
+    }
+    expect_intact(s);
+    // With the two-person rule it needs a proposal.
+    {
+        std::ofstream conf(s.dir / "keyward.conf", std::ios::app);
+        conf << "two_person_rule = on\n";
+    }
+    auto direct = s.kw.run({"audit", "rotate-key"});
+    CHECK(direct.exit_code == 5);
+    CHECK_THAT(direct.err, Catch::Contains("audit-rotate-key of audit needs two admins"));
 }
