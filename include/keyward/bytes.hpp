@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -96,5 +97,7 @@ inline ByteView as_bytes(std::string_view s) noexcept {
 KEYWARD_API bool constant_time_equal(ByteView a, ByteView b) noexcept;
 
 KEYWARD_API std::string to_hex(ByteView bytes);
+/// Inverse of to_hex: lower-case hex digits only, an even number of them; nullopt otherwise.
+KEYWARD_API std::optional<Bytes> parse_hex(std::string_view hex);
 
 }  // namespace keyward

@@ -26,22 +26,6 @@ Template ledger_match() {
     return t;
 }
 
-std::optional<Bytes> from_hex(std::string_view hex) {
-    if (hex.empty() || hex.size() % 2 != 0) return std::nullopt;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    Bytes out;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string encode_state_event(const core::KekStateEvent& e) {
@@ -72,7 +56,7 @@ std::optional<core::KekStateEvent> decode_state_event(ByteView value) {
     if (!text.empty()) return std::nullopt;
     core::KekStateEvent e;
     e.label = std::string(values[0]);
-    auto id = from_hex(values[1]);
+    auto id = parse_hex(values[1]);
     auto state = parse_kek_state(values[2]);
     if (e.label.empty() || !id || !state ||
         (*state != KekState::compromised && *state != KekState::destroyed)) {
