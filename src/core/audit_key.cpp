@@ -143,6 +143,20 @@ Result<std::pair<Bytes, std::uint32_t>> AuditKey::mac(const MacMessage& message)
 }
 
 Result<bool> AuditKey::verify(const MacMessage& message, ByteView tag, std::uint32_t v) {
+    if (v > version()) {
+        // Another process rotated the key since this one loaded it: learn the new version.
+        KW_TRY(auto stored, store_.meta_value("audit_key_version"));
+        std::uint32_t now = 0;
+        if (stored) {
+            try {
+                now = static_cast<std::uint32_t>(std::stoul(*stored));
+            } catch (const std::exception&) {
+                now = 0;
+            }
+        }
+        std::lock_guard lock(mutex_);
+        if (now > version_) version_ = now;
+    }
     if (v == 0 || v > version()) return false;
     auto ok = hsm_.verify_mac(label(v), message.bytes(), tag);
     if (!ok.ok() && ok.error().code() == Errc::not_found) return false;
@@ -156,9 +170,16 @@ Result<Bytes> AuditKey::mac_with(const MacMessage& message, std::uint32_t v) {
 Result<std::uint32_t> AuditKey::generate_next() {
     const std::uint32_t next = version() + 1;
     KW_TRY(auto existing, hsm_.find_keks(label(next)));
+    if (existing.size() == 1 &&
+        !mac_key_spec_mismatch(existing.front(), hsm_.accepts_modifiable_keks())) {
+        // Made by a rotation that died before it recorded the version: use it.
+        return next;
+    }
     if (!existing.empty()) {
-        return Error(Errc::token_mismatch, "the token already holds an object labelled \"" +
-                                               label(next) + "\"; inspect the token");
+        return Error(Errc::token_mismatch,
+                     "the token already holds " + std::to_string(existing.size()) +
+                         " objects labelled \"" + label(next) +
+                         "\" that are not a key keyward made; inspect the token");
     }
     Bytes id(16);
     KW_TRY_STATUS(crypto::random_bytes(id));

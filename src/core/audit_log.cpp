@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <syslog.h>
 #include <algorithm>
+
 #include <cstdio>
 
 #include "core/clock.hpp"
@@ -18,27 +20,13 @@ constexpr std::int64_t kCheckpointEverySeconds = 60;
 constexpr auto kGroupWindow = std::chrono::milliseconds(50);
 constexpr std::string_view kCheckpointMagic = "keyward-audit-checkpoint/1";
 
-std::optional<Bytes> from_hex(std::string_view hex) {
-    if (hex.size() % 2 != 0) return std::nullopt;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    Bytes out;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-    }
-    return out;
-}
-
 std::optional<std::uint64_t> to_u64(std::string_view s) {
     if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
         return std::nullopt;
     return std::stoull(std::string(s));
 }
+
+}  // namespace
 
 MacMessage checkpoint_message(const AuditCheckpoint& c) {
     MacMessage m("keyward-audit-checkpoint/1");
@@ -50,8 +38,6 @@ MacMessage checkpoint_message(const AuditCheckpoint& c) {
         .field(c.reason);
     return m;
 }
-
-}  // namespace
 
 Bytes encode_checkpoint(const AuditCheckpoint& c) {
     const std::string text =
@@ -88,7 +74,7 @@ std::optional<AuditCheckpoint> decode_checkpoint(ByteView value) {
     AuditCheckpoint c;
     c.chain_id = std::string(v[0]);
     auto gen = to_u64(v[1]), seq = to_u64(v[2]), key = to_u64(v[6]);
-    auto hash = from_hex(v[3]), mac = from_hex(v[7]);
+    auto hash = parse_hex(v[3]), mac = parse_hex(v[7]);
     if (!gen || !seq || !key || !hash || hash->size() != 32 || !mac || *key > 0xffffffffu) {
         return std::nullopt;
     }
@@ -114,12 +100,13 @@ AuditLog::~AuditLog() {
     // What the committer had not taken yet. A failure here can only be reported where the
     // operator looks: the log cannot take it.
     if (auto s = flush(); !s.ok()) {
-        std::fprintf(stderr, "keyward: audit entries could not be committed: %s\n",
-                     s.error().message().c_str());
+        syslog(LOG_AUTHPRIV | LOG_ERR, "keyward: audit entries could not be committed: %s",
+               s.error().message().c_str());
     }
 }
 
-Status AuditLog::record(AuditEntry entry, Durability durability, bool administrative) {
+Status AuditLog::record(AuditEntry entry, Durability durability, bool administrative,
+                        const char* checkpoint_reason) {
     if (entry.at.empty()) entry.at = utc_now_iso8601();
     if (durability == Durability::grouped) {
         bool first = false;
@@ -144,7 +131,21 @@ Status AuditLog::record(AuditEntry entry, Durability durability, bool administra
         batch.swap(queue_);
     }
     batch.push_back(std::move(entry));
-    return commit(std::move(batch), administrative);
+    std::lock_guard lock(commit_mutex_);
+    if (auto s = append_locked(batch); !s.ok()) {
+        batch.pop_back();  // ours is the caller's to report; the others go back in front
+        requeue(std::move(batch));
+        return s;
+    }
+    // The entry is in the log. A checkpoint that fails after it is reported for
+    // administrative operations (they promise one), logged otherwise.
+    auto c = checkpoint_after_commit_locked(administrative, checkpoint_reason);
+    if (!c.ok()) {
+        if (administrative) return c;
+        syslog(LOG_AUTHPRIV | LOG_ERR, "keyward: audit checkpoint not written: %s",
+               c.error().message().c_str());
+    }
+    return ok_status();
 }
 
 Status AuditLog::flush() {
@@ -154,7 +155,23 @@ Status AuditLog::flush() {
         batch.swap(queue_);
     }
     if (batch.empty()) return ok_status();
-    return commit(std::move(batch), false);
+    std::lock_guard lock(commit_mutex_);
+    if (auto s = append_locked(batch); !s.ok()) {
+        requeue(std::move(batch));
+        return s;
+    }
+    if (auto c = checkpoint_after_commit_locked(false, "periodic"); !c.ok()) {
+        syslog(LOG_AUTHPRIV | LOG_ERR, "keyward: audit checkpoint not written: %s",
+               c.error().message().c_str());
+    }
+    return ok_status();
+}
+
+void AuditLog::requeue(std::vector<AuditEntry> batch) {
+    if (batch.empty()) return;
+    std::lock_guard lock(queue_mutex_);
+    queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
+                  std::make_move_iterator(batch.end()));
 }
 
 void AuditLog::run_group_commits() {
@@ -164,72 +181,140 @@ void AuditLog::run_group_commits() {
         if (queue_.empty()) return;  // stopping, nothing left
         // Let a group gather, unless the log is closing.
         queue_cv_.wait_for(lock, kGroupWindow, [&] { return stopping_; });
-        std::vector<AuditEntry> batch;
-        batch.swap(queue_);
         lock.unlock();
-        auto s = commit(batch, false);
+        auto s = flush();
         lock.lock();
         if (!s.ok()) {
-            std::fprintf(stderr, "keyward: audit group commit failed, will retry: %s\n",
-                         s.error().message().c_str());
-            // Put them back in front and retry after a window (never busy-loop).
-            queue_.insert(queue_.begin(), batch.begin(), batch.end());
-            if (stopping_) return;  // the destructor's flush tries once more
+            // flush() put the group back in front. Never busy-loop; the destructor's flush
+            // tries once more when closing.
+            syslog(LOG_AUTHPRIV | LOG_ERR, "keyward: audit group commit failed, will retry: %s",
+                   s.error().message().c_str());
+            if (stopping_) return;
             queue_cv_.wait_for(lock, kGroupWindow * 4, [&] { return stopping_; });
         }
     }
 }
 
-Status AuditLog::commit(std::vector<AuditEntry> batch, bool administrative) {
-    // A strict record may have taken the queue between the committer's wake-up and its swap.
-    if (batch.empty()) return ok_status();
+Result<bool> AuditLog::reaches(const AuditCheckpoint& c) {
+    if (c.seq == 0) return true;
+    KW_TRY(auto rows, store_.audit_rows(c.seq, 1));
+    if (!rows.empty() && rows.front().entry.seq == c.seq) return rows.front().hash == c.hash;
+    // Archived past it: the anchor vouches for what was moved out, if the token says so.
+    KW_TRY(auto anchor, store_.audit_anchor());
+    if (!anchor || anchor->seq < c.seq) return false;
+    return key_.verify(key_.anchor_message(anchor->seq, anchor->hash), anchor->mac,
+                       anchor->key_version);
+}
+
+Result<std::optional<std::string>> AuditLog::check_head() {
     std::lock_guard lock(commit_mutex_);
-    std::uint64_t reached = 0;
-    auto s = store_.append_audit(
-        [&](std::uint64_t last_seq, ByteView last_hash) -> Result<std::vector<AuditRow>> {
-            std::vector<AuditRow> rows;
-            rows.reserve(batch.size());
-            Bytes prev(last_hash.begin(), last_hash.end());
-            std::uint64_t seq = last_seq;
-            for (const auto& e : batch) {
-                AuditRow row;
-                row.entry = e;
-                row.entry.seq = ++seq;
-                row.prev_hash = prev;
-                row.hash = chain_hash(seq, e, prev);
-                prev = row.hash;
-                rows.push_back(std::move(row));
+    KW_TRY(auto head, store_.audit_head());
+    if (head.from != AuditHead::From::empty) {
+        const MacMessage vouched = head.from == AuditHead::From::row
+                                       ? key_.head_message(head.seq, head.hash)
+                                       : key_.anchor_message(head.seq, head.hash);
+        bool good = false;
+        if (!head.mac.empty()) {
+            KW_TRY(good, key_.verify(vouched, head.mac, head.key_version));
+        }
+        if (!good) {
+            return std::optional<std::string>(
+                "the audit log's last entry (" + std::to_string(head.seq) +
+                ") carries no valid MAC from the token: entries were added or changed behind "
+                "keyward's back (run keyward audit verify)");
+        }
+    }
+    KW_TRY(auto latest, latest_checkpoint());
+    if (latest) {
+        KW_TRY(bool good, reaches(*latest));
+        if (!good) {
+            return std::optional<std::string>(
+                "the audit log does not reach the token's checkpoint of " + latest->at +
+                " (entry " + std::to_string(latest->seq) +
+                "): an older or altered copy of the database (run keyward audit verify)");
+        }
+    }
+    last_checkpoint_seq_ = latest ? latest->seq : 0;
+    last_checkpoint_unix_ = latest ? unix_from_iso8601(latest->at).value_or(0) : 0;
+    return std::optional<std::string>();
+}
+
+Status AuditLog::append_locked(const std::vector<AuditEntry>& batch) {
+    if (batch.empty()) return ok_status();
+    if (!last_checkpoint_seq_) {
+        // The first append of this process: the chain must still reach the token's checkpoint,
+        // or entries would be appended onto an older or cut database and a later checkpoint
+        // would vouch for it.
+        KW_TRY(auto latest, latest_checkpoint());
+        if (latest) {
+            KW_TRY(bool good, reaches(*latest));
+            if (!good) {
+                return Error(Errc::token_mismatch,
+                             "the audit log does not reach the token's checkpoint of " +
+                                 latest->at + " (entry " + std::to_string(latest->seq) +
+                                 "): an older or altered copy of the database; nothing is "
+                                 "appended to it (run keyward audit verify)");
             }
-            KW_TRY(auto tag, key_.mac(key_.head_message(seq, rows.back().hash)));
-            rows.back().mac = std::move(tag.first);
-            rows.back().key_version = tag.second;
-            reached = seq;
-            return rows;
-        });
+            last_checkpoint_seq_ = latest->seq;
+            last_checkpoint_unix_ = unix_from_iso8601(latest->at).value_or(0);
+        } else {
+            last_checkpoint_seq_ = 0;
+            last_checkpoint_unix_ = 0;
+        }
+    }
+    std::uint64_t reached = 0;
+    auto s = store_.append_audit([&](const AuditHead& head) -> Result<std::vector<AuditRow>> {
+        // Only ever chain onto a head the token vouches for: entries added behind keyward's
+        // back would otherwise be covered by this commit's MAC.
+        if (head.from != AuditHead::From::empty) {
+            const MacMessage vouched = head.from == AuditHead::From::row
+                                           ? key_.head_message(head.seq, head.hash)
+                                           : key_.anchor_message(head.seq, head.hash);
+            bool good = false;
+            if (!head.mac.empty()) {
+                KW_TRY(good, key_.verify(vouched, head.mac, head.key_version));
+            }
+            if (!good) {
+                return Error(Errc::token_mismatch,
+                             "the audit log's last entry (" + std::to_string(head.seq) +
+                                 ") carries no valid MAC from the token: entries were added or "
+                                 "changed behind keyward's back; nothing is appended to it (run "
+                                 "keyward audit verify)");
+            }
+        }
+        std::vector<AuditRow> rows;
+        rows.reserve(batch.size());
+        Bytes prev = head.hash;
+        std::uint64_t seq = head.seq;
+        for (const auto& e : batch) {
+            AuditRow row;
+            row.entry = e;
+            row.entry.seq = ++seq;
+            row.prev_hash = prev;
+            row.hash = chain_hash(seq, e, prev);
+            prev = row.hash;
+            rows.push_back(std::move(row));
+        }
+        KW_TRY(auto tag, key_.mac(key_.head_message(seq, rows.back().hash)));
+        rows.back().mac = std::move(tag.first);
+        rows.back().key_version = tag.second;
+        reached = seq;
+        return rows;
+    });
     if (!s.ok()) return s.error().context("writing the audit log");
     last_committed_seq_ = reached;
-    bool due = administrative;
-    if (!due) {
-        KW_TRY(due, checkpoint_due(reached));
-    }
-    if (due) {
-        auto c = checkpoint(administrative ? "admin" : "periodic");
-        if (!c.ok()) return c.error().context("writing the audit checkpoint into the token");
-    }
     return ok_status();
 }
 
-Result<bool> AuditLog::checkpoint_due(std::uint64_t seq) {
-    if (!last_checkpoint_seq_) {
-        // First commit of this process: learn from the token where the last checkpoint is.
-        KW_TRY(auto latest, latest_checkpoint());
-        if (!latest) return true;
-        last_checkpoint_seq_ = latest->seq;
-        last_checkpoint_unix_ = unix_from_iso8601(latest->at).value_or(0);
-    }
+Status AuditLog::checkpoint_after_commit_locked(bool administrative, const char* reason) {
     const auto now = unix_from_iso8601(utc_now_iso8601()).value_or(0);
-    return seq >= *last_checkpoint_seq_ + kCheckpointEveryEntries ||
-           now - last_checkpoint_unix_ >= kCheckpointEverySeconds;
+    const bool due = administrative || !last_checkpoint_seq_ ||
+                     last_committed_seq_ >= *last_checkpoint_seq_ + kCheckpointEveryEntries ||
+                     now - last_checkpoint_unix_ >= kCheckpointEverySeconds;
+    if (!due) return ok_status();
+    auto c = checkpoint_locked(administrative ? reason : "periodic", true);
+    if (!c.ok()) return c.error().context("writing the audit checkpoint into the token");
+    return ok_status();
 }
 
 Result<std::optional<AuditCheckpoint>> AuditLog::latest_checkpoint() {
@@ -247,21 +332,43 @@ Result<std::optional<AuditCheckpoint>> AuditLog::latest_checkpoint() {
 }
 
 Status AuditLog::checkpoint(const std::string& reason) {
+    std::lock_guard lock(commit_mutex_);
+    // A new chain ("init") has nothing to follow; a restore replaces the database the last
+    // checkpoint vouched for, on purpose, and says so.
+    return checkpoint_locked(reason, reason != "init" && reason != "restore");
+}
+
+Status AuditLog::checkpoint_locked(const std::string& reason, bool must_follow) {
     KW_TRY(auto objects, hsm_.find_data_objects(kCheckpointApplication));
     std::uint64_t generation = 0;
     std::vector<std::pair<std::string, std::uint64_t>> ours;  // label, generation
+    std::optional<AuditCheckpoint> latest;
     for (const auto& o : objects) {
         auto c = o.readable ? decode_checkpoint(o.value) : std::nullopt;
         if (!c || c->chain_id != key_.chain_id()) continue;
         generation = std::max(generation, c->generation);
         ours.emplace_back(o.label, c->generation);
+        if (!latest || c->generation > latest->generation ||
+            (c->generation == latest->generation && c->seq > latest->seq)) {
+            latest = c;
+        }
+    }
+    if (must_follow && latest) {
+        KW_TRY(bool good, reaches(*latest));
+        if (!good) {
+            return Error(Errc::token_mismatch,
+                         "the audit log no longer reaches the token's checkpoint of " + latest->at +
+                             " (entry " + std::to_string(latest->seq) +
+                             "): an older or altered copy of the database; no new checkpoint "
+                             "is written over it (run keyward audit verify)");
+        }
     }
     KW_TRY(auto head, store_.audit_head());
     AuditCheckpoint c;
     c.chain_id = key_.chain_id();
     c.generation = generation + 1;
-    c.seq = head.first;
-    c.hash = std::move(head.second);
+    c.seq = head.seq;
+    c.hash = std::move(head.hash);
     c.at = utc_now_iso8601();
     c.reason = reason;
     KW_TRY(auto tag, key_.mac(checkpoint_message(c)));

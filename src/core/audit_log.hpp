@@ -42,6 +42,8 @@ struct AuditCheckpoint {
 inline constexpr const char* kCheckpointApplication = "keyward audit checkpoint";
 
 Bytes encode_checkpoint(const AuditCheckpoint& c);
+/// What a checkpoint's MAC covers: chain, generation, seq, hash, time and reason.
+MacMessage checkpoint_message(const AuditCheckpoint& c);
 std::optional<AuditCheckpoint> decode_checkpoint(ByteView value);
 
 class AuditLog {
@@ -51,12 +53,16 @@ class AuditLog {
     AuditLog(const AuditLog&) = delete;
     AuditLog& operator=(const AuditLog&) = delete;
 
-    /// Appends an entry. `administrative` entries are followed by a checkpoint in the token.
-    Status record(AuditEntry entry, Durability durability, bool administrative = false);
+    /// Appends an entry. `administrative` entries are followed by a checkpoint in the token
+    /// (with that reason). Nothing is appended onto a chain whose last entry the token does not
+    /// vouch for, or that no longer reaches the token's checkpoint (Errc::token_mismatch).
+    Status record(AuditEntry entry, Durability durability, bool administrative = false,
+                  const char* checkpoint_reason = "admin");
     /// Commits every queued entry now.
     Status flush();
     /// Writes a checkpoint of the committed head into the token (and prunes older ones once
-    /// it reads back).
+    /// it reads back). Refused when the chain no longer reaches the latest checkpoint, except
+    /// for reason "init" (a new chain) and "restore" (a restore replaced the database).
     Status checkpoint(const std::string& reason);
 
     Result<AuditVerifyReport> verify();
@@ -71,14 +77,24 @@ class AuditLog {
     /// the database (not the whole chain: `audit verify` does that). "ok" or the problem.
     Result<std::string> quick_check();
 
+    /// What opening a handle checks (and Keyward::open refuses to work past): the chain's last
+    /// entry carries a MAC the token vouches for, and the chain still reaches the token's
+    /// latest checkpoint. nullopt when both hold; else the problem, in one sentence.
+    Result<std::optional<std::string>> check_head();
+
     /// The token's current checkpoint of this chain (nullopt when none).
     Result<std::optional<AuditCheckpoint>> latest_checkpoint();
 
   private:
-    Status commit(std::vector<AuditEntry> batch, bool administrative);
+    // The *_locked members run under commit_mutex_.
+    Status append_locked(const std::vector<AuditEntry>& batch);
+    Status checkpoint_after_commit_locked(bool administrative, const char* reason);
+    Status checkpoint_locked(const std::string& reason, bool must_follow);
+    /// Whether the database still holds the entry the checkpoint vouches for (or archived it
+    /// under an anchor the token vouches for).
+    Result<bool> reaches(const AuditCheckpoint& checkpoint);
+    void requeue(std::vector<AuditEntry> batch);
     void run_group_commits();
-    /// Whether a checkpoint is due after a commit that reached `seq`.
-    Result<bool> checkpoint_due(std::uint64_t seq);
 
     Hsm& hsm_;
     Store& store_;

@@ -45,6 +45,17 @@ struct ProposalRow {
     Bytes mac;
 };
 
+/// The newest link of the chain: the last row, or the archive anchor when every row was
+/// archived, or nothing yet (seq 0, 32 zero bytes).
+struct AuditHead {
+    enum class From : std::uint8_t { empty, anchor, row };
+    From from = From::empty;
+    std::uint64_t seq = 0;
+    Bytes hash;
+    Bytes mac;  ///< the row's or the anchor's MAC (empty for a row without one)
+    std::uint32_t key_version = 0;
+};
+
 /// What the one-time audit setup stores, in one transaction.
 struct AuditSetup {
     std::string chain_id;
@@ -63,15 +74,12 @@ class AuditStore {
     virtual Result<std::pair<std::string, bool>> setup_audit(
         const std::function<Result<AuditSetup>()>& make) = 0;
 
-    /// Appends rows under the write lock: build gets the last stored sequence number and hash
-    /// (0 and 32 zero bytes for an empty chain, the anchor's after an archive) and returns the
-    /// rows to insert, which are committed in the same transaction.
+    /// Appends rows under the write lock: build gets the chain's head as stored and returns the
+    /// rows to insert, which are committed in the same transaction (nothing when it fails).
     virtual Status append_audit(
-        const std::function<Result<std::vector<AuditRow>>(std::uint64_t, ByteView)>& build) = 0;
+        const std::function<Result<std::vector<AuditRow>>(const AuditHead&)>& build) = 0;
 
-    /// The last entry's sequence number and hash (the anchor's when every entry was archived;
-    /// 0 and 32 zero bytes for an empty chain).
-    virtual Result<std::pair<std::uint64_t, Bytes>> audit_head() = 0;
+    virtual Result<AuditHead> audit_head() = 0;
     /// Up to `limit` rows with seq >= from_seq, in seq order (as stored: no check).
     virtual Result<std::vector<AuditRow>> audit_rows(std::uint64_t from_seq, std::size_t limit) = 0;
     /// Rows matching the query, in seq order.

@@ -19,33 +19,6 @@ namespace {
 
 constexpr std::size_t kPage = 5000;
 
-std::optional<Bytes> hex_bytes(std::string_view hex) {
-    if (hex.size() % 2 != 0) return std::nullopt;
-    Bytes out;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        auto nib = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            return -1;
-        };
-        const int hi = nib(hex[i]), lo = nib(hex[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-    }
-    return out;
-}
-
-MacMessage checkpoint_mac_message(const AuditCheckpoint& c) {
-    MacMessage m("keyward-audit-checkpoint/1");
-    m.field(c.chain_id)
-        .number(c.generation)
-        .number(c.seq)
-        .field(c.hash)
-        .field(c.at)
-        .field(c.reason);
-    return m;
-}
-
 // Walks rows in seq order, checking links, hashes and head MACs. Shared by the live log and
 // archive files.
 class ChainWalker {
@@ -176,7 +149,7 @@ std::optional<AuditAnchor> anchor_from(const std::map<std::string, std::string>&
     } catch (const std::exception&) {
         return std::nullopt;
     }
-    auto h = hex_bytes(*hash), t = hex_bytes(*mac);
+    auto h = parse_hex(*hash), t = parse_hex(*mac);
     if (!h || !t) return std::nullopt;
     a.hash = std::move(*h);
     a.mac = std::move(*t);
@@ -212,7 +185,7 @@ std::optional<AuditRow> row_from(const FlatJson& j) {
     r.entry.user_agent = v.at("user_agent");
     r.entry.request_id = v.at("request_id");
     r.entry.reason = v.at("reason");
-    auto p = hex_bytes(v.at("prev_hash")), h = hex_bytes(v.at("hash")), m = hex_bytes(v.at("mac"));
+    auto p = parse_hex(v.at("prev_hash")), h = parse_hex(v.at("hash")), m = parse_hex(v.at("mac"));
     if (!p || !h || !m) return std::nullopt;
     r.prev_hash = std::move(*p);
     r.hash = std::move(*h);
@@ -258,7 +231,7 @@ Result<AuditVerifyReport> AuditLog::verify() {
         report.checkpoint_seq = checkpoint->seq;
         report.checkpoint_at = checkpoint->at;
         report.checkpoint_reason = checkpoint->reason;
-        KW_TRY(bool good, key_.verify(checkpoint_mac_message(*checkpoint), checkpoint->mac,
+        KW_TRY(bool good, key_.verify(checkpoint_message(*checkpoint), checkpoint->mac,
                                       checkpoint->key_version));
         if (!good) {
             report.problem = "the token's checkpoint does not verify";
@@ -339,7 +312,7 @@ Result<AuditArchiveReport> AuditLog::archive(const std::string& before,
     if (moving.empty()) return report;
     // Keep at least the chain's last entry: the checkpoint and the next commit link to it.
     KW_TRY(auto head, store_.audit_head());
-    if (moving.back().entry.seq == head.first) moving.pop_back();
+    if (moving.back().entry.seq == head.seq) moving.pop_back();
     if (moving.empty()) return report;
 
     AuditAnchor next;
@@ -375,7 +348,9 @@ Result<AuditArchiveReport> AuditLog::archive(const std::string& before,
 
     // Written whole under a temporary name, then linked to `out` (never replacing a file), so
     // `out` is either absent or complete; only then do the entries leave the database.
-    const std::string partial = out.string() + ".partial";
+    // Named per process, so a crash leaves nothing in the way of the next attempt.
+    const std::string partial = out.string() + ".partial-" + std::to_string(::getpid());
+    ::unlink(partial.c_str());
     int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         return Error(errno == EEXIST ? Errc::already_exists : Errc::io_error,
@@ -465,8 +440,8 @@ Result<std::string> AuditLog::quick_check() {
     KW_TRY(auto head, store_.audit_head());
     KW_TRY(auto checkpoint, latest_checkpoint());
     if (!checkpoint) return std::string("the token holds no checkpoint of this audit chain");
-    if (checkpoint->seq > head.first) {
-        return "the log ends at entry " + std::to_string(head.first) +
+    if (checkpoint->seq > head.seq) {
+        return "the log ends at entry " + std::to_string(head.seq) +
                " but the token's checkpoint vouches for " + std::to_string(checkpoint->seq) +
                " (entries removed, or an older database put back): run keyward audit verify";
     }
@@ -479,7 +454,7 @@ Result<std::string> AuditLog::quick_check() {
                    " is not the one the token's checkpoint vouches for: run keyward audit verify";
         }
     }
-    KW_TRY(auto last, store_.audit_rows(head.first, 1));
+    KW_TRY(auto last, store_.audit_rows(head.seq, 1));
     if (!last.empty()) {
         const auto& r = last.front();
         bool good = false;

@@ -65,7 +65,12 @@ Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_
     KW_TRY(bool made,
            impl->audit_key.load_or_create(config.principal,
                                           existing_rings.empty() ? "audit.init" : "audit.upgrade"));
-    if (made) KW_TRY_STATUS(impl->audit.checkpoint("init"));
+    if (made) {
+        KW_TRY_STATUS(impl->audit.checkpoint("init"));
+    } else {
+        KW_TRY(auto problem, impl->audit.check_head());
+        if (problem) impl->audit_blocked = *problem;
+    }
     const auto& id = impl->hsm->identity();
     impl->token.label = id.label;
     impl->token.serial = id.serial;
@@ -122,8 +127,6 @@ Result<std::vector<KeyringInfo>> Keyward::keyrings() {
         });
 }
 
-namespace {
-
 // The keyring an envelope or data key blob names, read from its header without the token.
 Result<std::string> keyring_named_in(ByteView input) {
     const auto kind = crypto::detect_kind(input);
@@ -134,8 +137,6 @@ Result<std::string> keyring_named_in(ByteView input) {
     KW_TRY(auto env, crypto::parse_envelope(input));
     return env.header.keyring;
 }
-
-}  // namespace
 
 Result<Bytes> Keyward::seal(const std::string& keyring, ByteView plaintext, ByteView context) {
     return impl_->audited(
@@ -149,7 +150,17 @@ Result<SecretBytes> Keyward::open(ByteView envelope, ByteView context) {
         return impl_->rejected_input(core::ops::open, ring.error());
     }
     return impl_->audited(core::ops::open, core::Resource::of_keyring(*ring), "keyring:" + *ring,
-                          [&](AuditNote&) { return impl_->envelopes.open(envelope, context); });
+                          [&](AuditNote& note) {
+                              // A stored record's envelope opened outside the record
+                              // commands: its context names the record (never a secret;
+                              // other contexts are the caller's and are not logged).
+                              const std::string_view text(
+                                  reinterpret_cast<const char*>(context.data()), context.size());
+                              if (text.rfind("record:", 0) == 0 && text.size() <= 600) {
+                                  note.detail = "context " + std::string(text);
+                              }
+                              return impl_->envelopes.open(envelope, context);
+                          });
 }
 
 Result<Bytes> Keyward::rewrap(ByteView envelope_or_blob) {

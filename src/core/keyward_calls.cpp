@@ -9,7 +9,9 @@
 namespace keyward {
 
 struct CallScope::Frame {
-    const Keyward* handle;
+    // The handle's inside, taken when the scope is made: never dereferenced later, only
+    // compared, so a frame left behind by a handle closed first is harmless.
+    const void* impl;
     CallContext context;
     Frame* previous;
 };
@@ -24,8 +26,8 @@ thread_local bool t_running_approved = false;
 
 }  // namespace
 
-CallScope::CallScope(const Keyward* handle, CallContext context)
-    : frame_(new Frame{handle, std::move(context), t_top}) {
+CallScope::CallScope(const void* handle_inside, CallContext context)
+    : frame_(new Frame{handle_inside, std::move(context), t_top}) {
     t_top = frame_;
 }
 
@@ -46,7 +48,7 @@ CallScope::~CallScope() {
 }
 
 CallScope Keyward::act_as(CallContext context) const {
-    return CallScope(this, std::move(context));
+    return CallScope(impl_.get(), std::move(context));
 }
 
 std::string Keyward::principal() const {
@@ -59,11 +61,12 @@ Caller Keyward::Impl::caller() const {
     c.actor = actor;
     for (const CallScope::Frame* f = t_top; f != nullptr; f = f->previous) {
         // A scope belongs to one handle; this Impl belongs to exactly one.
-        if (f->handle == nullptr || f->handle->impl_.get() != this) continue;
+        if (f->impl != this) continue;
         c.context = f->context;
-        if (!f->context.principal.empty()) {
+        if (!f->context.principal.empty() && f->context.principal != principal) {
+            // The handle's holder lets a caller act: the log names both ("owner as alice").
+            c.actor = actor.empty() ? principal : actor;
             c.principal = f->context.principal;
-            c.actor.clear();
         }
         break;
     }
@@ -77,7 +80,8 @@ Result<core::Resource> Keyward::Impl::namespace_resource(const std::string& ns) 
 
 Status Keyward::Impl::write_entry(const core::Operation& op, const Caller& c,
                                   const std::string& target, const std::string& outcome,
-                                  const std::string& error, const std::string& detail) {
+                                  const std::string& error, const std::string& detail,
+                                  const char* checkpoint_reason) {
     AuditEntry e;
     e.principal = c.principal;
     e.actor = c.actor;
@@ -96,11 +100,21 @@ Status Keyward::Impl::write_entry(const core::Operation& op, const Caller& c,
     // Denials are strict whatever the class: a refused caller may be probing.
     const bool strict_denial = outcome == "denied";
     return audit.record(std::move(e), strict_denial ? core::Durability::strict : durability,
-                        op.kind == core::OperationClass::management && outcome == "ok");
+                        op.kind == core::OperationClass::management && outcome == "ok",
+                        checkpoint_reason);
 }
 
 Status Keyward::Impl::authorize(const core::Operation& op, const Caller& c,
                                 const core::Resource& resource, const std::string& target) {
+    if (!valid_principal_name(c.principal)) {
+        // Never logged as given: it could be anything a door passed on.
+        return Error(Errc::access_denied,
+                     "access denied: the caller's principal is not a valid name (1-64 letters, "
+                     "digits or ._@-)");
+    }
+    if (!audit_blocked.empty() && !reports_on_audit(op) && &op != &core::ops::restore) {
+        return Error(Errc::token_mismatch, audit_blocked);
+    }
     auto allowed = access.check(c.principal, op.permission, resource, std::string(op.name));
     if (allowed.ok()) return allowed;
     if (allowed.error().code() == Errc::access_denied) {

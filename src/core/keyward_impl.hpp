@@ -26,11 +26,22 @@
 
 namespace keyward {
 
+/// audit verify, audit list and health: they report on the log, so they run (and return their
+/// result) when the log cannot take their own entry.
+inline bool reports_on_audit(const core::Operation& op) {
+    return &op == &core::ops::audit_verify || &op == &core::ops::audit_list ||
+           &op == &core::ops::health;
+}
+
 /// Who is calling now: the principal whose grants apply, who acted as it (`--principal`), and
 /// the caller's context for the audit log.
 struct Caller {
     std::string principal;
     std::string actor;
+    /// Set at open when the audit log cannot be vouched for (core::AuditLog::check_head):
+    /// every call is refused with it but those that report on the log (audit verify and
+    /// list, health) and restore, which repairs it.
+    std::string audit_blocked;
     CallContext context;
 };
 
@@ -75,6 +86,10 @@ struct Keyward::Impl {
     /// The handle's principal, and who acts as it ("" unless OpenOptions::act_as was used).
     std::string principal;
     std::string actor;
+    /// Set at open when the audit log cannot be vouched for (core::AuditLog::check_head):
+    /// every call is refused with it but those that report on the log (audit verify and
+    /// list, health) and restore, which repairs it.
+    std::string audit_blocked;
 
     /// The caller of the current thread: a CallScope of this handle, else the handle's own.
     Caller caller() const;
@@ -86,7 +101,7 @@ struct Keyward::Impl {
     /// Appends the entry for an operation; returns the audit error when it cannot be written.
     Status write_entry(const core::Operation& op, const Caller& c, const std::string& target,
                        const std::string& outcome, const std::string& error,
-                       const std::string& detail);
+                       const std::string& detail, const char* checkpoint_reason = "admin");
 
     /// Whether `op` may run for the caller on `resource`; a denial is audited and returned
     /// (Errc::access_denied).
@@ -123,6 +138,14 @@ struct Keyward::Impl {
         auto written = write_entry(
             op, c, note.target, outcome,
             ok ? std::string() : std::string(errc_name(result.error().code())), note.detail);
+        if (!written.ok() && ok && reports_on_audit(op)) {
+            // audit verify, audit list and health must report on a log that cannot take
+            // their own entry (a tampered one): the result is the point.
+            syslog(LOG_AUTHPRIV | LOG_ERR, "keyward: %s by %s not audited: %s",
+                   std::string(op.name).c_str(), c.principal.c_str(),
+                   written.error().message().c_str());
+            return result;
+        }
         if (!written.ok()) {
             // The caller's one error line is the operation's own (or, below, this one); the
             // lost entry is recorded where the operator looks besides.
@@ -162,6 +185,9 @@ auto on_record(Keyward::Impl& impl, const core::Operation& op, const std::string
     KW_TRY(auto resource, impl.namespace_resource(a->ns));
     return impl.audited(op, resource, a->text(), [&](AuditNote& note) { return body(*a, note); });
 }
+
+/// The keyring an envelope or data key blob names, read from its header without the token.
+Result<std::string> keyring_named_in(ByteView input);
 
 /// Marks the current thread as running an approved proposal while it lives.
 class ApprovedRun {

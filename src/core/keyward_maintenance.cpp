@@ -234,16 +234,17 @@ Result<BackupInfo> Keyward::restore_backup(const std::string& path) {
         return result;
     }
     // The restored database brings its own audit chain (or none, from before audit existed:
-    // then a new chain starts). The entry and a checkpoint saying "restore" make an honest
-    // restore verify; entries written after the backup was taken are not in it any more.
+    // then a new chain starts). A checkpoint saying "restore" first vouches for the restored
+    // head (the older ones vouched for the database it replaced), then the entry follows with
+    // another: an honest restore verifies; entries written after the backup are not in it.
     KW_TRY(bool made, impl_->audit_key.load_or_create(impl_->config.principal, "audit.upgrade"));
-    (void)made;  // the checkpoint below covers a new chain too
+    (void)made;
+    KW_TRY_STATUS(impl_->audit.checkpoint("restore"));
     std::string detail = "from " + path + " (backup of " + result->created_at + ")";
     if (previous) {
         detail += "; the log before the restore reached entry " + std::to_string(previous->seq);
     }
-    KW_TRY_STATUS(impl_->write_entry(core::ops::restore, c, "*", "ok", "", detail));
-    KW_TRY_STATUS(impl_->audit.checkpoint("restore"));
+    KW_TRY_STATUS(impl_->write_entry(core::ops::restore, c, "*", "ok", "", detail, "restore"));
     return result;
 }
 

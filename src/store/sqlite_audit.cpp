@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // SQLite implementation of the audit and access part of core::Store (core/audit_store.hpp).
-#include <cstdio>
-
 #include "store/sqlite_store.hpp"
 
 namespace keyward::store {
@@ -88,17 +86,6 @@ std::string anchor_text(const core::AuditAnchor& a) {
            std::to_string(a.key_version);
 }
 
-std::optional<Bytes> unhex(std::string_view hex) {
-    if (hex.size() % 2 != 0) return std::nullopt;
-    Bytes out;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        unsigned v = 0;
-        if (std::sscanf(std::string(hex.substr(i, 2)).c_str(), "%2x", &v) != 1) return std::nullopt;
-        out.push_back(static_cast<std::uint8_t>(v));
-    }
-    return out;
-}
-
 std::optional<core::AuditAnchor> parse_anchor(const std::string& text) {
     core::AuditAnchor a;
     auto c1 = text.find(':');
@@ -113,8 +100,8 @@ std::optional<core::AuditAnchor> parse_anchor(const std::string& text) {
     } catch (const std::exception&) {
         return std::nullopt;
     }
-    auto h = unhex(std::string_view(text).substr(c1 + 1, c2 - c1 - 1));
-    auto m = unhex(std::string_view(text).substr(c2 + 1, c3 - c2 - 1));
+    auto h = parse_hex(std::string_view(text).substr(c1 + 1, c2 - c1 - 1));
+    auto m = parse_hex(std::string_view(text).substr(c2 + 1, c3 - c2 - 1));
     if (!h || !m) return std::nullopt;
     a.hash = std::move(*h);
     a.mac = std::move(*m);
@@ -190,13 +177,30 @@ Result<std::optional<core::AuditAnchor>> SqliteStore::anchor_locked() {
     return a;
 }
 
-Result<std::pair<std::uint64_t, Bytes>> SqliteStore::head_locked() {
-    KW_TRY(auto s, cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
+Result<core::AuditHead> SqliteStore::head_locked() {
+    core::AuditHead head;
+    KW_TRY(auto s, cached("SELECT seq, hash, mac, key_version FROM audit_log ORDER BY seq DESC "
+                          "LIMIT 1"));
     KW_TRY(bool row, s->step());
-    if (row) return std::pair<std::uint64_t, Bytes>(s->column_u64(0), s->column_blob(1));
+    if (row) {
+        head.from = core::AuditHead::From::row;
+        head.seq = s->column_u64(0);
+        head.hash = s->column_blob(1);
+        if (!s->column_is_null(2)) head.mac = s->column_blob(2);
+        head.key_version = s->column_u32(3);
+        return head;
+    }
     KW_TRY(auto anchor, anchor_locked());
-    if (anchor) return std::pair<std::uint64_t, Bytes>(anchor->seq, anchor->hash);
-    return std::pair<std::uint64_t, Bytes>(0, Bytes(32, 0));
+    if (anchor) {
+        head.from = core::AuditHead::From::anchor;
+        head.seq = anchor->seq;
+        head.hash = anchor->hash;
+        head.mac = anchor->mac;
+        head.key_version = anchor->key_version;
+        return head;
+    }
+    head.hash = Bytes(32, 0);
+    return head;
 }
 
 Result<std::pair<std::string, bool>> SqliteStore::setup_audit(
@@ -216,6 +220,18 @@ Result<std::pair<std::string, bool>> SqliteStore::setup_audit(
     // Another process may have set it up while this one waited for the lock.
     KW_TRY(auto id, existing());
     if (id) return std::pair<std::string, bool>(*id, false);
+    // Rows without a chain id: the id was deleted behind keyward's back. Starting a new chain
+    // here would throw the log away; refuse instead.
+    {
+        KW_TRY(auto count, db_.prepare("SELECT (SELECT count(*) FROM audit_log) + "
+                                       "(SELECT count(*) FROM grants)"));
+        KW_TRY(bool row, count.step());
+        if (row && count.column_int(0) > 0) {
+            return Error(Errc::token_mismatch,
+                         "the database holds audit entries or grants but no audit chain id: it "
+                         "was edited behind keyward's back; restore a backup (keyward restore)");
+        }
+    }
     KW_TRY(auto setup, make());
     KW_TRY(auto meta, db_.prepare("INSERT INTO meta(key, value) VALUES (?1, ?2) "
                                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
@@ -224,8 +240,7 @@ Result<std::pair<std::string, bool>> SqliteStore::setup_audit(
     KW_TRY_STATUS(meta.bind(1, std::string_view("audit_key_version"))
                       .bind(2, std::to_string(setup.key_version))
                       .run());
-    // A chain starts afresh: rows or an anchor left by another chain would not link to it.
-    KW_TRY_STATUS(db_.exec("DELETE FROM audit_log; DELETE FROM meta WHERE key = 'audit_anchor'"));
+    KW_TRY_STATUS(db_.exec("DELETE FROM meta WHERE key = 'audit_anchor'"));
     for (const auto& g : setup.grants) KW_TRY_STATUS(insert_grant_row(g));
     for (const auto& r : setup.rows) KW_TRY_STATUS(insert_audit_row(r));
     KW_TRY_STATUS(tx.commit());
@@ -233,16 +248,16 @@ Result<std::pair<std::string, bool>> SqliteStore::setup_audit(
 }
 
 Status SqliteStore::append_audit(
-    const std::function<Result<std::vector<core::AuditRow>>(std::uint64_t, ByteView)>& build) {
+    const std::function<Result<std::vector<core::AuditRow>>(const core::AuditHead&)>& build) {
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
     KW_TRY(auto head, head_locked());
-    KW_TRY(auto rows, build(head.first, head.second));
+    KW_TRY(auto rows, build(head));
     for (const auto& r : rows) KW_TRY_STATUS(insert_audit_row(r));
     return tx.commit();
 }
 
-Result<std::pair<std::uint64_t, Bytes>> SqliteStore::audit_head() {
+Result<core::AuditHead> SqliteStore::audit_head() {
     std::lock_guard lock(mutex_);
     return head_locked();
 }

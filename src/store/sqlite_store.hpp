@@ -107,9 +107,9 @@ class SqliteStore final : public core::Store {
     Result<std::pair<std::string, bool>> setup_audit(
         const std::function<Result<core::AuditSetup>()>& make) override;
     Status append_audit(
-        const std::function<Result<std::vector<core::AuditRow>>(std::uint64_t, ByteView)>& build)
+        const std::function<Result<std::vector<core::AuditRow>>(const core::AuditHead&)>& build)
         override;
-    Result<std::pair<std::uint64_t, Bytes>> audit_head() override;
+    Result<core::AuditHead> audit_head() override;
     Result<std::vector<core::AuditRow>> audit_rows(std::uint64_t from_seq,
                                                    std::size_t limit) override;
     Result<std::vector<core::AuditRow>> query_audit(const AuditQuery& query) override;
@@ -171,7 +171,7 @@ class SqliteStore final : public core::Store {
     Status insert_audit_row(const core::AuditRow& row);
     Status insert_grant_row(const core::GrantRow& row);
     Result<std::optional<core::AuditAnchor>> anchor_locked();
-    Result<std::pair<std::uint64_t, Bytes>> head_locked();
+    Result<core::AuditHead> head_locked();
     Result<std::optional<core::KekVersionRow>> one_version(std::string_view sql,
                                                            const std::string& keyring,
                                                            std::optional<std::uint32_t> version);
