@@ -93,7 +93,7 @@ class KEYWARD_API CallScope {
 
   private:
     friend class Keyward;
-    CallScope(const Keyward* handle, CallContext context);
+    CallScope(const void* handle_inside, CallContext context);
     Frame* frame_;
 };
 

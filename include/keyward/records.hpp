@@ -94,7 +94,9 @@ struct RecordInfo {
 /// One stored version of a record, its envelope unopened.
 struct RecordVersion {
     std::uint32_t version = 0;
-    Bytes envelope;  ///< KWE1, sealed with context "record:NS/NAME#V"
+    /// KWE1, sealed with context "record:NS/NAME#V"; empty for a principal whose grants allow
+    /// metadata but not reading the value (docs/ACCESS.md).
+    Bytes envelope;
     std::string keyring;
     std::uint32_t kek_version = 0;
     std::string created_at, created_by, expires_at;

@@ -39,8 +39,10 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config, const OpenO
         // The token cannot MAC an entry it never reached, and the database is not touched:
         // the system log is where this attempt is recorded (docs/AUDIT.md). Never the PIN.
         syslog(LOG_AUTHPRIV | LOG_WARNING, "keyward: %s could not use token \"%s\": %s (%s)",
-               (open.act_as.empty() ? config.principal : open.act_as).c_str(), config.token.c_str(),
-               connected.error().message().c_str(),
+               (open.act_as.empty() || !valid_principal_name(open.act_as) ? config.principal
+                                                                          : open.act_as)
+                   .c_str(),
+               config.token.c_str(), connected.error().message().c_str(),
                std::string(errc_name(connected.error().code())).c_str());
         return connected.error();
     }

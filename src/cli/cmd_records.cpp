@@ -84,6 +84,12 @@ Status run_get(const Invocation& inv, const Args& args) {
     const auto n = static_cast<std::uint32_t>(version);
     if (args.has("--envelope")) {
         KW_TRY(auto row, kw->record_version(address, n));
+        if (row.envelope.empty()) {
+            // The library leaves the ciphertext out for principals who may not read the value.
+            return Error(Errc::access_denied, "access denied: " + kw->principal() +
+                                                  " needs role reader on the namespace of " +
+                                                  address + " for its envelope");
+        }
         const std::string text = text_form(row.envelope);
         if (inv.json) {
             Json j;

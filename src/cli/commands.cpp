@@ -64,6 +64,9 @@ Result<std::unique_ptr<Keyward>> Invocation::open_keyward(const OpenOptions& opt
     if (config_path) flag = *config_path;
     KW_TRY(auto path, locate_config(flag));
     KW_TRY(auto config, load_config(path));
+    // One process per command: grouping entries buys nothing here, and a value or key is
+    // printed only once its entry is durable (docs/AUDIT.md).
+    config.audit_strict = true;
     OpenOptions with_principal = options;
     with_principal.act_as = principal;
     return Keyward::open(config, with_principal);

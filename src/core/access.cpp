@@ -175,21 +175,25 @@ Result<std::vector<GrantCheck>> Access::checked_grants(const std::string& princi
 
 Result<Access::Rows> Access::rows_of(const std::string& principal) {
     const auto now = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
     {
         std::lock_guard lock(cache_mutex_);
         auto it = rows_cache_.find(principal);
         if (it != rows_cache_.end() && now - it->second.at < kRowsTtl) return it->second.rows;
+        generation = rows_generation_;
     }
     KW_TRY(auto rows, store_.grants(principal));
     auto shared = std::make_shared<const std::vector<GrantRow>>(std::move(rows));
     std::lock_guard lock(cache_mutex_);
-    rows_cache_[principal] = CachedRows{shared, now};
+    // A grant or revoke made here while this read ran may not be in it: use it, never keep it.
+    if (generation == rows_generation_) rows_cache_[principal] = CachedRows{shared, now};
     return shared;
 }
 
 void Access::forget_rows() {
     std::lock_guard lock(cache_mutex_);
     rows_cache_.clear();
+    ++rows_generation_;
 }
 
 Result<bool> Access::allows(const std::string& principal, Permission p, const Resource& r) {

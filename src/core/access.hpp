@@ -95,6 +95,8 @@ class Access {
         std::chrono::steady_clock::time_point at;
     };
     std::map<std::string, CachedRows> rows_cache_;
+    // Bumped by every grant and revoke made here: rows read before one are not cached after it.
+    std::uint64_t rows_generation_ = 0;
 };
 
 }  // namespace keyward::core

@@ -49,6 +49,13 @@ RecordVersion to_version(core::RecordVersionRow&& row) {
                          std::move(row.origin)};
 }
 
+// Metadata needs any role; the stored envelope is ciphertext that opens with the predictable
+// record context, so it goes only to principals who may read the value.
+Result<bool> may_read(Keyward::Impl& impl, const core::RecordAddress& a) {
+    KW_TRY(auto resource, impl.namespace_resource(a.ns));
+    return impl.access.allows(impl.caller().principal, core::Permission::read, resource);
+}
+
 }  // namespace
 
 Result<std::uint32_t> Keyward::put_record(const std::string& address, const PutOptions& options,
@@ -156,6 +163,18 @@ Result<SecretBytes> Keyward::get_record(const std::string& address, std::uint32_
     return on_record(*impl_, core::ops::record_get, address,
                      [&](const core::RecordAddress& a, AuditNote& note) -> Result<SecretBytes> {
                          if (version != 0) note.target += "#" + std::to_string(version);
+                         KW_TRY(auto row, impl_->records.version(a, version_or_latest(version)));
+                         // The grant was checked against the namespace's mapping, a database
+                         // claim; the envelope names the keyring that actually seals it.
+                         KW_TRY(auto ring, keyring_named_in(row.envelope));
+                         KW_TRY(auto mapped, impl_->namespace_resource(a.ns));
+                         if (ring != mapped.keyring) {
+                             return Error(Errc::token_mismatch,
+                                          "record " + a.text() + " is sealed under keyring " +
+                                              ring + " but its namespace maps to keyring " +
+                                              mapped.keyring +
+                                              ": the database was edited; it is not opened");
+                         }
                          return impl_->records.get(a, version_or_latest(version));
                      });
 }
@@ -164,6 +183,8 @@ Result<RecordVersion> Keyward::record_version(const std::string& address, std::u
     return on_record(*impl_, core::ops::record_versions, address,
                      [&](const core::RecordAddress& a, AuditNote&) -> Result<RecordVersion> {
                          KW_TRY(auto row, impl_->records.version(a, version_or_latest(version)));
+                         KW_TRY(bool reader, may_read(*impl_, a));
+                         if (!reader) row.envelope.clear();
                          return to_version(std::move(row));
                      });
 }
@@ -173,8 +194,12 @@ Result<std::vector<RecordVersion>> Keyward::record_versions(const std::string& a
         *impl_, core::ops::record_versions, address,
         [&](const core::RecordAddress& a, AuditNote&) -> Result<std::vector<RecordVersion>> {
             KW_TRY(auto rows, impl_->records.versions(a));
+            KW_TRY(bool reader, may_read(*impl_, a));
             std::vector<RecordVersion> out;
-            for (auto& row : rows) out.push_back(to_version(std::move(row)));
+            for (auto& row : rows) {
+                if (!reader) row.envelope.clear();
+                out.push_back(to_version(std::move(row)));
+            }
             return out;
         });
 }
