@@ -284,6 +284,31 @@ TEST_CASE("two-person rule: the proposer cannot approve; a second admin can, and
                   "does not carry a valid token MAC");
 }
 
+TEST_CASE("a namespace remapped with SQLite does not lend another keyring's grant") {
+    auto s = CliSetup::fresh("access-remap");
+    ok(s.kw.run({"put", "pay/stripe", "--kind", "api_key"}, "remapped-secret-value"));
+    ok(s.kw.run({"keyring", "create", "other"}));
+    ok(s.kw.run({"access", "grant", "oscar", "reader", "--on", "keyring:other"}));
+    {
+        SqliteFile db(s.dir / "keyward.db");
+        db.exec("UPDATE namespaces SET keyring = 'other' WHERE name = 'pay'");
+    }
+    auto r = as(s, "oscar").run({"get", "pay/stripe"});
+    CHECK(r.exit_code == 6);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::Contains("is sealed under keyring pay but its namespace maps to "
+                                      "keyring other"));
+}
+
+TEST_CASE("metadata roles see versions but not the stored envelopes") {
+    auto& s = matrix_setup();
+    auto aud = as(s, "aud");
+    auto env = aud.run({"get", "pay/stripe", "--envelope"});
+    expect_denied(env, "aud needs role reader on the namespace of pay/stripe for its envelope");
+    auto rita = as(s, "rita");
+    CHECK_THAT(ok(rita.run({"get", "pay/stripe", "--envelope"})).out, Catch::StartsWith("kwe1:"));
+}
+
 TEST_CASE("the audit log holds none of the secrets stored, nor the PIN") {
     // Runs last in this file (Catch2 runs in declaration order): the other cases put their
     // secrets first.

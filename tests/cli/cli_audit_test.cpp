@@ -302,3 +302,62 @@ TEST_CASE("audit key rotation: grants carried over, old entries still verify") {
     CHECK(direct.exit_code == 5);
     CHECK_THAT(direct.err, Catch::Contains("audit-rotate-key of audit needs two admins"));
 }
+
+TEST_CASE("nothing is appended onto entries the token does not vouch for, nor onto an older log") {
+    SECTION("an entry appended with SQLite stops every later call until it is dealt with") {
+        auto s = with_history("audit-forged-tail");
+        const auto n = last_seq(s);
+        {
+            SqliteFile db(s.dir / "keyward.db");
+            db.exec(
+                "INSERT INTO audit_log(seq, at, principal, operation, target, outcome, "
+                "prev_hash, hash) SELECT seq + 1, at, 'eve', 'record.get', target, 'ok', "
+                "hash, randomblob(32) FROM audit_log WHERE seq = " +
+                std::to_string(n));
+        }
+        // Refused before anything runs: exit 6, as for a database that contradicts the token.
+        auto get = s.kw.run({"get", "pay/stripe"});
+        CHECK(get.exit_code == 6);
+        CHECK(get.one_line_error());
+        CHECK(get.out.empty());
+        CHECK_THAT(get.err, Catch::Contains("carries no valid MAC from the token"));
+        CHECK(last_seq(s) == n + 1);  // nothing appended over it
+        expect_broken(s, "entry " + std::to_string(n + 1) + " was altered");
+    }
+    SECTION("an older database put back: the next call refuses to cover it with a checkpoint") {
+        auto s = with_history("audit-older-append");
+        const fs::path saved = s.dir / "saved";
+        copy_database(s.dir, saved);
+        ok(s.kw.run({"access", "grant", "bob", "writer", "--on", "pay"}));
+        copy_database(saved, s.dir);
+        const auto n = last_seq(s);
+        auto grant = s.kw.run({"access", "grant", "eve", "admin", "--on", "*"});
+        CHECK(grant.exit_code == 6);
+        CHECK(grant.one_line_error());
+        CHECK_THAT(grant.err, Catch::Contains("does not reach the token's checkpoint"));
+        CHECK(last_seq(s) == n);
+        {
+            SqliteFile db(s.dir / "keyward.db");
+            CHECK(db.integer("SELECT count(*) FROM grants WHERE principal = 'eve'") == 0);
+        }
+        expect_broken(s, "an older copy of the database was put back");
+        // health says so too, and exits 1.
+        auto health = s.kw.run({"health"});
+        CHECK(health.exit_code == 1);
+        CHECK_THAT(health.out,
+                   Catch::Contains("audit:    the log ends at entry " + std::to_string(n) +
+                                   " but the token's checkpoint vouches for "));
+    }
+    SECTION("the chain id deleted: the log is not thrown away and started again") {
+        auto s = with_history("audit-chain-id");
+        {
+            SqliteFile db(s.dir / "keyward.db");
+            db.exec("DELETE FROM meta WHERE key = 'audit_chain_id'");
+        }
+        auto r = s.kw.run({"keyring", "list"});
+        CHECK(r.exit_code == 6);
+        CHECK_THAT(r.err, Catch::Contains("holds audit entries or grants but no audit chain id"));
+        SqliteFile db(s.dir / "keyward.db");
+        CHECK(db.integer("SELECT count(*) FROM audit_log") > 5);
+    }
+}
