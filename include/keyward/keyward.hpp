@@ -73,6 +73,10 @@ struct OpenOptions {
     /// kek_findings(), so that health and validate can name every one. The token binding
     /// (serial and label) is checked either way.
     bool diagnose = false;
+    /// Never C_Finalize nor unload the PKCS#11 module, even when the handle closes: for an
+    /// embedder that cannot know whether another library in the process uses it (the OpenSSL
+    /// provider; DESIGN.md's traps).
+    bool keep_module_loaded = false;
     /// Act as this principal instead of the config's (`keyward --principal NAME`): its grants
     /// apply, and the audit log names both ("owner as NAME"). Empty: the config's principal.
     std::string act_as;
@@ -195,6 +199,9 @@ class KEYWARD_API Keyward {
     Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes = 32);
     /// The data key inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
+    /// The KWK1 blob of a data key the caller already holds (16-64 bytes; suite 2: 32), under
+    /// the keyring's active version (the OpenSSL provider's EVP_PKEY_encrypt).
+    Result<Bytes> wrap_data_key(const std::string& keyring, ByteView key);
 
     // Records (docs/RECORDS.md). Addresses are "NS/NAME" (docs/CLI.md); values go only to
     // the caller, never into metadata, errors or logs.

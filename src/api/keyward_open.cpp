@@ -34,6 +34,7 @@ Result<std::unique_ptr<Keyward>> Keyward::open(const Config& config, const OpenO
         options.reconnect_after_objects = static_cast<std::size_t>(*config.reconnect_after_objects);
     }
     KW_TRY(options.quirks, std::move(quirks));
+    options.never_finalize = open.keep_module_loaded;
     auto connected = p11::P11Hsm::connect(std::move(options));
     if (!connected.ok()) {
         // The token cannot MAC an entry it never reached, and the database is not touched:

@@ -157,11 +157,24 @@ Result<DataKey> Envelopes::generate_data_key(const std::string& keyring, std::si
     DataKey out;
     out.key.resize(bytes);
     KW_TRY_STATUS(crypto::random_bytes(out.key));
-    KW_TRY(auto wrapped, wrap(target, out.key));
+    KW_TRY(out.blob, wrap_data_key(keyring, out.key));
+    return out;
+}
+
+Result<Bytes> Envelopes::wrap_data_key(const std::string& keyring, ByteView key) {
+    KW_TRY(auto target, active_target(keyring));
+    if (target.ring.suite == Suite::gcm && key.size() != kDekSize) {
+        return Error(Errc::usage, "keyring \"" + keyring +
+                                      "\" uses suite 2, whose data keys are always 32 bytes");
+    }
+    if (key.size() < kMinDataKeySize || key.size() > kMaxDataKeySize) {
+        return Error(Errc::usage,
+                     "data key size " + std::to_string(key.size()) + " is outside 16-64 bytes");
+    }
+    KW_TRY(auto wrapped, wrap(target, key));
     crypto::KeyHeader header{target.ring.suite, target.ring.name, target.version.version,
                              std::move(wrapped)};
-    KW_TRY(out.blob, crypto::serialize_data_key_blob(header));
-    return out;
+    return crypto::serialize_data_key_blob(header);
 }
 
 Result<SecretBytes> Envelopes::decrypt_data_key(ByteView blob) {

@@ -30,6 +30,9 @@ class Envelopes {
 
     /// A fresh data key of `bytes` bytes (suite 1: 16..64; suite 2: 32) and its KWK1 blob.
     Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes);
+    /// The KWK1 blob of a caller's data key (16-64 bytes; suite 2: 32) under the keyring's
+    /// active version.
+    Result<Bytes> wrap_data_key(const std::string& keyring, ByteView key);
 
     /// The DEK inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);

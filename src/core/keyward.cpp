@@ -50,7 +50,7 @@ Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_
     auto impl = std::make_unique<Keyward::Impl>(std::move(hsm), std::move(store), config,
                                                 std::move(audit_store));
     KW_TRY_STATUS(impl->keyrings.verify_binding(open.diagnose));
-    if (!open.act_as.empty()) {
+    if (!open.act_as.empty() && open.act_as != impl->principal) {
         if (!valid_principal_name(open.act_as)) {
             return Error(Errc::usage,
                          "--principal: a principal is 1-64 letters, digits or ._@- "
@@ -176,6 +176,12 @@ Result<DataKey> Keyward::generate_data_key(const std::string& keyring, std::size
     return impl_->audited(
         core::ops::datakey, core::Resource::of_keyring(keyring), "keyring:" + keyring,
         [&](AuditNote&) { return impl_->envelopes.generate_data_key(keyring, bytes); });
+}
+
+Result<Bytes> Keyward::wrap_data_key(const std::string& keyring, ByteView key) {
+    return impl_->audited(core::ops::datakey_wrap, core::Resource::of_keyring(keyring),
+                          "keyring:" + keyring,
+                          [&](AuditNote&) { return impl_->envelopes.wrap_data_key(keyring, key); });
 }
 
 Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {

@@ -34,6 +34,7 @@ inline constexpr Operation seal{"seal", Permission::write, OperationClass::state
 inline constexpr Operation open{"open", Permission::read, OperationClass::stateless};
 inline constexpr Operation rewrap{"rewrap", Permission::write, OperationClass::stateless};
 inline constexpr Operation datakey{"datakey", Permission::write, OperationClass::stateless};
+inline constexpr Operation datakey_wrap{"datakey.wrap", Permission::write, OperationClass::stateless};
 inline constexpr Operation datakey_decrypt{"datakey.decrypt", Permission::read, OperationClass::stateless};
 inline constexpr Operation record_put{"record.put", Permission::write, OperationClass::record};
 inline constexpr Operation record_generate{"record.generate", Permission::write, OperationClass::record};

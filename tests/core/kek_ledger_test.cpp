@@ -112,7 +112,7 @@ TEST_CASE("a diagnose open refuses only the versions that fail, and names each")
     auto store2 = store::SqliteStore::open(f.db_path, store::Database::Mode::open_existing);
     REQUIRE(store2.ok());
     auto diagnosed =
-        core::assemble(std::move(copy), std::move(*store2), f.config, OpenOptions{true, {}});
+        core::assemble(std::move(copy), std::move(*store2), f.config, OpenOptions{true, false, {}});
     REQUIRE(diagnosed.ok());
     auto& kw = **diagnosed;
     auto findings = kw.kek_findings();
