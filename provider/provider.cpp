@@ -11,43 +11,22 @@
 #include <openssl/params.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <new>
 
 #include "keyward/version.hpp"
+#include "provider.hpp"
 
 namespace {
+
+using keyward::provider::ProviderContext;
 
 // What the core gives the provider: plain function pointers, so nothing runs at load or exit.
 OSSL_FUNC_core_get_params_fn* c_get_params = nullptr;
 
-/// The provider's context: where the keyward configuration is and which principal the
-/// application declared (grants are advisory in-process: docs/ACCESS.md). Owned by the core
-/// between OSSL_provider_init and teardown.
-struct ProviderContext {
-    const OSSL_CORE_HANDLE* handle = nullptr;
-    char* config_path = nullptr;  ///< keyward-config from openssl.cnf, else $KEYWARD_CONFIG
-    char* principal = nullptr;    ///< principal from openssl.cnf; null: the config's
-};
-
-char* copy_of(const char* text) {
-    if (text == nullptr || *text == '\0') return nullptr;
-    const std::size_t n = std::strlen(text) + 1;
-    auto* out = static_cast<char*>(std::malloc(n));
-    if (out != nullptr) std::memcpy(out, text, n);
-    return out;
-}
-
-void free_context(ProviderContext* ctx) noexcept {
-    if (ctx == nullptr) return;
-    std::free(ctx->config_path);
-    std::free(ctx->principal);
-    delete ctx;
-}
-
 void provider_teardown(void* provctx) {
-    // Plain memory only: never C_Finalize, never dlclose (DESIGN.md).
-    free_context(static_cast<ProviderContext*>(provctx));
+    // Plain memory only. The keyward handle stays open on purpose: closing it here, inside
+    // OPENSSL_cleanup, would touch the token (DESIGN.md); its entries are already written.
+    delete static_cast<ProviderContext*>(provctx);
 }
 
 const OSSL_PARAM kGettable[] = {
@@ -74,11 +53,38 @@ int provider_get_params(void*, OSSL_PARAM params[]) {
     return 1;
 }
 
-const OSSL_ALGORITHM* provider_query_operation(void*, int, int* no_store) {
-    // The key management, store, asymmetric cipher and KEM operations come with the rest of
-    // issue 12; until then the provider loads, reports itself and offers no algorithm.
+const OSSL_ALGORITHM kKeymgmt[] = {
+    {keyward::provider::kKeyType, "provider=keyward", keyward::provider::kKeymgmtFunctions,
+     "a keyward keyring (its KEKs stay in the token)"},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+const OSSL_ALGORITHM kStore[] = {
+    {"keyward", "provider=keyward", keyward::provider::kStoreFunctions, "keyward:NAME keyrings"},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+// Named as the key type: without query_operation_name OpenSSL fetches by the keymgmt's name.
+const OSSL_ALGORITHM kCipher[] = {
+    {keyward::provider::kKeyType, "provider=keyward", keyward::provider::kCipherFunctions,
+     "wrap and unwrap data keys in the token"},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+
+const OSSL_ALGORITHM* provider_query_operation(void*, int operation, int* no_store) {
     *no_store = 0;
-    return nullptr;
+    switch (operation) {
+        case OSSL_OP_KEYMGMT:
+            return kKeymgmt;
+        case OSSL_OP_STORE:
+            return kStore;
+        case OSSL_OP_ASYM_CIPHER:
+            return kCipher;
+        default:
+            return nullptr;
+    }
+}
+
+const OSSL_ITEM* provider_reason_strings(void*) {
+    return keyward::provider::kReasonStrings;
 }
 
 const OSSL_DISPATCH kProviderDispatch[] = {
@@ -86,6 +92,7 @@ const OSSL_DISPATCH kProviderDispatch[] = {
     {OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, reinterpret_cast<void (*)()>(provider_gettable_params)},
     {OSSL_FUNC_PROVIDER_GET_PARAMS, reinterpret_cast<void (*)()>(provider_get_params)},
     {OSSL_FUNC_PROVIDER_QUERY_OPERATION, reinterpret_cast<void (*)()>(provider_query_operation)},
+    {OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, reinterpret_cast<void (*)()>(provider_reason_strings)},
     {0, nullptr},
 };
 
@@ -95,11 +102,13 @@ const OSSL_DISPATCH kProviderDispatch[] = {
 extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
     const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
     void** provctx) {
+    const OSSL_DISPATCH* in_start = in;
     for (; in != nullptr && in->function_id != 0; ++in) {
         if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
             c_get_params = OSSL_FUNC_core_get_params(in);
     }
     if (c_get_params == nullptr) return 0;
+    keyward::provider::take_core_functions(in_start);
     // Every key of the provider's openssl.cnf section is a parameter here (provider_conf.c).
     const char* config_path = nullptr;
     const char* principal = nullptr;
@@ -111,10 +120,17 @@ extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
     if (c_get_params(handle, wanted) == 0) return 0;
     auto* ctx = new (std::nothrow) ProviderContext;
     if (ctx == nullptr) return 0;
-    ctx->handle = handle;
-    ctx->config_path =
-        copy_of(config_path != nullptr ? config_path : std::getenv("KEYWARD_CONFIG"));
-    ctx->principal = copy_of(principal);
+    try {
+        ctx->handle = handle;
+        const char* from_env = std::getenv("KEYWARD_CONFIG");
+        ctx->config_path = config_path != nullptr ? config_path
+                           : from_env != nullptr  ? from_env
+                                                  : "";
+        ctx->principal = principal != nullptr ? principal : "";
+    } catch (...) {
+        delete ctx;
+        return 0;
+    }
     *out = kProviderDispatch;
     *provctx = ctx;
     return 1;

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+// The asymmetric-cipher operation on KEYWARD keys: EVP_PKEY_encrypt wraps the caller's data
+// key into a kwk1 data key blob (docs/FORMAT.md) under the keyring's active version, in the
+// token; EVP_PKEY_decrypt unwraps a blob under the version it names. Size queries (a NULL
+// output buffer) answer an upper bound without touching the token.
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+#include <cstring>
+#include <new>
+
+#include "provider.hpp"
+
+namespace keyward::provider {
+
+namespace {
+
+struct CipherContext {
+    ProviderContext* provider = nullptr;
+    Key* key = nullptr;
+};
+
+void* cipher_newctx(void* provctx) {
+    auto* ctx = new (std::nothrow) CipherContext;
+    if (ctx != nullptr) ctx->provider = static_cast<ProviderContext*>(provctx);
+    return ctx;
+}
+
+void cipher_freectx(void* vctx) {
+    auto* ctx = static_cast<CipherContext*>(vctx);
+    if (ctx == nullptr) return;
+    release(ctx->key);
+    delete ctx;
+}
+
+int cipher_init(void* vctx, void* provkey, const OSSL_PARAM[]) {
+    auto* ctx = static_cast<CipherContext*>(vctx);
+    auto* key = static_cast<Key*>(provkey);
+    if (ctx == nullptr || key == nullptr || key->magic != Key::kMagic) return 0;
+    key->references.fetch_add(1);
+    release(ctx->key);
+    ctx->key = key;
+    return 1;
+}
+
+// Copies out to the caller's buffer, or says how much room it needs.
+int deliver(CipherContext* ctx, ByteView result, unsigned char* out, std::size_t* outlen,
+            std::size_t outsize) {
+    if (result.size() > outsize) {
+        KW_RAISE(ctx->provider, kReasonBufferTooSmall,
+                 "the output needs " + std::to_string(result.size()) + " bytes, the buffer has " +
+                     std::to_string(outsize));
+        return 0;
+    }
+    std::memcpy(out, result.data(), result.size());
+    *outlen = result.size();
+    return 1;
+}
+
+int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
+                   const unsigned char* in, std::size_t inlen) {
+    auto* ctx = static_cast<CipherContext*>(vctx);
+    if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
+    try {
+        if (out == nullptr) {
+            *outlen = kMaxSize;  // a size query: no token work, no audit entry
+            return 1;
+        }
+        Keyward* kw = ctx->provider->connect();
+        if (kw == nullptr) return 0;
+        Result<Bytes> blob = Error(Errc::failed, "not wrapped");
+        {
+            QuietErrors quiet(ctx->provider);
+            blob = kw->wrap_data_key(ctx->key->keyring, ByteView(in, inlen));
+        }
+        if (!blob.ok()) {
+            KW_RAISE(ctx->provider, blob.error());
+            return 0;
+        }
+        return deliver(ctx, *blob, out, outlen, outsize);
+    } catch (...) {
+        return 0;  // no exception crosses into libcrypto
+    }
+}
+
+int cipher_decrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
+                   const unsigned char* in, std::size_t inlen) {
+    auto* ctx = static_cast<CipherContext*>(vctx);
+    if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
+    try {
+        if (out == nullptr) {
+            *outlen = 64;  // the longest data key docs/FORMAT.md allows
+            return 1;
+        }
+        Keyward* kw = ctx->provider->connect();
+        if (kw == nullptr) return 0;
+        Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
+        {
+            QuietErrors quiet(ctx->provider);
+            key = kw->decrypt_data_key(ByteView(in, inlen));
+        }
+        if (!key.ok()) {
+            KW_RAISE(ctx->provider, key.error());
+            return 0;
+        }
+        return deliver(ctx, ByteView(key->data(), key->size()), out, outlen, outsize);
+    } catch (...) {
+        return 0;
+    }
+}
+
+template <typename Fn>
+void (*fn(Fn* f))() {
+    return reinterpret_cast<void (*)()>(f);
+}
+
+}  // namespace
+
+const OSSL_DISPATCH kCipherFunctions[] = {
+    {OSSL_FUNC_ASYM_CIPHER_NEWCTX, fn(cipher_newctx)},
+    {OSSL_FUNC_ASYM_CIPHER_FREECTX, fn(cipher_freectx)},
+    {OSSL_FUNC_ASYM_CIPHER_ENCRYPT_INIT, fn(cipher_init)},
+    {OSSL_FUNC_ASYM_CIPHER_ENCRYPT, fn(cipher_encrypt)},
+    {OSSL_FUNC_ASYM_CIPHER_DECRYPT_INIT, fn(cipher_init)},
+    {OSSL_FUNC_ASYM_CIPHER_DECRYPT, fn(cipher_decrypt)},
+    {0, nullptr},
+};
+
+}  // namespace keyward::provider

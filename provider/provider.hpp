@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// What keyward.so's parts share: the provider context with its lazily opened keyward handle,
+// the key object, errors raised into the caller's OpenSSL queue, and the dispatch tables.
+#pragma once
+
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "keyward/keyward.hpp"
+
+namespace keyward::provider {
+
+/// Made by OSSL_provider_init, freed by teardown. The token is touched on the first key
+/// operation only (DESIGN.md: SoftHSM calls back into libcrypto during OpenSSL's init).
+struct ProviderContext {
+    const OSSL_CORE_HANDLE* handle = nullptr;
+    std::string config_path;  ///< keyward-config from openssl.cnf, else $KEYWARD_CONFIG
+    std::string principal;    ///< principal from openssl.cnf; empty: the config's
+
+    std::mutex mutex;
+    /// Opened on first use; never closed (teardown runs inside OPENSSL_cleanup, where nothing
+    /// may touch the token), so its entries are written strictly.
+    Keyward* keyward = nullptr;
+
+    /// The handle, opened on first use. nullptr after raising one error that says why.
+    Keyward* connect();
+};
+
+/// An EVP_PKEY's provider side: a keyring, and a version when the URI pinned one. Immutable
+/// once made (an EVP_PKEY may be used from several threads); shared by reference count.
+struct Key {
+    static constexpr std::uint32_t kMagic = 0x4b57504b;  // "KWPK"
+    std::uint32_t magic = kMagic;
+    std::atomic<int> references{1};
+    ProviderContext* provider = nullptr;
+    std::string keyring;
+    std::uint32_t version = 0;  ///< 0: the active version to wrap, the blob's to unwrap
+};
+void release(Key* key) noexcept;
+
+enum Reason : int {
+    kReasonNotConfigured = 1,
+    kReasonCannotOpen = 2,
+    kReasonUnknownKeyring = 3,
+    kReasonBadUri = 4,
+    kReasonAccessDenied = 5,
+    kReasonOperationFailed = 6,
+    kReasonBufferTooSmall = 7,
+};
+extern const OSSL_ITEM kReasonStrings[];
+
+/// Takes the core's error functions from the table OSSL_provider_init receives.
+void take_core_functions(const OSSL_DISPATCH* in);
+/// Raises one error in the caller's OpenSSL error queue (the message is passed as "%s").
+void raise_error(const ProviderContext* ctx, int reason, const std::string& message,
+                 const char* file, int line, const char* func);
+/// An Error from the library, as the OpenSSL error it maps to.
+void raise_error(const ProviderContext* ctx, const Error& error, const char* file, int line,
+                 const char* func);
+#define KW_RAISE(ctx, ...) \
+    ::keyward::provider::raise_error((ctx), __VA_ARGS__, __FILE__, __LINE__, __func__)
+
+/// Keeps what the token's own libcrypto use leaves in the thread's error queue (SoftHSM loads
+/// engines, probes ciphers) out of the caller's queue: everything raised inside its life is
+/// dropped when it ends. Raise keyward's own error after it.
+class QuietErrors {
+  public:
+    explicit QuietErrors(const ProviderContext* ctx);
+    ~QuietErrors();
+    QuietErrors(const QuietErrors&) = delete;
+    QuietErrors& operator=(const QuietErrors&) = delete;
+
+  private:
+    const OSSL_CORE_HANDLE* handle_;
+};
+
+/// Upper bound of a data key blob or raw wrap, reported as the key's max-size so that
+/// pkeyutl reads inputs and sizes outputs right (OpenSSL 3.0 reads at most 10x max-size).
+inline constexpr int kMaxSize = 256;
+inline constexpr const char* kKeyType = "KEYWARD";
+
+extern const OSSL_DISPATCH kKeymgmtFunctions[];
+extern const OSSL_DISPATCH kStoreFunctions[];
+extern const OSSL_DISPATCH kCipherFunctions[];
+
+}  // namespace keyward::provider

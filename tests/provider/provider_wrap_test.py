@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""keyward.so wrapping and unwrapping data keys with the stock openssl binary on a fresh SoftHSM
+token made by `keyward init --softhsm`: a pkeyutl round trip through keyward:NAME, a provider blob
+accepted by `keyward rewrap`, old blobs after a rotation, keyward:NAME;version=N, an unknown
+keyring, a principal without a grant, bad input sizes, and the audit entries, all with one
+clear error and nothing of SoftHSM's own libcrypto errors in the caller's queue.
+
+usage: provider_wrap_test.py KEYWARD_SO KEYWARD_CLI TMPDIR
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+failures = 0
+
+
+def check(ok, what, detail=""):
+    global failures
+    if ok:
+        print("ok   " + what)
+    else:
+        failures += 1
+        print("FAIL " + what + ("\n     " + detail.replace("\n", "\n     ") if detail else ""))
+
+
+def run(args, env, stdin=None):
+    return subprocess.run(args, capture_output=True, env=env, input=stdin)
+
+
+def kek_version(blob):
+    """The KEK version in a binary kwk1 blob (docs/FORMAT.md: magic and format version, suite,
+    keyring name length and name, then the KEK version, 4 bytes big-endian)."""
+    name_len = blob[5]
+    return int.from_bytes(blob[6 + name_len:10 + name_len], "big")
+
+
+def main():
+    module, cli, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    env = dict(os.environ)
+    for v in ("OPENSSL_CONF", "OPENSSL_MODULES", "KEYWARD_PIN"):
+        env.pop(v, None)
+    setup = os.path.join(tmp, "setup")
+    r = run([cli, "init", "--softhsm", setup], env)
+    if r.returncode != 0:
+        print("keyward init failed: " + r.stderr.decode())
+        return 1
+    env["KEYWARD_CONFIG"] = os.path.join(setup, "keyward.conf")
+    check(run([cli, "keyring", "create", "pk"], env).returncode == 0, "keyring create pk")
+
+    pk = ["openssl", "pkeyutl", "-provider-path", os.path.dirname(module), "-provider", "default",
+          "-provider", "keyward"]
+    dek = bytes(range(32))
+    r = run(pk + ["-encrypt", "-inkey", "keyward:pk"], env, dek)
+    blob = r.stdout
+    check(r.returncode == 0 and blob[:4] == b"KWK\x01" and kek_version(blob) == 1,
+          "pkeyutl -encrypt through keyward:pk gives a kwk1 blob under v1", r.stderr.decode())
+    r = run(pk + ["-decrypt", "-inkey", "keyward:pk"], env, blob)
+    check(r.returncode == 0 and r.stdout == dek, "pkeyutl -decrypt gives the data key back",
+          r.stderr.decode())
+
+    # The blob is keyward's own format: the CLI re-wraps it.
+    blob_file = os.path.join(tmp, "blob.bin")
+    with open(blob_file, "wb") as f:
+        f.write(blob)
+    r = run([cli, "rewrap", "--in", blob_file], env)
+    check(r.returncode == 0 and r.stdout[:4] == b"KWK\x01", "keyward rewrap accepts the blob",
+          r.stderr.decode())
+
+    # After a rotation: old blobs still unwrap, new ones use v2.
+    check(run([cli, "keyring", "rotate", "pk"], env).returncode == 0, "keyring rotate pk")
+    r = run(pk + ["-decrypt", "-inkey", "keyward:pk"], env, blob)
+    check(r.returncode == 0 and r.stdout == dek, "a v1 blob unwraps after the rotation",
+          r.stderr.decode())
+    r = run(pk + ["-encrypt", "-inkey", "keyward:pk"], env, dek)
+    check(r.returncode == 0 and kek_version(r.stdout) == 2, "new blobs are wrapped under v2",
+          r.stderr.decode())
+    r = run(pk + ["-decrypt", "-inkey", "keyward:pk;version=1"], env, blob)
+    check(r.returncode == 0 and r.stdout == dek, "keyward:pk;version=1 loads and unwraps",
+          r.stderr.decode())
+
+    def refused(r, says, what):
+        err = r.stderr.decode()
+        check(r.returncode == 1 and says in err and r.stdout == b"" and "DSO" not in err
+              and "engine" not in err, what, err)
+
+    refused(run(pk + ["-encrypt", "-inkey", "keyward:nosuch"], env, dek),
+            'keyring "nosuch" does not exist', "an unknown keyring is named")
+    refused(run(pk + ["-encrypt", "-inkey", "keyward:pk;version=9"], env, dek),
+            "keyring pk has no version 9", "an unknown version is named")
+    refused(run(pk + ["-encrypt", "-inkey", "keyward:pk;colour=red"], env, dek),
+            "the only attribute is version=N", "a bad URI attribute is named")
+    refused(run(pk + ["-encrypt", "-inkey", "keyward:pk"], env, b"abc"),
+            "data key size 3 is outside 16-64 bytes", "a 3-byte data key is refused")
+    tampered = bytearray(blob)
+    tampered[-1] ^= 1
+    refused(run(pk + ["-decrypt", "-inkey", "keyward:pk"], env, bytes(tampered)),
+            "authentication failed", "a tampered blob fails authentication")
+
+    # A principal from openssl.cnf without a grant.
+    conf = os.path.join(tmp, "openssl.cnf")
+    with open(conf, "w") as f:
+        f.write("openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n"
+                "[provider_sect]\ndefault = default_sect\nkeyward = keyward_sect\n"
+                "[default_sect]\nactivate = 1\n[keyward_sect]\nmodule = " +
+                os.path.abspath(module) + "\nkeyward-config = " + env["KEYWARD_CONFIG"] +
+                "\nprincipal = nobody\nactivate = 1\n")
+    cnf_env = dict(env)
+    cnf_env["OPENSSL_CONF"] = conf
+    cnf_env.pop("KEYWARD_CONFIG")
+    refused(run(["openssl", "pkeyutl", "-encrypt", "-inkey", "keyward:pk"], cnf_env, dek),
+            "access denied: nobody needs a role on keyring:pk", "a principal without a grant")
+    check(run([cli, "access", "grant", "nobody", "writer", "--on", "keyring:pk"], env).returncode
+          == 0, "grant nobody writer on keyring:pk")
+    r = run(["openssl", "pkeyutl", "-encrypt", "-inkey", "keyward:pk"], cnf_env, dek)
+    check(r.returncode == 0 and r.stdout[:4] == b"KWK\x01",
+          "with the grant, through openssl.cnf's principal", r.stderr.decode())
+
+    # Audited, under the declared principal (the owner holds the PIN: "owner as nobody").
+    r = run([cli, "audit", "list", "--operation", "datakey.wrap"], env)
+    log = r.stdout.decode()
+    check(" owner as nobody datakey.wrap keyring:pk ok" in log and
+          " owner datakey.wrap keyring:pk ok" in log, "provider calls are in the audit log", log)
+    r = run([cli, "audit", "verify"], env)
+    check(r.returncode == 0, "the audit log verifies", r.stderr.decode())
+
+    print("%d failed" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
