@@ -69,6 +69,12 @@ const OSSL_ALGORITHM kCipher[] = {
     {nullptr, nullptr, nullptr, nullptr},
 };
 
+const OSSL_ALGORITHM kKem[] = {
+    {keyward::provider::kKeyType, "provider=keyward", keyward::provider::kKemFunctions,
+     "a fresh data key and its blob, made in the token"},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+
 const OSSL_ALGORITHM* provider_query_operation(void*, int operation, int* no_store) {
     *no_store = 0;
     switch (operation) {
@@ -78,6 +84,8 @@ const OSSL_ALGORITHM* provider_query_operation(void*, int operation, int* no_sto
             return kStore;
         case OSSL_OP_ASYM_CIPHER:
             return kCipher;
+        case OSSL_OP_KEM:
+            return kKem;
         default:
             return nullptr;
     }

@@ -88,5 +88,6 @@ inline constexpr const char* kKeyType = "KEYWARD";
 extern const OSSL_DISPATCH kKeymgmtFunctions[];
 extern const OSSL_DISPATCH kStoreFunctions[];
 extern const OSSL_DISPATCH kCipherFunctions[];
+extern const OSSL_DISPATCH kKemFunctions[];
 
 }  // namespace keyward::provider

@@ -6,7 +6,7 @@ accepted by `keyward rewrap`, old blobs after a rotation, keyward:NAME;version=N
 keyring, a principal without a grant, bad input sizes, and the audit entries, all with one
 clear error and nothing of SoftHSM's own libcrypto errors in the caller's queue.
 
-usage: provider_wrap_test.py KEYWARD_SO KEYWARD_CLI TMPDIR
+usage: provider_wrap_test.py KEYWARD_SO KEYWARD_CLI TMPDIR KEM_CLIENT
 """
 import os
 import shutil
@@ -37,7 +37,7 @@ def kek_version(blob):
 
 
 def main():
-    module, cli, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
+    module, cli, tmp, kem_client = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     env = dict(os.environ)
@@ -81,6 +81,12 @@ def main():
     r = run(pk + ["-decrypt", "-inkey", "keyward:pk;version=1"], env, blob)
     check(r.returncode == 0 and r.stdout == dek, "keyward:pk;version=1 loads and unwraps",
           r.stderr.decode())
+
+    # The KEM, from a C program that knows only libcrypto.
+    r = run([kem_client, os.path.dirname(module), "keyward:pk"], env)
+    check(r.returncode == 0 and r.stdout == b"kem ok\n",
+          "EVP_PKEY_encapsulate / decapsulate round trip, tampered blob refused",
+          (r.stdout + r.stderr).decode())
 
     def refused(r, says, what):
         err = r.stderr.decode()

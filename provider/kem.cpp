@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// The KEM operation on KEYWARD keys ("generate data key"): EVP_PKEY_encapsulate returns a fresh
+// 32-byte data key from the token's RNG and its kwk1 blob; EVP_PKEY_decapsulate returns the data
+// key inside a blob. OpenSSL 3.0 passes no buffer sizes to a KEM: the lengths the caller sets
+// before the call (from the size query, as EVP_PKEY_encapsulate(3) shows) are the capacities.
+// OpenSSL 3.0's pkeyutl has no -encap: this is for the C API.
+#include <cstring>
+#include <new>
+
+#include "provider.hpp"
+
+namespace keyward::provider {
+
+namespace {
+
+constexpr std::size_t kDataKeySize = 32;  // every suite's default; suite 2's only size
+constexpr std::size_t kLongestDataKey = 64;
+
+struct KemContext {
+    ProviderContext* provider = nullptr;
+    Key* key = nullptr;
+};
+
+void* kem_newctx(void* provctx) {
+    auto* ctx = new (std::nothrow) KemContext;
+    if (ctx != nullptr) ctx->provider = static_cast<ProviderContext*>(provctx);
+    return ctx;
+}
+
+void kem_freectx(void* vctx) {
+    auto* ctx = static_cast<KemContext*>(vctx);
+    if (ctx == nullptr) return;
+    release(ctx->key);
+    delete ctx;
+}
+
+int kem_init(void* vctx, void* provkey, const OSSL_PARAM[]) {
+    auto* ctx = static_cast<KemContext*>(vctx);
+    auto* key = static_cast<Key*>(provkey);
+    if (ctx == nullptr || key == nullptr || key->magic != Key::kMagic) return 0;
+    key->references.fetch_add(1);
+    release(ctx->key);
+    ctx->key = key;
+    return 1;
+}
+
+bool fits(KemContext* ctx, std::size_t need, std::size_t room, const char* what) {
+    if (need <= room) return true;
+    KW_RAISE(ctx->provider, kReasonBufferTooSmall,
+             std::string(what) + " needs " + std::to_string(need) + " bytes, the buffer has " +
+                 std::to_string(room));
+    return false;
+}
+
+int kem_encapsulate(void* vctx, unsigned char* out, std::size_t* outlen, unsigned char* secret,
+                    std::size_t* secretlen) {
+    auto* ctx = static_cast<KemContext*>(vctx);
+    if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr || secretlen == nullptr) {
+        return 0;
+    }
+    try {
+        if (out == nullptr) {
+            *outlen = kMaxSize;  // a size query: no token work, no audit entry
+            *secretlen = kDataKeySize;
+            return 1;
+        }
+        if (secret == nullptr) return 0;
+        Keyward* kw = ctx->provider->connect();
+        if (kw == nullptr) return 0;
+        Result<DataKey> made = Error(Errc::failed, "not made");
+        {
+            QuietErrors quiet(ctx->provider);
+            made = kw->generate_data_key(ctx->key->keyring, kDataKeySize);
+        }
+        if (!made.ok()) {
+            KW_RAISE(ctx->provider, made.error());
+            return 0;
+        }
+        if (!fits(ctx, made->blob.size(), *outlen, "the data key blob") ||
+            !fits(ctx, made->key.size(), *secretlen, "the data key")) {
+            return 0;
+        }
+        std::memcpy(out, made->blob.data(), made->blob.size());
+        *outlen = made->blob.size();
+        std::memcpy(secret, made->key.data(), made->key.size());
+        *secretlen = made->key.size();
+        return 1;
+    } catch (...) {
+        return 0;  // no exception crosses into libcrypto
+    }
+}
+
+int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const unsigned char* in,
+                    std::size_t inlen) {
+    auto* ctx = static_cast<KemContext*>(vctx);
+    if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
+    try {
+        if (out == nullptr) {
+            *outlen = kLongestDataKey;
+            return 1;
+        }
+        Keyward* kw = ctx->provider->connect();
+        if (kw == nullptr) return 0;
+        Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
+        {
+            QuietErrors quiet(ctx->provider);
+            key = kw->decrypt_data_key(ByteView(in, inlen));
+        }
+        if (!key.ok()) {
+            KW_RAISE(ctx->provider, key.error());
+            return 0;
+        }
+        if (!fits(ctx, key->size(), *outlen, "the data key")) return 0;
+        std::memcpy(out, key->data(), key->size());
+        *outlen = key->size();
+        return 1;
+    } catch (...) {
+        return 0;
+    }
+}
+
+template <typename Fn>
+void (*fn(Fn* f))() {
+    return reinterpret_cast<void (*)()>(f);
+}
+
+}  // namespace
+
+const OSSL_DISPATCH kKemFunctions[] = {
+    {OSSL_FUNC_KEM_NEWCTX, fn(kem_newctx)},
+    {OSSL_FUNC_KEM_FREECTX, fn(kem_freectx)},
+    {OSSL_FUNC_KEM_ENCAPSULATE_INIT, fn(kem_init)},
+    {OSSL_FUNC_KEM_ENCAPSULATE, fn(kem_encapsulate)},
+    {OSSL_FUNC_KEM_DECAPSULATE_INIT, fn(kem_init)},
+    {OSSL_FUNC_KEM_DECAPSULATE, fn(kem_decapsulate)},
+    {0, nullptr},
+};
+
+}  // namespace keyward::provider
