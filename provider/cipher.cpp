@@ -97,7 +97,8 @@ int cipher_decrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
         Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
         {
             QuietErrors quiet(ctx->provider);
-            key = kw->decrypt_data_key(ByteView(in, inlen));
+            auto blob = binary_blob(ByteView(in, inlen));
+            key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
         }
         if (!key.ok()) {
             KW_RAISE(ctx->provider, key.error());

@@ -3,6 +3,7 @@
 #include <cstdarg>
 #include <string>
 
+#include "keyward/format.hpp"
 #include "provider.hpp"
 
 namespace keyward::provider {
@@ -117,6 +118,11 @@ Keyward* ProviderContext::connect() {
     }
     keyward = opened->release();
     return keyward;
+}
+
+Result<Bytes> binary_blob(ByteView in) {
+    if (!is_text_form(in)) return Bytes(in.begin(), in.end());
+    return from_text_form(std::string_view(reinterpret_cast<const char*>(in.data()), in.size()));
 }
 
 void release(Key* key) noexcept {

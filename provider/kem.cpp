@@ -104,7 +104,8 @@ int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const u
         Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
         {
             QuietErrors quiet(ctx->provider);
-            key = kw->decrypt_data_key(ByteView(in, inlen));
+            auto blob = binary_blob(ByteView(in, inlen));
+            key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
         }
         if (!key.ok()) {
             KW_RAISE(ctx->provider, key.error());

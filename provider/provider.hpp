@@ -80,6 +80,9 @@ class QuietErrors {
     const OSSL_CORE_HANDLE* handle_;
 };
 
+/// A data key blob as the library takes it: binary as given, or the kwk1: text form decoded.
+Result<Bytes> binary_blob(ByteView in);
+
 /// Upper bound of a data key blob or raw wrap, reported as the key's max-size so that
 /// pkeyutl reads inputs and sizes outputs right (OpenSSL 3.0 reads at most 10x max-size).
 inline constexpr int kMaxSize = 256;

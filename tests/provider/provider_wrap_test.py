@@ -70,6 +70,19 @@ def main():
     check(r.returncode == 0 and r.stdout[:4] == b"KWK\x01", "keyward rewrap accepts the blob",
           r.stderr.decode())
 
+    # A blob from keyward datakey (kwk1: text form) unwraps through the provider.
+    key_file, text_file = os.path.join(tmp, "cli.key"), os.path.join(tmp, "cli.kwk1")
+    r = run([cli, "datakey", "--keyring", "pk", "--out-key", key_file, "--out-blob", text_file],
+            env)
+    check(r.returncode == 0, "keyward datakey", r.stderr.decode())
+    with open(key_file, "rb") as f:
+        cli_key = f.read()
+    with open(text_file, "rb") as f:
+        cli_blob = f.read()
+    r = run(pk + ["-decrypt", "-inkey", "keyward:pk"], env, cli_blob)
+    check(cli_blob.startswith(b"kwk1:") and r.returncode == 0 and r.stdout == cli_key,
+          "a kwk1: blob from keyward datakey unwraps through the provider", r.stderr.decode())
+
     # After a rotation: old blobs still unwrap, new ones use v2.
     check(run([cli, "keyring", "rotate", "pk"], env).returncode == 0, "keyring rotate pk")
     r = run(pk + ["-decrypt", "-inkey", "keyward:pk"], env, blob)
