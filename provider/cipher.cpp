@@ -66,12 +66,22 @@ int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
             *outlen = kMaxSize;  // a size query: no token work, no audit entry
             return 1;
         }
+        // Room first: no token work (nor audit entry) for a result that cannot be delivered.
+        const std::size_t need = longest_blob(*ctx->key, inlen);
+        if (outsize < need) {
+            KW_RAISE(ctx->provider, kReasonBufferTooSmall,
+                     "the blob may need " + std::to_string(need) + " bytes, the buffer has " +
+                         std::to_string(outsize));
+            return 0;
+        }
         Keyward* kw = ctx->provider->connect();
         if (kw == nullptr) return 0;
         Result<Bytes> blob = Error(Errc::failed, "not wrapped");
         {
             QuietErrors quiet(ctx->provider);
-            blob = kw->wrap_data_key(ctx->key->keyring, ByteView(in, inlen));
+            auto pinned = check_wrap_version(*kw, *ctx->key);
+            blob = pinned.ok() ? kw->wrap_data_key(ctx->key->keyring, ByteView(in, inlen))
+                               : Result<Bytes>(pinned.error());
         }
         if (!blob.ok()) {
             KW_RAISE(ctx->provider, blob.error());
@@ -97,7 +107,7 @@ int cipher_decrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
         Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
         {
             QuietErrors quiet(ctx->provider);
-            auto blob = binary_blob(ByteView(in, inlen));
+            auto blob = blob_for(*ctx->key, ByteView(in, inlen));
             key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
         }
         if (!key.ok()) {

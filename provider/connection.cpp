@@ -90,6 +90,11 @@ QuietErrors::~QuietErrors() {
 Keyward* ProviderContext::connect() {
     std::lock_guard lock(mutex);
     if (keyward != nullptr) return keyward;
+    if (!open_failure.empty() &&
+        (open_failure_final || std::chrono::steady_clock::now() < retry_after)) {
+        KW_RAISE(this, kReasonCannotOpen, open_failure);
+        return nullptr;
+    }
     if (config_path.empty()) {
         KW_RAISE(this, kReasonNotConfigured,
                  "no keyward configuration: set keyward-config in the provider's openssl.cnf "
@@ -113,16 +118,63 @@ Keyward* ProviderContext::connect() {
         opened = Keyward::open(*config, options);
     }
     if (!opened.ok()) {
-        KW_RAISE(this, kReasonCannotOpen, opened.error().message());
+        const Errc code = opened.error().code();
+        open_failure = opened.error().message();
+        open_failure_final = code == Errc::pin_incorrect || code == Errc::pin_locked ||
+                             code == Errc::bad_config || code == Errc::token_mismatch;
+        retry_after = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        KW_RAISE(this, kReasonCannotOpen, open_failure);
         return nullptr;
     }
+    open_failure.clear();
     keyward = opened->release();
     return keyward;
 }
 
-Result<Bytes> binary_blob(ByteView in) {
-    if (!is_text_form(in)) return Bytes(in.begin(), in.end());
-    return from_text_form(std::string_view(reinterpret_cast<const char*>(in.data()), in.size()));
+Result<Bytes> blob_for(const Key& key, ByteView in) {
+    Bytes binary;
+    if (is_text_form(in)) {
+        KW_TRY(binary, from_text_form(
+                           std::string_view(reinterpret_cast<const char*>(in.data()), in.size())));
+    } else {
+        binary.assign(in.begin(), in.end());
+    }
+    KW_TRY(auto header, inspect_blob(binary));
+    if (header.kind != BlobKind::data_key) {
+        return Error(Errc::bad_magic, "not a data key blob (kwk1)");
+    }
+    if (header.keyring != key.keyring) {
+        return Error(Errc::bad_input, "the blob is of keyring " + header.keyring +
+                                          ", not of keyward:" + key.keyring);
+    }
+    if (key.version != 0 && header.kek_version != key.version) {
+        return Error(Errc::bad_input, "the blob is of version " +
+                                          std::to_string(header.kek_version) + ", not of keyward:" +
+                                          key.keyring + ";version=" + std::to_string(key.version));
+    }
+    return binary;
+}
+
+Status check_wrap_version(Keyward& kw, const Key& key) {
+    if (key.version == 0) return ok_status();
+    KW_TRY(auto ring, kw.keyring(key.keyring));
+    for (const auto& v : ring.versions) {
+        if (v.state == KekState::active && v.version == key.version) return ok_status();
+    }
+    return Error(Errc::state_refused, "keyward:" + key.keyring +
+                                          ";version=" + std::to_string(key.version) +
+                                          " is not the active version: blobs are wrapped under "
+                                          "the active one (use keyward:" +
+                                          key.keyring + ")");
+}
+
+std::size_t longest_blob(const Key& key, std::size_t key_size) {
+    // docs/FORMAT.md: magic, suite, name length, name, version, wrapped length, wrapped key;
+    // suite 1 wraps to 8 * ceil(n / 8) + 8 bytes, suite 2 to IV 12 + n + tag 16.
+    const std::size_t header = 4 + 1 + 1 + key.keyring.size() + 4 + 2;
+    const std::size_t suite1 = (key_size + 7) / 8 * 8 + 8;
+    const std::size_t suite2 = 12 + key_size + 16;
+    return header + (suite1 > suite2 ? suite1 : suite2);
 }
 
 void release(Key* key) noexcept {

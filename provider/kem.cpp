@@ -65,12 +65,19 @@ int kem_encapsulate(void* vctx, unsigned char* out, std::size_t* outlen, unsigne
             return 1;
         }
         if (secret == nullptr) return 0;
+        // Room first: a data key the caller cannot receive is never made.
+        if (!fits(ctx, longest_blob(*ctx->key, kDataKeySize), *outlen, "the data key blob") ||
+            !fits(ctx, kDataKeySize, *secretlen, "the data key")) {
+            return 0;
+        }
         Keyward* kw = ctx->provider->connect();
         if (kw == nullptr) return 0;
         Result<DataKey> made = Error(Errc::failed, "not made");
         {
             QuietErrors quiet(ctx->provider);
-            made = kw->generate_data_key(ctx->key->keyring, kDataKeySize);
+            auto pinned = check_wrap_version(*kw, *ctx->key);
+            made = pinned.ok() ? kw->generate_data_key(ctx->key->keyring, kDataKeySize)
+                               : Result<DataKey>(pinned.error());
         }
         if (!made.ok()) {
             KW_RAISE(ctx->provider, made.error());
@@ -104,7 +111,7 @@ int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const u
         Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
         {
             QuietErrors quiet(ctx->provider);
-            auto blob = binary_blob(ByteView(in, inlen));
+            auto blob = blob_for(*ctx->key, ByteView(in, inlen));
             key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
         }
         if (!key.ok()) {

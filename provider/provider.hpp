@@ -7,6 +7,7 @@
 #include <openssl/core_dispatch.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,11 @@ struct ProviderContext {
     /// Opened on first use; never closed (teardown runs inside OPENSSL_cleanup, where nothing
     /// may touch the token), so its entries are written strictly.
     Keyward* keyward = nullptr;
+    /// Why the last open failed, and when to try again (never, for a wrong or locked PIN or a
+    /// bad configuration: retrying a wrong PIN on every operation would lock the token).
+    std::string open_failure;
+    bool open_failure_final = false;
+    std::chrono::steady_clock::time_point retry_after{};
 
     /// The handle, opened on first use. nullptr after raising one error that says why.
     Keyward* connect();
@@ -80,8 +86,16 @@ class QuietErrors {
     const OSSL_CORE_HANDLE* handle_;
 };
 
-/// A data key blob as the library takes it: binary as given, or the kwk1: text form decoded.
-Result<Bytes> binary_blob(ByteView in);
+/// The binary data key blob in `in` (binary, or the kwk1: text form decoded), refused unless
+/// it is of the key's keyring and, when the URI pinned one, of that version: -inkey
+/// keyward:A never unwraps keyring B's blob.
+Result<Bytes> blob_for(const Key& key, ByteView in);
+/// Refuses to wrap when the URI pinned a version that is not the keyring's active one (a blob
+/// is always wrapped under the active version).
+Status check_wrap_version(Keyward& kw, const Key& key);
+/// The longest blob a wrap of `key_size` bytes under this keyring can give (either suite): the
+/// output room asked for before the token does any work.
+std::size_t longest_blob(const Key& key, std::size_t key_size);
 
 /// Upper bound of a data key blob or raw wrap, reported as the key's max-size so that
 /// pkeyutl reads inputs and sizes outputs right (OpenSSL 3.0 reads at most 10x max-size).

@@ -7,6 +7,7 @@
 #include <openssl/core_object.h>
 #include <openssl/params.h>
 
+#include <memory>
 #include <string>
 
 #include "provider.hpp"
@@ -29,8 +30,8 @@ void* store_open_unguarded(void* provctx, const char* uri) {
     constexpr std::string_view kScheme = "keyward:";
     if (text.rfind(kScheme, 0) != 0) return nullptr;
     text.erase(0, kScheme.size());
-    auto* loader = new (std::nothrow) Loader;
-    if (loader == nullptr) return nullptr;
+    auto owned = std::make_unique<Loader>();  // freed on every early return and exception
+    Loader* loader = owned.get();
     loader->provider = provider;
     const auto semi = text.find(';');
     loader->keyring = text.substr(0, semi);
@@ -44,17 +45,15 @@ void* store_open_unguarded(void* provctx, const char* uri) {
             KW_RAISE(
                 provider, kReasonBadUri,
                 "keyward: URI \"keyward:" + text + "\": the only attribute is version=N (N >= 1)");
-            delete loader;
             return nullptr;
         }
         loader->version = static_cast<std::uint32_t>(std::stoul(digits));
     }
     if (loader->keyring.empty()) {
         KW_RAISE(provider, kReasonBadUri, "keyward: URI without a keyring name (keyward:NAME)");
-        delete loader;
         return nullptr;
     }
-    return loader;
+    return owned.release();
 }
 
 const OSSL_PARAM* store_settable_ctx_params(void*) {
@@ -95,12 +94,11 @@ int store_load_unguarded(void* ctx, OSSL_CALLBACK* object_cb, void* object_cbarg
             return 0;
         }
     }
-    auto* key = new (std::nothrow) Key;
-    if (key == nullptr) return 0;
+    auto key = std::make_unique<Key>();  // owned until the loader holds it
     key->provider = loader->provider;
     key->keyring = loader->keyring;
     key->version = loader->version;
-    loader->key = key;
+    loader->key = key.release();
     int type = OSSL_OBJECT_PKEY;
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &type),

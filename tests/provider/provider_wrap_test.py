@@ -92,7 +92,7 @@ def main():
     check(r.returncode == 0 and kek_version(r.stdout) == 2, "new blobs are wrapped under v2",
           r.stderr.decode())
     r = run(pk + ["-decrypt", "-inkey", "keyward:pk;version=1"], env, blob)
-    check(r.returncode == 0 and r.stdout == dek, "keyward:pk;version=1 loads and unwraps",
+    check(r.returncode == 0 and r.stdout == dek, "keyward:pk;version=1 unwraps a v1 blob",
           r.stderr.decode())
 
     # The KEM, from a C program that knows only libcrypto.
@@ -114,6 +114,15 @@ def main():
             "the only attribute is version=N", "a bad URI attribute is named")
     refused(run(pk + ["-encrypt", "-inkey", "keyward:pk"], env, b"abc"),
             "data key size 3 is outside 16-64 bytes", "a 3-byte data key is refused")
+    refused(run(pk + ["-decrypt", "-inkey", "keyward:pk;version=2"], env, blob),
+            "the blob is of version 1, not of keyward:pk;version=2",
+            "a pinned version refuses another version's blob")
+    refused(run(pk + ["-encrypt", "-inkey", "keyward:pk;version=1"], env, dek),
+            "keyward:pk;version=1 is not the active version",
+            "no wrap under a pinned version that is not active")
+    check(run([cli, "keyring", "create", "other"], env).returncode == 0, "keyring create other")
+    refused(run(pk + ["-decrypt", "-inkey", "keyward:other"], env, blob),
+            "the blob is of keyring pk, not of keyward:other", "a blob of another keyring")
     tampered = bytearray(blob)
     tampered[-1] ^= 1
     refused(run(pk + ["-decrypt", "-inkey", "keyward:pk"], env, bytes(tampered)),
