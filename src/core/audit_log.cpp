@@ -206,17 +206,20 @@ Result<bool> AuditLog::reaches(const AuditCheckpoint& c) {
                        anchor->key_version);
 }
 
+Result<bool> AuditLog::vouched(const AuditHead& head) {
+    if (head.from == AuditHead::From::empty) return true;
+    if (head.mac.empty()) return false;
+    const MacMessage message = head.from == AuditHead::From::row
+                                   ? key_.head_message(head.seq, head.hash)
+                                   : key_.anchor_message(head.seq, head.hash);
+    return key_.verify(message, head.mac, head.key_version);
+}
+
 Result<std::optional<std::string>> AuditLog::check_head() {
     std::lock_guard lock(commit_mutex_);
     KW_TRY(auto head, store_.audit_head());
-    if (head.from != AuditHead::From::empty) {
-        const MacMessage vouched = head.from == AuditHead::From::row
-                                       ? key_.head_message(head.seq, head.hash)
-                                       : key_.anchor_message(head.seq, head.hash);
-        bool good = false;
-        if (!head.mac.empty()) {
-            KW_TRY(good, key_.verify(vouched, head.mac, head.key_version));
-        }
+    {
+        KW_TRY(bool good, vouched(head));
         if (!good) {
             return std::optional<std::string>(
                 "the audit log's last entry (" + std::to_string(head.seq) +
@@ -266,14 +269,8 @@ Status AuditLog::append_locked(const std::vector<AuditEntry>& batch) {
     auto s = store_.append_audit([&](const AuditHead& head) -> Result<std::vector<AuditRow>> {
         // Only ever chain onto a head the token vouches for: entries added behind keyward's
         // back would otherwise be covered by this commit's MAC.
-        if (head.from != AuditHead::From::empty) {
-            const MacMessage vouched = head.from == AuditHead::From::row
-                                           ? key_.head_message(head.seq, head.hash)
-                                           : key_.anchor_message(head.seq, head.hash);
-            bool good = false;
-            if (!head.mac.empty()) {
-                KW_TRY(good, key_.verify(vouched, head.mac, head.key_version));
-            }
+        {
+            KW_TRY(bool good, vouched(head));
             if (!good) {
                 return Error(Errc::token_mismatch,
                              "the audit log's last entry (" + std::to_string(head.seq) +

@@ -93,6 +93,8 @@ class AuditLog {
     /// Whether the database still holds the entry the checkpoint vouches for (or archived it
     /// under an anchor the token vouches for).
     Result<bool> reaches(const AuditCheckpoint& checkpoint);
+    /// Whether the token vouches for the chain's head: its MAC (or the anchor's) verifies.
+    Result<bool> vouched(const AuditHead& head);
     void requeue(std::vector<AuditEntry> batch);
     void run_group_commits();
 
