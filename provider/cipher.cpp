@@ -15,36 +15,8 @@ namespace keyward::provider {
 
 namespace {
 
-struct CipherContext {
-    ProviderContext* provider = nullptr;
-    Key* key = nullptr;
-};
-
-void* cipher_newctx(void* provctx) {
-    auto* ctx = new (std::nothrow) CipherContext;
-    if (ctx != nullptr) ctx->provider = static_cast<ProviderContext*>(provctx);
-    return ctx;
-}
-
-void cipher_freectx(void* vctx) {
-    auto* ctx = static_cast<CipherContext*>(vctx);
-    if (ctx == nullptr) return;
-    release(ctx->key);
-    delete ctx;
-}
-
-int cipher_init(void* vctx, void* provkey, const OSSL_PARAM[]) {
-    auto* ctx = static_cast<CipherContext*>(vctx);
-    auto* key = static_cast<Key*>(provkey);
-    if (ctx == nullptr || key == nullptr || key->magic != Key::kMagic) return 0;
-    key->references.fetch_add(1);
-    release(ctx->key);
-    ctx->key = key;
-    return 1;
-}
-
 // Copies out to the caller's buffer, or says how much room it needs.
-int deliver(CipherContext* ctx, ByteView result, unsigned char* out, std::size_t* outlen,
+int deliver(OperationContext* ctx, ByteView result, unsigned char* out, std::size_t* outlen,
             std::size_t outsize) {
     if (result.size() > outsize) {
         KW_RAISE(ctx->provider, kReasonBufferTooSmall,
@@ -59,7 +31,7 @@ int deliver(CipherContext* ctx, ByteView result, unsigned char* out, std::size_t
 
 int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
                    const unsigned char* in, std::size_t inlen) {
-    auto* ctx = static_cast<CipherContext*>(vctx);
+    auto* ctx = static_cast<OperationContext*>(vctx);
     if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
     try {
         if (out == nullptr) {
@@ -95,7 +67,7 @@ int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
 
 int cipher_decrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
                    const unsigned char* in, std::size_t inlen) {
-    auto* ctx = static_cast<CipherContext*>(vctx);
+    auto* ctx = static_cast<OperationContext*>(vctx);
     if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
     try {
         if (out == nullptr) {
@@ -120,20 +92,15 @@ int cipher_decrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
     }
 }
 
-template <typename Fn>
-void (*fn(Fn* f))() {
-    return reinterpret_cast<void (*)()>(f);
-}
-
 }  // namespace
 
 const OSSL_DISPATCH kCipherFunctions[] = {
-    {OSSL_FUNC_ASYM_CIPHER_NEWCTX, fn(cipher_newctx)},
-    {OSSL_FUNC_ASYM_CIPHER_FREECTX, fn(cipher_freectx)},
-    {OSSL_FUNC_ASYM_CIPHER_ENCRYPT_INIT, fn(cipher_init)},
-    {OSSL_FUNC_ASYM_CIPHER_ENCRYPT, fn(cipher_encrypt)},
-    {OSSL_FUNC_ASYM_CIPHER_DECRYPT_INIT, fn(cipher_init)},
-    {OSSL_FUNC_ASYM_CIPHER_DECRYPT, fn(cipher_decrypt)},
+    {OSSL_FUNC_ASYM_CIPHER_NEWCTX, dispatch_fn(operation_newctx)},
+    {OSSL_FUNC_ASYM_CIPHER_FREECTX, dispatch_fn(operation_freectx)},
+    {OSSL_FUNC_ASYM_CIPHER_ENCRYPT_INIT, dispatch_fn(operation_init)},
+    {OSSL_FUNC_ASYM_CIPHER_ENCRYPT, dispatch_fn(cipher_encrypt)},
+    {OSSL_FUNC_ASYM_CIPHER_DECRYPT_INIT, dispatch_fn(operation_init)},
+    {OSSL_FUNC_ASYM_CIPHER_DECRYPT, dispatch_fn(cipher_decrypt)},
     {0, nullptr},
 };
 

@@ -16,35 +16,7 @@ namespace {
 constexpr std::size_t kDataKeySize = 32;  // every suite's default; suite 2's only size
 constexpr std::size_t kLongestDataKey = 64;
 
-struct KemContext {
-    ProviderContext* provider = nullptr;
-    Key* key = nullptr;
-};
-
-void* kem_newctx(void* provctx) {
-    auto* ctx = new (std::nothrow) KemContext;
-    if (ctx != nullptr) ctx->provider = static_cast<ProviderContext*>(provctx);
-    return ctx;
-}
-
-void kem_freectx(void* vctx) {
-    auto* ctx = static_cast<KemContext*>(vctx);
-    if (ctx == nullptr) return;
-    release(ctx->key);
-    delete ctx;
-}
-
-int kem_init(void* vctx, void* provkey, const OSSL_PARAM[]) {
-    auto* ctx = static_cast<KemContext*>(vctx);
-    auto* key = static_cast<Key*>(provkey);
-    if (ctx == nullptr || key == nullptr || key->magic != Key::kMagic) return 0;
-    key->references.fetch_add(1);
-    release(ctx->key);
-    ctx->key = key;
-    return 1;
-}
-
-bool fits(KemContext* ctx, std::size_t need, std::size_t room, const char* what) {
+bool fits(OperationContext* ctx, std::size_t need, std::size_t room, const char* what) {
     if (need <= room) return true;
     KW_RAISE(ctx->provider, kReasonBufferTooSmall,
              std::string(what) + " needs " + std::to_string(need) + " bytes, the buffer has " +
@@ -54,7 +26,7 @@ bool fits(KemContext* ctx, std::size_t need, std::size_t room, const char* what)
 
 int kem_encapsulate(void* vctx, unsigned char* out, std::size_t* outlen, unsigned char* secret,
                     std::size_t* secretlen) {
-    auto* ctx = static_cast<KemContext*>(vctx);
+    auto* ctx = static_cast<OperationContext*>(vctx);
     if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr || secretlen == nullptr) {
         return 0;
     }
@@ -99,7 +71,7 @@ int kem_encapsulate(void* vctx, unsigned char* out, std::size_t* outlen, unsigne
 
 int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const unsigned char* in,
                     std::size_t inlen) {
-    auto* ctx = static_cast<KemContext*>(vctx);
+    auto* ctx = static_cast<OperationContext*>(vctx);
     if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
     try {
         if (out == nullptr) {
@@ -127,20 +99,15 @@ int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const u
     }
 }
 
-template <typename Fn>
-void (*fn(Fn* f))() {
-    return reinterpret_cast<void (*)()>(f);
-}
-
 }  // namespace
 
 const OSSL_DISPATCH kKemFunctions[] = {
-    {OSSL_FUNC_KEM_NEWCTX, fn(kem_newctx)},
-    {OSSL_FUNC_KEM_FREECTX, fn(kem_freectx)},
-    {OSSL_FUNC_KEM_ENCAPSULATE_INIT, fn(kem_init)},
-    {OSSL_FUNC_KEM_ENCAPSULATE, fn(kem_encapsulate)},
-    {OSSL_FUNC_KEM_DECAPSULATE_INIT, fn(kem_init)},
-    {OSSL_FUNC_KEM_DECAPSULATE, fn(kem_decapsulate)},
+    {OSSL_FUNC_KEM_NEWCTX, dispatch_fn(operation_newctx)},
+    {OSSL_FUNC_KEM_FREECTX, dispatch_fn(operation_freectx)},
+    {OSSL_FUNC_KEM_ENCAPSULATE_INIT, dispatch_fn(operation_init)},
+    {OSSL_FUNC_KEM_ENCAPSULATE, dispatch_fn(kem_encapsulate)},
+    {OSSL_FUNC_KEM_DECAPSULATE_INIT, dispatch_fn(operation_init)},
+    {OSSL_FUNC_KEM_DECAPSULATE, dispatch_fn(kem_decapsulate)},
     {0, nullptr},
 };
 

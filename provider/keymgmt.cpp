@@ -61,20 +61,15 @@ int keymgmt_get_params(void* keydata, OSSL_PARAM params[]) {
     return 1;
 }
 
-template <typename Fn>
-void (*fn(Fn* f))() {
-    return reinterpret_cast<void (*)()>(f);
-}
-
 }  // namespace
 
 const OSSL_DISPATCH kKeymgmtFunctions[] = {
-    {OSSL_FUNC_KEYMGMT_LOAD, fn(keymgmt_load)},
-    {OSSL_FUNC_KEYMGMT_FREE, fn(keymgmt_free)},
-    {OSSL_FUNC_KEYMGMT_HAS, fn(keymgmt_has)},
-    {OSSL_FUNC_KEYMGMT_DUP, fn(keymgmt_dup)},
-    {OSSL_FUNC_KEYMGMT_GET_PARAMS, fn(keymgmt_get_params)},
-    {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, fn(keymgmt_gettable_params)},
+    {OSSL_FUNC_KEYMGMT_LOAD, dispatch_fn(keymgmt_load)},
+    {OSSL_FUNC_KEYMGMT_FREE, dispatch_fn(keymgmt_free)},
+    {OSSL_FUNC_KEYMGMT_HAS, dispatch_fn(keymgmt_has)},
+    {OSSL_FUNC_KEYMGMT_DUP, dispatch_fn(keymgmt_dup)},
+    {OSSL_FUNC_KEYMGMT_GET_PARAMS, dispatch_fn(keymgmt_get_params)},
+    {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, dispatch_fn(keymgmt_gettable_params)},
     {0, nullptr},
 };
 

@@ -102,6 +102,23 @@ std::size_t longest_blob(const Key& key, std::size_t key_size);
 inline constexpr int kMaxSize = 256;
 inline constexpr const char* kKeyType = "KEYWARD";
 
+/// What an asymmetric-cipher or KEM context holds: the provider and the key it was
+/// initialised with (one reference).
+struct OperationContext {
+    ProviderContext* provider = nullptr;
+    Key* key = nullptr;
+};
+void* operation_newctx(void* provctx);
+void operation_freectx(void* ctx);
+/// encrypt_init, decrypt_init, encapsulate_init, decapsulate_init: takes a reference to the key.
+int operation_init(void* ctx, void* provkey, const OSSL_PARAM params[]);
+
+/// A dispatch table entry's function pointer.
+template <typename Fn>
+void (*dispatch_fn(Fn* f))() {
+    return reinterpret_cast<void (*)()>(f);
+}
+
 extern const OSSL_DISPATCH kKeymgmtFunctions[];
 extern const OSSL_DISPATCH kStoreFunctions[];
 extern const OSSL_DISPATCH kCipherFunctions[];

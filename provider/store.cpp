@@ -141,20 +141,15 @@ int store_close(void* ctx) {
     return 1;
 }
 
-template <typename Fn>
-void (*fn(Fn* f))() {
-    return reinterpret_cast<void (*)()>(f);
-}
-
 }  // namespace
 
 const OSSL_DISPATCH kStoreFunctions[] = {
-    {OSSL_FUNC_STORE_OPEN, fn(store_open)},
-    {OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, fn(store_settable_ctx_params)},
-    {OSSL_FUNC_STORE_SET_CTX_PARAMS, fn(store_set_ctx_params)},
-    {OSSL_FUNC_STORE_LOAD, fn(store_load)},
-    {OSSL_FUNC_STORE_EOF, fn(store_eof)},
-    {OSSL_FUNC_STORE_CLOSE, fn(store_close)},
+    {OSSL_FUNC_STORE_OPEN, dispatch_fn(store_open)},
+    {OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, dispatch_fn(store_settable_ctx_params)},
+    {OSSL_FUNC_STORE_SET_CTX_PARAMS, dispatch_fn(store_set_ctx_params)},
+    {OSSL_FUNC_STORE_LOAD, dispatch_fn(store_load)},
+    {OSSL_FUNC_STORE_EOF, dispatch_fn(store_eof)},
+    {OSSL_FUNC_STORE_CLOSE, dispatch_fn(store_close)},
     {0, nullptr},
 };
 
