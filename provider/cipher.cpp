@@ -15,20 +15,6 @@ namespace keyward::provider {
 
 namespace {
 
-// Copies out to the caller's buffer, or says how much room it needs.
-int deliver(OperationContext* ctx, ByteView result, unsigned char* out, std::size_t* outlen,
-            std::size_t outsize) {
-    if (result.size() > outsize) {
-        KW_RAISE(ctx->provider, kReasonBufferTooSmall,
-                 "the output needs " + std::to_string(result.size()) + " bytes, the buffer has " +
-                     std::to_string(outsize));
-        return 0;
-    }
-    std::memcpy(out, result.data(), result.size());
-    *outlen = result.size();
-    return 1;
-}
-
 int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
                    const unsigned char* in, std::size_t inlen) {
     auto* ctx = static_cast<OperationContext*>(vctx);
@@ -67,29 +53,7 @@ int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
 
 int cipher_decrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
                    const unsigned char* in, std::size_t inlen) {
-    auto* ctx = static_cast<OperationContext*>(vctx);
-    if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
-    try {
-        if (out == nullptr) {
-            *outlen = 64;  // the longest data key docs/FORMAT.md allows
-            return 1;
-        }
-        Keyward* kw = ctx->provider->connect();
-        if (kw == nullptr) return 0;
-        Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
-        {
-            QuietErrors quiet(ctx->provider);
-            auto blob = blob_for(*ctx->key, ByteView(in, inlen));
-            key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
-        }
-        if (!key.ok()) {
-            KW_RAISE(ctx->provider, key.error());
-            return 0;
-        }
-        return deliver(ctx, ByteView(key->data(), key->size()), out, outlen, outsize);
-    } catch (...) {
-        return 0;
-    }
+    return unwrap_into(static_cast<OperationContext*>(vctx), out, outlen, outsize, in, inlen);
 }
 
 }  // namespace

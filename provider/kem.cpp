@@ -14,7 +14,6 @@ namespace keyward::provider {
 namespace {
 
 constexpr std::size_t kDataKeySize = 32;  // every suite's default; suite 2's only size
-constexpr std::size_t kLongestDataKey = 64;
 
 bool fits(OperationContext* ctx, std::size_t need, std::size_t room, const char* what) {
     if (need <= room) return true;
@@ -69,34 +68,11 @@ int kem_encapsulate(void* vctx, unsigned char* out, std::size_t* outlen, unsigne
     }
 }
 
+// 3.0 gives no buffer size here: the length set before the call is the capacity.
 int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const unsigned char* in,
                     std::size_t inlen) {
-    auto* ctx = static_cast<OperationContext*>(vctx);
-    if (ctx == nullptr || ctx->key == nullptr || outlen == nullptr) return 0;
-    try {
-        if (out == nullptr) {
-            *outlen = kLongestDataKey;
-            return 1;
-        }
-        Keyward* kw = ctx->provider->connect();
-        if (kw == nullptr) return 0;
-        Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
-        {
-            QuietErrors quiet(ctx->provider);
-            auto blob = blob_for(*ctx->key, ByteView(in, inlen));
-            key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
-        }
-        if (!key.ok()) {
-            KW_RAISE(ctx->provider, key.error());
-            return 0;
-        }
-        if (!fits(ctx, key->size(), *outlen, "the data key")) return 0;
-        std::memcpy(out, key->data(), key->size());
-        *outlen = key->size();
-        return 1;
-    } catch (...) {
-        return 0;
-    }
+    if (outlen == nullptr) return 0;
+    return unwrap_into(static_cast<OperationContext*>(vctx), out, outlen, *outlen, in, inlen);
 }
 
 }  // namespace

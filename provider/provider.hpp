@@ -113,6 +113,14 @@ void operation_freectx(void* ctx);
 /// encrypt_init, decrypt_init, encapsulate_init, decapsulate_init: takes a reference to the key.
 int operation_init(void* ctx, void* provkey, const OSSL_PARAM params[]);
 
+/// Copies result to out (room: outsize) and sets *outlen; raises "buffer too small" otherwise.
+int deliver(OperationContext* ctx, ByteView result, unsigned char* out, std::size_t* outlen,
+            std::size_t outsize);
+/// Decrypt and decapsulate: the data key inside a blob of the context's key (binary or kwk1:
+/// text), into out; with out NULL, the largest size without touching the token.
+int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
+                const unsigned char* in, std::size_t inlen);
+
 /// A dispatch table entry's function pointer.
 template <typename Fn>
 void (*dispatch_fn(Fn* f))() {
