@@ -35,14 +35,23 @@ Result<std::vector<core::DataObject>> read_data_objects(const Session& s,
     KW_TRY(auto handles, find_objects(s, match.span()));
     std::vector<core::DataObject> out;
     out.reserve(handles.size());
+    // Another process may destroy one between the search and the reads (a checkpoint pruned
+    // once its successor reads back): such an object is gone, not an error.
+    auto gone = [](const Error& e) {
+        return e.message().find("CKR_OBJECT_HANDLE_INVALID") != std::string::npos;
+    };
     for (CK_OBJECT_HANDLE h : handles) {
         core::DataObject o;
         o.application = application;
-        KW_TRY(auto label, read_bytes(s, h, CKA_LABEL));
-        o.label.assign(label.value.begin(), label.value.end());
-        KW_TRY(auto value, read_bytes(s, h, CKA_VALUE));
-        o.readable = value.revealed;
-        o.value = std::move(value.value);
+        auto label = read_bytes(s, h, CKA_LABEL);
+        if (!label.ok() && gone(label.error())) continue;
+        KW_TRY_STATUS(label.ok() ? ok_status() : Status(label.error()));
+        o.label.assign(label->value.begin(), label->value.end());
+        auto value = read_bytes(s, h, CKA_VALUE);
+        if (!value.ok() && gone(value.error())) continue;
+        KW_TRY_STATUS(value.ok() ? ok_status() : Status(value.error()));
+        o.readable = value->revealed;
+        o.value = std::move(value->value);
         out.push_back(std::move(o));
     }
     return out;
