@@ -75,14 +75,19 @@ int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const u
     return unwrap_into(static_cast<OperationContext*>(vctx), out, outlen, *outlen, in, inlen);
 }
 
+// The KEM has no parameters: its blobs are always kwk1 (keyward-format is the cipher's).
+int kem_init(void* vctx, void* provkey, const OSSL_PARAM[]) {
+    return operation_init(vctx, provkey, nullptr);
+}
+
 }  // namespace
 
 const OSSL_DISPATCH kKemFunctions[] = {
     {OSSL_FUNC_KEM_NEWCTX, dispatch_fn(operation_newctx)},
     {OSSL_FUNC_KEM_FREECTX, dispatch_fn(operation_freectx)},
-    {OSSL_FUNC_KEM_ENCAPSULATE_INIT, dispatch_fn(operation_init)},
+    {OSSL_FUNC_KEM_ENCAPSULATE_INIT, dispatch_fn(kem_init)},
     {OSSL_FUNC_KEM_ENCAPSULATE, dispatch_fn(kem_encapsulate)},
-    {OSSL_FUNC_KEM_DECAPSULATE_INIT, dispatch_fn(operation_init)},
+    {OSSL_FUNC_KEM_DECAPSULATE_INIT, dispatch_fn(kem_init)},
     {OSSL_FUNC_KEM_DECAPSULATE, dispatch_fn(kem_decapsulate)},
     {0, nullptr},
 };

@@ -4,6 +4,8 @@
 #include <new>
 #include <string>
 
+#include <openssl/params.h>
+
 #include "provider.hpp"
 
 namespace keyward::provider {
@@ -21,14 +23,39 @@ void operation_freectx(void* vctx) {
     delete ctx;
 }
 
-int operation_init(void* vctx, void* provkey, const OSSL_PARAM[]) {
+int operation_init(void* vctx, void* provkey, const OSSL_PARAM params[]) {
     auto* ctx = static_cast<OperationContext*>(vctx);
     auto* key = static_cast<Key*>(provkey);
     if (ctx == nullptr || key == nullptr || key->magic != Key::kMagic) return 0;
     key->references.fetch_add(1);
     release(ctx->key);
     ctx->key = key;
-    return 1;
+    ctx->raw = false;
+    return set_format(ctx, params);
+}
+
+int set_format(OperationContext* ctx, const OSSL_PARAM params[]) {
+    if (ctx == nullptr) return 0;
+    if (params == nullptr) return 1;
+    const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, kFormatParam);
+    if (p == nullptr) return 1;
+    const char* value = nullptr;
+    if (OSSL_PARAM_get_utf8_string_ptr(p, &value) == 0 || value == nullptr) {
+        KW_RAISE(ctx->provider, kReasonBadParameter, "keyward-format takes a string: kwk1 or raw");
+        return 0;
+    }
+    try {
+        const std::string format(value);
+        if (format != "kwk1" && format != "raw") {
+            KW_RAISE(ctx->provider, kReasonBadParameter,
+                     "keyward-format is kwk1 or raw, not \"" + format + "\"");
+            return 0;
+        }
+        ctx->raw = format == "raw";
+        return 1;
+    } catch (...) {
+        return 0;
+    }
 }
 
 // Copies out to the caller's buffer, or says how much room it needs.
@@ -53,13 +80,22 @@ int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, 
             *outlen = 64;  // the longest data key docs/FORMAT.md allows; no token work
             return 1;
         }
+        if (ctx->raw && ctx->key->version == 0) {
+            KW_RAISE(ctx->provider, kReasonBadParameter, raw_needs_version(*ctx->key));
+            return 0;
+        }
         Keyward* kw = ctx->provider->connect();
         if (kw == nullptr) return 0;
         Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
         {
             QuietErrors quiet(ctx->provider);
-            auto blob = blob_for(*ctx->key, ByteView(in, inlen));
-            key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
+            if (ctx->raw) {
+                key = kw->unwrap_key_raw(ctx->key->keyring, ctx->key->version,
+                                         ByteView(in, inlen));
+            } else {
+                auto blob = blob_for(*ctx->key, ByteView(in, inlen));
+                key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());
+            }
         }
         if (!key.ok()) {
             KW_RAISE(ctx->provider, key.error());

@@ -20,9 +20,6 @@ namespace {
 
 using keyward::provider::ProviderContext;
 
-// What the core gives the provider: plain function pointers, so nothing runs at load or exit.
-OSSL_FUNC_core_get_params_fn* c_get_params = nullptr;
-
 void provider_teardown(void* provctx) {
     // Plain memory only. The keyward handle stays open on purpose: closing it here, inside
     // OPENSSL_cleanup, would touch the token (DESIGN.md); its entries are already written.
@@ -110,13 +107,7 @@ const OSSL_DISPATCH kProviderDispatch[] = {
 extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
     const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
     void** provctx) {
-    const OSSL_DISPATCH* in_start = in;
-    for (; in != nullptr && in->function_id != 0; ++in) {
-        if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
-            c_get_params = OSSL_FUNC_core_get_params(in);
-    }
-    if (c_get_params == nullptr) return 0;
-    keyward::provider::take_core_functions(in_start);
+    if (!keyward::provider::take_core_functions(in)) return 0;
     // Every key of the provider's openssl.cnf section is a parameter here (provider_conf.c).
     const char* config_path = nullptr;
     const char* principal = nullptr;
@@ -125,7 +116,7 @@ extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
         OSSL_PARAM_construct_utf8_ptr("principal", const_cast<char**>(&principal), 0),
         OSSL_PARAM_construct_end(),
     };
-    if (c_get_params(handle, wanted) == 0) return 0;
+    if (keyward::provider::core_get_params(handle, wanted) == 0) return 0;
     auto* ctx = new (std::nothrow) ProviderContext;
     if (ctx == nullptr) return 0;
     try {

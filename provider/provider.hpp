@@ -7,10 +7,7 @@
 #include <openssl/core_dispatch.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
 
 #include "keyward/keyward.hpp"
@@ -24,18 +21,13 @@ struct ProviderContext {
     std::string config_path;  ///< keyward-config from openssl.cnf, else $KEYWARD_CONFIG
     std::string principal;    ///< principal from openssl.cnf; empty: the config's
 
-    std::mutex mutex;
-    /// Opened on first use; never closed (teardown runs inside OPENSSL_cleanup, where nothing
-    /// may touch the token), so its entries are written strictly.
-    Keyward* keyward = nullptr;
-    /// Why the last open failed, and when to try again (never, for a wrong or locked PIN or a
-    /// bad configuration: retrying a wrong PIN on every operation would lock the token).
-    std::string open_failure;
-    bool open_failure_final = false;
-    std::chrono::steady_clock::time_point retry_after{};
-
-    /// The handle, opened on first use. nullptr after raising one error that says why.
-    Keyward* connect();
+    /// The process's keyward handle for this configuration and principal, opened on first use
+    /// and shared by every provider instance (library context) that names the same pair. It
+    /// is never closed: teardown runs inside OPENSSL_cleanup, where nothing may touch the
+    /// token, so its entries are written strictly. After fork() the child opens its own on
+    /// first use (PKCS#11 needs C_Initialize in the child). nullptr after raising one error
+    /// that says why.
+    Keyward* connect() const;
 };
 
 /// An EVP_PKEY's provider side: a keyring, and a version when the URI pinned one. Immutable
@@ -58,11 +50,15 @@ enum Reason : int {
     kReasonAccessDenied = 5,
     kReasonOperationFailed = 6,
     kReasonBufferTooSmall = 7,
+    kReasonBadParameter = 8,
 };
 extern const OSSL_ITEM kReasonStrings[];
 
-/// Takes the core's error functions from the table OSSL_provider_init receives.
-void take_core_functions(const OSSL_DISPATCH* in);
+/// Takes the core's functions from the table OSSL_provider_init receives, once per process
+/// (libcrypto gives every instance the same ones). false without core_get_params.
+bool take_core_functions(const OSSL_DISPATCH* in);
+/// The core's get_params (set by take_core_functions).
+int core_get_params(const OSSL_CORE_HANDLE* handle, OSSL_PARAM params[]);
 /// Raises one error in the caller's OpenSSL error queue (the message is passed as "%s").
 void raise_error(const ProviderContext* ctx, int reason, const std::string& message,
                  const char* file, int line, const char* func);
@@ -96,6 +92,10 @@ Status check_wrap_version(Keyward& kw, const Key& key);
 /// The longest blob a wrap of `key_size` bytes under this keyring can give (either suite): the
 /// output room asked for before the token does any work.
 std::size_t longest_blob(const Key& key, std::size_t key_size);
+/// Raw RFC 5649 output of a key_size-byte key: 8 * ceil(n / 8) + 8 bytes.
+std::size_t raw_wrap_size(std::size_t key_size);
+/// The error for raw mode with a key that pins no version (raw output names none).
+std::string raw_needs_version(const Key& key);
 
 /// Upper bound of a data key blob or raw wrap, reported as the key's max-size so that
 /// pkeyutl reads inputs and sizes outputs right (OpenSSL 3.0 reads at most 10x max-size).
@@ -107,17 +107,23 @@ inline constexpr const char* kKeyType = "KEYWARD";
 struct OperationContext {
     ProviderContext* provider = nullptr;
     Key* key = nullptr;
+    /// keyward-format=raw (asymmetric cipher only): raw RFC 5649 instead of a kwk1 blob.
+    bool raw = false;
 };
+/// The asymmetric cipher's one context parameter: "kwk1" (default) or "raw".
+inline constexpr const char* kFormatParam = "keyward-format";
 void* operation_newctx(void* provctx);
 void operation_freectx(void* ctx);
 /// encrypt_init, decrypt_init, encapsulate_init, decapsulate_init: takes a reference to the key.
 int operation_init(void* ctx, void* provkey, const OSSL_PARAM params[]);
 
+/// Reads keyward-format from params (NULL: nothing to set); raises an error for any other value.
+int set_format(OperationContext* ctx, const OSSL_PARAM params[]);
 /// Copies result to out (room: outsize) and sets *outlen; raises "buffer too small" otherwise.
 int deliver(OperationContext* ctx, ByteView result, unsigned char* out, std::size_t* outlen,
             std::size_t outsize);
 /// Decrypt and decapsulate: the data key inside a blob of the context's key (binary or kwk1:
-/// text), into out; with out NULL, the largest size without touching the token.
+/// text), or inside raw RFC 5649 output under the key's pinned version, into out; with out NULL, the largest size without touching the token.
 int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
                 const unsigned char* in, std::size_t inlen);
 

@@ -202,6 +202,13 @@ class KEYWARD_API Keyward {
     /// The KWK1 blob of a data key the caller already holds (16-64 bytes; suite 2: 32), under
     /// the keyring's active version (the OpenSSL provider's EVP_PKEY_encrypt).
     Result<Bytes> wrap_data_key(const std::string& keyring, ByteView key);
+    /// Raw RFC 5649 wrap (no keyward header, so no version in it) of a data key (16-64 bytes)
+    /// under `version`, which must be the active version of a suite 1 keyring: for peers that
+    /// speak only the RFC (`openssl enc -id-aes256-wrap-pad`). The caller keeps the version.
+    Result<Bytes> wrap_key_raw(const std::string& keyring, std::uint32_t version, ByteView key);
+    /// The data key inside raw RFC 5649 output of wrap_key_raw under that version.
+    Result<SecretBytes> unwrap_key_raw(const std::string& keyring, std::uint32_t version,
+                                       ByteView wrapped);
 
     // Records (docs/RECORDS.md). Addresses are "NS/NAME" (docs/CLI.md); values go only to
     // the caller, never into metadata, errors or logs.

@@ -192,4 +192,43 @@ Result<SecretBytes> Envelopes::decrypt_data_key(ByteView blob) {
     return dek;
 }
 
+Result<Envelopes::Target> Envelopes::raw_target(const std::string& keyring,
+                                                std::uint32_t version) {
+    KW_TRY(auto target, named_target(keyring, version));
+    if (target.ring.suite != Suite::kwp) {
+        return Error(Errc::usage, "keyring \"" + keyring +
+                                      "\" uses suite 2 (AES-GCM); raw RFC 5649 needs a suite 1 "
+                                      "keyring");
+    }
+    return target;
+}
+
+Result<Bytes> Envelopes::wrap_key_raw(const std::string& keyring, std::uint32_t version,
+                                      ByteView key) {
+    KW_TRY(auto target, raw_target(keyring, version));
+    if (target.version.state != KekState::active) {
+        return Error(Errc::state_refused,
+                     "version " + std::to_string(version) + " of keyring \"" + keyring + "\" is " +
+                         std::string(kek_state_name(target.version.state)) +
+                         "; only the active version wraps");
+    }
+    if (key.size() < kMinDataKeySize || key.size() > kMaxDataKeySize) {
+        return Error(Errc::usage,
+                     "data key size " + std::to_string(key.size()) + " is outside 16-64 bytes");
+    }
+    return wrap(target, key);
+}
+
+Result<SecretBytes> Envelopes::unwrap_key_raw(const std::string& keyring, std::uint32_t version,
+                                              ByteView wrapped) {
+    KW_TRY(auto target, raw_target(keyring, version));
+    KW_TRY(auto dek, unwrap(target, wrapped));
+    if (dek.size() < kMinDataKeySize || dek.size() > kMaxDataKeySize ||
+        crypto::wrapped_dek_length(Suite::kwp, dek.size()) != wrapped.size()) {
+        return Error(Errc::bad_dek_length, "the wrapped key holds " + std::to_string(dek.size()) +
+                                               " bytes, which its wrapped length does not allow");
+    }
+    return dek;
+}
+
 }  // namespace keyward::core

@@ -37,6 +37,15 @@ class Envelopes {
     /// The DEK inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
 
+    /// Raw RFC 5649 (no keyward header) of a caller's data key (16-64 bytes) under `version`,
+    /// which must be the active version of a suite 1 keyring: what `openssl enc
+    /// -id-aes256-wrap-pad` makes with the KEK's value, for peers that only speak the RFC.
+    Result<Bytes> wrap_key_raw(const std::string& keyring, std::uint32_t version, ByteView key);
+    /// Inverse of wrap_key_raw under a version named by the caller (the output carries none):
+    /// active, decrypt-only or compromised, as for blobs.
+    Result<SecretBytes> unwrap_key_raw(const std::string& keyring, std::uint32_t version,
+                                       ByteView wrapped);
+
   private:
     struct Target {
         KeyringRow ring;
@@ -45,6 +54,7 @@ class Envelopes {
     };
     Result<Target> active_target(const std::string& keyring);
     Result<Target> named_target(const std::string& keyring, std::uint32_t version);
+    Result<Target> raw_target(const std::string& keyring, std::uint32_t version);
     Result<Bytes> wrap(const Target& t, ByteView dek);
     Result<SecretBytes> unwrap(const Target& t, ByteView wrapped);
 

@@ -36,6 +36,8 @@ inline constexpr Operation rewrap{"rewrap", Permission::write, OperationClass::s
 inline constexpr Operation datakey{"datakey", Permission::write, OperationClass::stateless};
 inline constexpr Operation datakey_wrap{"datakey.wrap", Permission::write, OperationClass::stateless};
 inline constexpr Operation datakey_decrypt{"datakey.decrypt", Permission::read, OperationClass::stateless};
+inline constexpr Operation datakey_wrap_raw{"datakey.wrap-raw", Permission::write, OperationClass::stateless};
+inline constexpr Operation datakey_unwrap_raw{"datakey.unwrap-raw", Permission::read, OperationClass::stateless};
 inline constexpr Operation record_put{"record.put", Permission::write, OperationClass::record};
 inline constexpr Operation record_generate{"record.generate", Permission::write, OperationClass::record};
 inline constexpr Operation record_restore{"record.restore", Permission::write, OperationClass::record};

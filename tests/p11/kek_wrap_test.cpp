@@ -7,12 +7,16 @@
 
 #include <openssl/evp.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "kek_test_aad.hpp"
 #include "keyward/types.hpp"
 #include "p11/key_ops.hpp"
 #include "support/p11_test_helpers.hpp"
 #include "support/secret_text.hpp"
 #include "support/softhsm_token.hpp"
+#include "support/test_env.hpp"
 
 using keyward::Bytes;
 using keyward::Errc;
@@ -272,4 +276,65 @@ TEST_CASE("re-wrapping moves a DEK to another KEK in any suite combination") {
         CHECK(r.error().code() == Errc::auth_failed);
         CHECK(r.error().message() == "authentication failed");
     }
+}
+
+TEST_CASE("suite 1 in the token is RFC 5649 exactly as openssl enc -id-aes256-wrap-pad makes it") {
+    // The known-answer test behind the OpenSSL provider's raw mode (docs/PROVIDER.md): a key of
+    // known value, imported into this throw-away token (P11Hsm looks KEKs up among private token
+    // objects only), wraps data keys through the same P11Hsm::wrap_dek call as raw mode,
+    // and the stock openssl binary, given the same key and RFC 5649's alternative IV A65959A6,
+    // must print the very same bytes; the token unwraps openssl's output back to the key.
+    SoftHsmToken token("kw-raw-kat");
+    auto hsm = token.connect_with_known_keks();  // the KEK is imported with a known value
+    RawToken raw(token);
+    const Bytes kek_value = keyward::test::from_hex(
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    {
+        CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+        CK_KEY_TYPE aes = CKK_AES;
+        CK_BBOOL yes = CK_TRUE;
+        std::string label = "keyward:kat:v1";
+        CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls},
+                            {CKA_KEY_TYPE, &aes, sizeof aes},
+                            {CKA_TOKEN, &yes, sizeof yes},
+                            {CKA_PRIVATE, &yes, sizeof yes},
+                            {CKA_WRAP, &yes, sizeof yes},
+                            {CKA_UNWRAP, &yes, sizeof yes},
+                            {CKA_LABEL, label.data(), label.size()},
+                            {CKA_VALUE, const_cast<unsigned char*>(kek_value.data()),
+                             kek_value.size()}};
+        CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+        REQUIRE(raw.f()->C_CreateObject(raw.h(), t, 8, &h) == CKR_OK);
+    }
+    const KekRef kek{"keyward:kat:v1", Suite::kwp};
+    const auto dir = keyward::test::fresh_dir("raw-kat");
+    int compared = 0;
+    for (std::size_t n : {16, 24, 32, 48, 64}) {
+        INFO("data key of " << n << " bytes");
+        Bytes dek(n);
+        for (std::size_t i = 0; i < n; ++i) dek[i] = static_cast<unsigned char>(0xa0 + i);
+        const auto in = dir / ("dek" + std::to_string(n));
+        const auto out = dir / ("wrapped" + std::to_string(n));
+        {
+            std::ofstream f(in, std::ios::binary);
+            f.write(reinterpret_cast<const char*>(dek.data()), static_cast<std::streamsize>(n));
+        }
+        const std::string command = "openssl enc -id-aes256-wrap-pad -iv A65959A6 -K "
+                                    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c"
+                                    "1d1e1f -in '" +
+                                    in.string() + "' -out '" + out.string() + "'";
+        REQUIRE(std::system(command.c_str()) == 0);
+        const std::string by_openssl = keyward::test::read_file(out);
+        REQUIRE(by_openssl.size() == n + 8);
+
+        auto by_token = hsm->wrap_dek(kek, dek, {});
+        REQUIRE(by_token.ok());
+        CHECK(std::string(by_token->begin(), by_token->end()) == by_openssl);
+
+        auto back = hsm->unwrap_dek(kek, Bytes(by_openssl.begin(), by_openssl.end()), {});
+        REQUIRE(back.ok());
+        CHECK(plain(*back) == dek);
+        ++compared;
+    }
+    CHECK(compared == 5);
 }
