@@ -90,10 +90,10 @@ fs::path make_setup(const fs::path& dir) {
          "init token");
     must(setup::create_database(dir / "keyward.db"), "create database");
     const fs::path conf = dir / "keyward.conf";
-    write_private(conf, "module = " + *module + "\ntoken = bench\npin = file:" +
-                            (dir / "user.pin").string() + "\ndatabase = " +
-                            (dir / "keyward.db").string() + "\nsofthsm2_conf = " +
-                            (dir / "softhsm2.conf").string() + "\n");
+    write_private(conf, "module = " + *module +
+                            "\ntoken = bench\npin = file:" + (dir / "user.pin").string() +
+                            "\ndatabase = " + (dir / "keyward.db").string() +
+                            "\nsofthsm2_conf = " + (dir / "softhsm2.conf").string() + "\n");
     return conf;
 }
 
@@ -155,10 +155,14 @@ int main(int argc, char** argv) {
     std::string provider_dir = KEYWARD_PROVIDER_BUILD_DIR;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
-        if (flag == "--iterations") iterations = std::atoi(argv[i + 1]);
-        else if (flag == "--dir") dir = argv[i + 1];
-        else if (flag == "--provider-dir") provider_dir = argv[i + 1];
-        else die("unknown option " + flag);
+        if (flag == "--iterations")
+            iterations = std::atoi(argv[i + 1]);
+        else if (flag == "--dir")
+            dir = argv[i + 1];
+        else if (flag == "--provider-dir")
+            provider_dir = argv[i + 1];
+        else
+            die("unknown option " + flag);
     }
     if (iterations < 100) die("--iterations must be at least 100");
     const fs::path conf = make_setup(fs::absolute(dir));
@@ -210,18 +214,20 @@ int main(int argc, char** argv) {
     const long rss_growth = resident_bytes() - rss_before;
     const Stats lw = stats_of(lib_wrap), ew = stats_of(evp_wrap_us);
     const Stats lu = stats_of(lib_unwrap), eu = stats_of(evp_unwrap_us);
-    std::printf("keyward provider vs library, 32-byte data keys, %d iterations, SoftHSM, strict "
-                "audit entries\n",
-                iterations);
+    std::printf(
+        "keyward provider vs library, 32-byte data keys, %d iterations, SoftHSM, strict "
+        "audit entries\n",
+        iterations);
     row("library wrap_data_key", lw);
     row("provider EVP_PKEY_encrypt", ew);
     row("library decrypt_data_key", lu);
     row("provider EVP_PKEY_decrypt", eu);
     std::printf("  provider / library at p50: wrap %.2fx, unwrap %.2fx (limit 1.20x)\n",
                 ew.p50_us / lw.p50_us, eu.p50_us / lu.p50_us);
-    std::printf("  resident memory grew %.0f bytes per token operation over the run (SoftHSM keeps "
-                "session objects until C_Finalize, which the provider never calls)\n",
-                static_cast<double>(rss_growth) / static_cast<double>(4 * n));
+    std::printf(
+        "  resident memory grew %.0f bytes per token operation over the run (SoftHSM keeps "
+        "session objects until C_Finalize, which the provider never calls)\n",
+        static_cast<double>(rss_growth) / static_cast<double>(4 * n));
     EVP_PKEY_free(key);
     return 0;
 }

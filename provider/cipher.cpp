@@ -2,8 +2,8 @@
 // The asymmetric-cipher operation on KEYWARD keys: EVP_PKEY_encrypt wraps the caller's data
 // key into a kwk1 data key blob (docs/FORMAT.md) under the keyring's active version, in the
 // token; EVP_PKEY_decrypt unwraps a blob under the version it names. keyward-format=raw gives
-// and takes raw RFC 5649 instead, under the URI's pinned version (raw output names none). Size queries (a NULL
-// output buffer) answer an upper bound without touching the token.
+// and takes raw RFC 5649 instead, under the URI's pinned version (raw output names none). Size
+// queries (a NULL output buffer) answer an upper bound without touching the token.
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 
@@ -30,8 +30,7 @@ int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
             return 0;
         }
         // Room first: no token work (nor audit entry) for a result that cannot be delivered.
-        const std::size_t need =
-            ctx->raw ? raw_wrap_size(inlen) : longest_blob(*ctx->key, inlen);
+        const std::size_t need = ctx->raw ? raw_wrap_size(inlen) : longest_blob(*ctx->key, inlen);
         if (outsize < need) {
             KW_RAISE(ctx->provider, kReasonBufferTooSmall,
                      "the blob may need " + std::to_string(need) + " bytes, the buffer has " +

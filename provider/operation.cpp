@@ -90,8 +90,7 @@ int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, 
         {
             QuietErrors quiet(ctx->provider);
             if (ctx->raw) {
-                key = kw->unwrap_key_raw(ctx->key->keyring, ctx->key->version,
-                                         ByteView(in, inlen));
+                key = kw->unwrap_key_raw(ctx->key->keyring, ctx->key->version, ByteView(in, inlen));
             } else {
                 auto blob = blob_for(*ctx->key, ByteView(in, inlen));
                 key = blob.ok() ? kw->decrypt_data_key(*blob) : Result<SecretBytes>(blob.error());

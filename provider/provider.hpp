@@ -123,7 +123,8 @@ int set_format(OperationContext* ctx, const OSSL_PARAM params[]);
 int deliver(OperationContext* ctx, ByteView result, unsigned char* out, std::size_t* outlen,
             std::size_t outsize);
 /// Decrypt and decapsulate: the data key inside a blob of the context's key (binary or kwk1:
-/// text), or inside raw RFC 5649 output under the key's pinned version, into out; with out NULL, the largest size without touching the token.
+/// text), or inside raw RFC 5649 output under the key's pinned version, into out; with out NULL,
+/// the largest size without touching the token.
 int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
                 const unsigned char* in, std::size_t inlen);
 

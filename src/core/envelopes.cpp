@@ -192,8 +192,7 @@ Result<SecretBytes> Envelopes::decrypt_data_key(ByteView blob) {
     return dek;
 }
 
-Result<Envelopes::Target> Envelopes::raw_target(const std::string& keyring,
-                                                std::uint32_t version) {
+Result<Envelopes::Target> Envelopes::raw_target(const std::string& keyring, std::uint32_t version) {
     KW_TRY(auto target, named_target(keyring, version));
     if (target.ring.suite != Suite::kwp) {
         return Error(Errc::usage, "keyring \"" + keyring +
@@ -207,10 +206,10 @@ Result<Bytes> Envelopes::wrap_key_raw(const std::string& keyring, std::uint32_t 
                                       ByteView key) {
     KW_TRY(auto target, raw_target(keyring, version));
     if (target.version.state != KekState::active) {
-        return Error(Errc::state_refused,
-                     "version " + std::to_string(version) + " of keyring \"" + keyring + "\" is " +
-                         std::string(kek_state_name(target.version.state)) +
-                         "; only the active version wraps");
+        return Error(Errc::state_refused, "version " + std::to_string(version) + " of keyring \"" +
+                                              keyring + "\" is " +
+                                              std::string(kek_state_name(target.version.state)) +
+                                              "; only the active version wraps");
     }
     if (key.size() < kMinDataKeySize || key.size() > kMaxDataKeySize) {
         return Error(Errc::usage,

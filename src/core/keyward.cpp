@@ -197,8 +197,7 @@ Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {
 Result<Bytes> Keyward::wrap_key_raw(const std::string& keyring, std::uint32_t version,
                                     ByteView key) {
     return impl_->audited(core::ops::datakey_wrap_raw, core::Resource::of_keyring(keyring),
-                          "keyring:" + keyring + "/v" + std::to_string(version),
-                          [&](AuditNote&) {
+                          "keyring:" + keyring + "/v" + std::to_string(version), [&](AuditNote&) {
                               return impl_->envelopes.wrap_key_raw(keyring, version, key);
                           });
 }
@@ -206,8 +205,7 @@ Result<Bytes> Keyward::wrap_key_raw(const std::string& keyring, std::uint32_t ve
 Result<SecretBytes> Keyward::unwrap_key_raw(const std::string& keyring, std::uint32_t version,
                                             ByteView wrapped) {
     return impl_->audited(core::ops::datakey_unwrap_raw, core::Resource::of_keyring(keyring),
-                          "keyring:" + keyring + "/v" + std::to_string(version),
-                          [&](AuditNote&) {
+                          "keyring:" + keyring + "/v" + std::to_string(version), [&](AuditNote&) {
                               return impl_->envelopes.unwrap_key_raw(keyring, version, wrapped);
                           });
 }

@@ -287,22 +287,22 @@ TEST_CASE("suite 1 in the token is RFC 5649 exactly as openssl enc -id-aes256-wr
     SoftHsmToken token("kw-raw-kat");
     auto hsm = token.connect_with_known_keks();  // the KEK is imported with a known value
     RawToken raw(token);
-    const Bytes kek_value = keyward::test::from_hex(
-        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    const Bytes kek_value =
+        keyward::test::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
     {
         CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
         CK_KEY_TYPE aes = CKK_AES;
         CK_BBOOL yes = CK_TRUE;
         std::string label = "keyward:kat:v1";
-        CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls},
-                            {CKA_KEY_TYPE, &aes, sizeof aes},
-                            {CKA_TOKEN, &yes, sizeof yes},
-                            {CKA_PRIVATE, &yes, sizeof yes},
-                            {CKA_WRAP, &yes, sizeof yes},
-                            {CKA_UNWRAP, &yes, sizeof yes},
-                            {CKA_LABEL, label.data(), label.size()},
-                            {CKA_VALUE, const_cast<unsigned char*>(kek_value.data()),
-                             kek_value.size()}};
+        CK_ATTRIBUTE t[] = {
+            {CKA_CLASS, &cls, sizeof cls},
+            {CKA_KEY_TYPE, &aes, sizeof aes},
+            {CKA_TOKEN, &yes, sizeof yes},
+            {CKA_PRIVATE, &yes, sizeof yes},
+            {CKA_WRAP, &yes, sizeof yes},
+            {CKA_UNWRAP, &yes, sizeof yes},
+            {CKA_LABEL, label.data(), label.size()},
+            {CKA_VALUE, const_cast<unsigned char*>(kek_value.data()), kek_value.size()}};
         CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
         REQUIRE(raw.f()->C_CreateObject(raw.h(), t, 8, &h) == CKR_OK);
     }
@@ -319,10 +319,11 @@ TEST_CASE("suite 1 in the token is RFC 5649 exactly as openssl enc -id-aes256-wr
             std::ofstream f(in, std::ios::binary);
             f.write(reinterpret_cast<const char*>(dek.data()), static_cast<std::streamsize>(n));
         }
-        const std::string command = "openssl enc -id-aes256-wrap-pad -iv A65959A6 -K "
-                                    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c"
-                                    "1d1e1f -in '" +
-                                    in.string() + "' -out '" + out.string() + "'";
+        const std::string command =
+            "openssl enc -id-aes256-wrap-pad -iv A65959A6 -K "
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c"
+            "1d1e1f -in '" +
+            in.string() + "' -out '" + out.string() + "'";
         REQUIRE(std::system(command.c_str()) == 0);
         const std::string by_openssl = keyward::test::read_file(out);
         REQUIRE(by_openssl.size() == n + 8);

@@ -62,8 +62,7 @@ static int wrap(const unsigned char* dek, size_t dek_len, unsigned char* blob, s
     return ok;
 }
 
-static int unwrap(const unsigned char* blob, size_t blob_len, unsigned char* dek,
-                  size_t* dek_len) {
+static int unwrap(const unsigned char* blob, size_t blob_len, unsigned char* dek, size_t* dek_len) {
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     int ok = ctx != NULL && EVP_PKEY_decrypt_init(ctx) > 0 &&
              EVP_PKEY_decrypt(ctx, dek, dek_len, blob, blob_len) > 0;
