@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_stats.hpp"
 #include "keyward/keyward.hpp"
 #include "keyward/setup.hpp"
 
@@ -33,19 +34,8 @@ using namespace keyward;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-struct Stats {
-    double p50_us = 0, p99_us = 0, mean_us = 0;
-};
-
-Stats stats_of(std::vector<double> us) {
-    Stats s;
-    for (double v : us) s.mean_us += v;
-    s.mean_us /= static_cast<double>(us.size());
-    std::sort(us.begin(), us.end());
-    s.p50_us = us[us.size() / 2];
-    s.p99_us = us[us.size() * 99 / 100];
-    return s;
-}
+using bench::Stats;
+using bench::stats_of;
 
 void row(const char* what, const Stats& s) {
     std::printf("  %-36s p50 %7.1f us   p99 %7.1f us   mean %7.1f us   %8.0f ops/s\n", what,

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.hpp"
 #include "core/assemble.hpp"
 #include "core/envelopes.hpp"
 #include "core/keyrings.hpp"
@@ -38,9 +39,8 @@ namespace {
 using namespace keyward;
 using Clock = std::chrono::steady_clock;
 
-struct Stats {
-    double p50_us = 0, p99_us = 0, mean_us = 0;
-};
+using bench::Stats;
+using bench::stats_of;
 
 Stats measure(int iterations, const std::function<bool()>& op) {
     for (int i = 0; i < iterations / 10; ++i) op();  // warm-up: caches, session pool, DRBG
@@ -53,23 +53,7 @@ Stats measure(int iterations, const std::function<bool()>& op) {
         }
         sample = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
     }
-    Stats s;
-    for (double v : us) s.mean_us += v;
-    s.mean_us /= static_cast<double>(us.size());
-    std::sort(us.begin(), us.end());
-    s.p50_us = us[us.size() / 2];
-    s.p99_us = us[us.size() * 99 / 100];
-    return s;
-}
-
-Stats stats_of(std::vector<double> us) {
-    Stats s;
-    for (double v : us) s.mean_us += v;
-    s.mean_us /= static_cast<double>(us.size());
-    std::sort(us.begin(), us.end());
-    s.p50_us = us[us.size() / 2];
-    s.p99_us = us[us.size() * 99 / 100];
-    return s;
+    return stats_of(std::move(us));
 }
 
 // Both operations, one after the other in each iteration: SoftHSM 2.6.1 slows as the session

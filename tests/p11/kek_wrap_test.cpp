@@ -28,6 +28,27 @@ using keyward::test::random_bytes;
 using keyward::test::RawToken;
 using keyward::test::SoftHsmToken;
 
+namespace {
+
+// A private token AES key of known value with wrap and unwrap (what keyward itself never makes:
+// CKA_LOCAL is false), for tests that compare the token with OpenSSL under the same key.
+void import_known_kek(const RawToken& raw, const std::string& label, const Bytes& value) {
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE aes = CKK_AES;
+    CK_BBOOL yes = CK_TRUE;
+    std::string text = label;
+    Bytes copy = value;
+    CK_ATTRIBUTE t[] = {
+        {CKA_CLASS, &cls, sizeof cls},         {CKA_KEY_TYPE, &aes, sizeof aes},
+        {CKA_TOKEN, &yes, sizeof yes},         {CKA_PRIVATE, &yes, sizeof yes},
+        {CKA_WRAP, &yes, sizeof yes},          {CKA_UNWRAP, &yes, sizeof yes},
+        {CKA_LABEL, text.data(), text.size()}, {CKA_VALUE, copy.data(), copy.size()}};
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    REQUIRE(raw.f()->C_CreateObject(raw.h(), t, 8, &h) == CKR_OK);
+}
+
+}  // namespace
+
 TEST_CASE("a DEK wrapped under suite 1 unwraps to the same bytes") {
     SoftHsmToken token("kw-kwp");
     auto hsm = token.connect();
@@ -93,22 +114,7 @@ TEST_CASE("a re-wrap never changes a data key's length, even on a token that zer
     REQUIRE(hsm->generate_kek("keyward:l:v2", Suite::kwp, Bytes{2}).ok());
     RawToken raw(token);
     Bytes kek_value = random_bytes(32);
-    {
-        CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-        CK_KEY_TYPE aes = CKK_AES;
-        CK_BBOOL yes = CK_TRUE;
-        std::string label = "keyward:l:v1";
-        CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls},
-                            {CKA_KEY_TYPE, &aes, sizeof aes},
-                            {CKA_TOKEN, &yes, sizeof yes},
-                            {CKA_PRIVATE, &yes, sizeof yes},
-                            {CKA_WRAP, &yes, sizeof yes},
-                            {CKA_UNWRAP, &yes, sizeof yes},
-                            {CKA_LABEL, label.data(), label.size()},
-                            {CKA_VALUE, kek_value.data(), kek_value.size()}};
-        CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-        REQUIRE(raw.f()->C_CreateObject(raw.h(), t, 8, &h) == CKR_OK);
-    }
+    import_known_kek(raw, "keyward:l:v1", kek_value);
     auto rfc5649 = [&](const Bytes& key) {
         Bytes out(key.size() + 16);
         EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
@@ -289,23 +295,7 @@ TEST_CASE("suite 1 in the token is RFC 5649 exactly as openssl enc -id-aes256-wr
     RawToken raw(token);
     const Bytes kek_value =
         keyward::test::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-    {
-        CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-        CK_KEY_TYPE aes = CKK_AES;
-        CK_BBOOL yes = CK_TRUE;
-        std::string label = "keyward:kat:v1";
-        CK_ATTRIBUTE t[] = {
-            {CKA_CLASS, &cls, sizeof cls},
-            {CKA_KEY_TYPE, &aes, sizeof aes},
-            {CKA_TOKEN, &yes, sizeof yes},
-            {CKA_PRIVATE, &yes, sizeof yes},
-            {CKA_WRAP, &yes, sizeof yes},
-            {CKA_UNWRAP, &yes, sizeof yes},
-            {CKA_LABEL, label.data(), label.size()},
-            {CKA_VALUE, const_cast<unsigned char*>(kek_value.data()), kek_value.size()}};
-        CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-        REQUIRE(raw.f()->C_CreateObject(raw.h(), t, 8, &h) == CKR_OK);
-    }
+    import_known_kek(raw, "keyward:kat:v1", kek_value);
     const KekRef kek{"keyward:kat:v1", Suite::kwp};
     const auto dir = keyward::test::fresh_dir("raw-kat");
     int compared = 0;

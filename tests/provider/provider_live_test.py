@@ -9,36 +9,13 @@ configuration file that is not there: non-zero exit, one clear error, never a si
 usage: provider_live_test.py KEYWARD_SO KEYWARD_CLI TMPDIR PROVIDER_CLIENT
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
 
-failures = 0
+from provider_testlib import check, fresh_setup, kek_version, run, summary
+
 DEADLINE = 5.0  # seconds a loaded provider may take to see a change made with the CLI
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what + ("\n     " + detail.replace("\n", "\n     ") if detail else ""))
-
-
-def run(args, env, stdin=None):
-    r = subprocess.run(args, capture_output=True, env=env, input=stdin, timeout=600)
-    # A signal (negative) or a shell-style 128+N would be a crash, at any point, exit included.
-    check(0 <= r.returncode < 128, "no signal: " + os.path.basename(args[0]) + " " +
-          " ".join(args[1:3]), "exit %d\n%s" % (r.returncode, r.stderr.decode()))
-    return r
-
-
-def kek_version(blob):
-    """The KEK version in a binary kwk1 blob (docs/FORMAT.md)."""
-    name_len = blob[5]
-    return int.from_bytes(blob[6 + name_len:10 + name_len], "big")
 
 
 class Served:
@@ -82,17 +59,9 @@ class Served:
 def main():
     module, cli, tmp, client = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     module_dir = os.path.dirname(os.path.abspath(module))
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    env = dict(os.environ)
-    for v in ("OPENSSL_CONF", "OPENSSL_MODULES", "KEYWARD_PIN"):
-        env.pop(v, None)
-    setup = os.path.join(tmp, "setup")
-    r = run([cli, "init", "--softhsm", setup], env)
-    if r.returncode != 0:
-        print("keyward init failed: " + r.stderr.decode())
+    env = fresh_setup(cli, tmp)
+    if env is None:
         return 1
-    env["KEYWARD_CONFIG"] = os.path.join(setup, "keyward.conf")
     for ring in ("threads", "live"):
         check(run([cli, "keyring", "create", ring], env).returncode == 0, "keyring create " + ring)
 
@@ -175,8 +144,7 @@ def main():
     missing = dict(env, KEYWARD_CONFIG=os.path.join(tmp, "nowhere.conf"))
     refused(run(pk, missing, dek), "nowhere.conf", "a configuration file that is not there")
 
-    print("%d failed" % failures)
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

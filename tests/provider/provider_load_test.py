@@ -7,23 +7,14 @@ version and status, and loads without a token (the token is touched lazily, neve
 usage: provider_load_test.py KEYWARD_SO KEYWARD_VERSION TMPDIR
 """
 import os
-import subprocess
 import sys
 
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what + ("\n     " + detail.replace("\n", "\n     ") if detail else ""))
+import provider_testlib
+from provider_testlib import check, summary
 
 
 def run(args, env=None):
-    return subprocess.run(args, capture_output=True, text=True, env=env)
+    return provider_testlib.run(args, env=env, text=True)
 
 
 def main():
@@ -66,8 +57,7 @@ def main():
     check(r.returncode == 0 and "e3b0c44298fc1c149afbf4c8996fb924" in r.stdout,
           "default provider still serves the application", r.stdout + r.stderr)
 
-    print("%d failed" % failures)
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

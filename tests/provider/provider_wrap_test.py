@@ -9,51 +9,15 @@ clear error and nothing of SoftHSM's own libcrypto errors in the caller's queue.
 usage: provider_wrap_test.py KEYWARD_SO KEYWARD_CLI TMPDIR KEM_CLIENT
 """
 import os
-import shutil
-import subprocess
 import sys
 
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what + ("\n     " + detail.replace("\n", "\n     ") if detail else ""))
-
-
-def run(args, env, stdin=None):
-    r = subprocess.run(args, capture_output=True, env=env, input=stdin, timeout=300)
-    # A signal (negative) or a shell-style 128+N would be a crash, at any point, exit included.
-    if not 0 <= r.returncode < 128:
-        check(False, "no signal: " + " ".join(args[:3]), "exit %d\n%s" % (r.returncode,
-                                                                            r.stderr.decode()))
-    return r
-
-
-def kek_version(blob):
-    """The KEK version in a binary kwk1 blob (docs/FORMAT.md: magic and format version, suite,
-    keyring name length and name, then the KEK version, 4 bytes big-endian)."""
-    name_len = blob[5]
-    return int.from_bytes(blob[6 + name_len:10 + name_len], "big")
-
+from provider_testlib import check, fresh_setup, kek_version, run, summary
 
 def main():
     module, cli, tmp, kem_client = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    env = dict(os.environ)
-    for v in ("OPENSSL_CONF", "OPENSSL_MODULES", "KEYWARD_PIN"):
-        env.pop(v, None)
-    setup = os.path.join(tmp, "setup")
-    r = run([cli, "init", "--softhsm", setup], env)
-    if r.returncode != 0:
-        print("keyward init failed: " + r.stderr.decode())
+    env = fresh_setup(cli, tmp)
+    if env is None:
         return 1
-    env["KEYWARD_CONFIG"] = os.path.join(setup, "keyward.conf")
     check(run([cli, "keyring", "create", "pk"], env).returncode == 0, "keyring create pk")
 
     pk = ["openssl", "pkeyutl", "-provider-path", os.path.dirname(module), "-provider", "default",
@@ -206,8 +170,7 @@ def main():
     r = run([cli, "audit", "verify"], env)
     check(r.returncode == 0, "the audit log verifies", r.stderr.decode())
 
-    print("%d failed" % failures)
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":
