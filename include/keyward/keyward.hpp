@@ -195,13 +195,18 @@ class KEYWARD_API Keyward {
     Result<SecretBytes> open(ByteView envelope, ByteView context = {});
     /// Envelope or data key blob re-wrapped under its keyring's active KEK version.
     Result<Bytes> rewrap(ByteView envelope_or_blob);
-    /// A fresh data key (suite 1: 16-64 bytes; suite 2: 32) and its KWK1 blob.
-    Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes = 32);
+    /// A fresh data key (suite 1: 16-64 bytes; suite 2: 32) and its KWK1 blob, under the
+    /// keyring's active version; with `version` != 0, under that version, refused
+    /// (state_refused) unless it is the active one.
+    Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes = 32,
+                                      std::uint32_t version = 0);
     /// The data key inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
     /// The KWK1 blob of a data key the caller already holds (16-64 bytes; suite 2: 32), under
-    /// the keyring's active version (the OpenSSL provider's EVP_PKEY_encrypt).
-    Result<Bytes> wrap_data_key(const std::string& keyring, ByteView key);
+    /// the keyring's active version, or under `version` as generate_data_key says (the OpenSSL
+    /// provider's EVP_PKEY_encrypt).
+    Result<Bytes> wrap_data_key(const std::string& keyring, ByteView key,
+                                std::uint32_t version = 0);
     /// Raw RFC 5649 wrap (no keyward header, so no version in it) of a data key (16-64 bytes)
     /// under `version`, which must be the active version of a suite 1 keyring: for peers that
     /// speak only the RFC (`openssl enc -id-aes256-wrap-pad`). The caller keeps the version.

@@ -144,8 +144,9 @@ Result<Bytes> Envelopes::rewrap(ByteView input) {
     return crypto::serialize_envelope(header, env.nonce, env.ciphertext, env.tag);
 }
 
-Result<DataKey> Envelopes::generate_data_key(const std::string& keyring, std::size_t bytes) {
-    KW_TRY(auto target, active_target(keyring));
+Result<DataKey> Envelopes::generate_data_key(const std::string& keyring, std::size_t bytes,
+                                             std::uint32_t version) {
+    KW_TRY(auto target, wrap_target(keyring, version));
     if (target.ring.suite == Suite::gcm && bytes != kDekSize) {
         return Error(Errc::usage, "keyring \"" + keyring +
                                       "\" uses suite 2, whose data keys are always 32 bytes");
@@ -157,12 +158,13 @@ Result<DataKey> Envelopes::generate_data_key(const std::string& keyring, std::si
     DataKey out;
     out.key.resize(bytes);
     KW_TRY_STATUS(crypto::random_bytes(out.key));
-    KW_TRY(out.blob, wrap_data_key(keyring, out.key));
+    KW_TRY(out.blob, wrap_data_key(keyring, out.key, target.version.version));
     return out;
 }
 
-Result<Bytes> Envelopes::wrap_data_key(const std::string& keyring, ByteView key) {
-    KW_TRY(auto target, active_target(keyring));
+Result<Bytes> Envelopes::wrap_data_key(const std::string& keyring, ByteView key,
+                                       std::uint32_t version) {
+    KW_TRY(auto target, wrap_target(keyring, version));
     if (target.ring.suite == Suite::gcm && key.size() != kDekSize) {
         return Error(Errc::usage, "keyring \"" + keyring +
                                       "\" uses suite 2, whose data keys are always 32 bytes");
@@ -192,25 +194,35 @@ Result<SecretBytes> Envelopes::decrypt_data_key(ByteView blob) {
     return dek;
 }
 
-Result<Envelopes::Target> Envelopes::raw_target(const std::string& keyring, std::uint32_t version) {
+Result<Envelopes::Target> Envelopes::wrap_target(const std::string& keyring,
+                                                 std::uint32_t version) {
+    if (version == 0) return active_target(keyring);
     KW_TRY(auto target, named_target(keyring, version));
-    if (target.ring.suite != Suite::kwp) {
-        return Error(Errc::usage, "keyring \"" + keyring +
-                                      "\" uses suite 2 (AES-GCM); raw RFC 5649 needs a suite 1 "
-                                      "keyring");
-    }
-    return target;
-}
-
-Result<Bytes> Envelopes::wrap_key_raw(const std::string& keyring, std::uint32_t version,
-                                      ByteView key) {
-    KW_TRY(auto target, raw_target(keyring, version));
     if (target.version.state != KekState::active) {
         return Error(Errc::state_refused, "version " + std::to_string(version) + " of keyring \"" +
                                               keyring + "\" is " +
                                               std::string(kek_state_name(target.version.state)) +
                                               "; only the active version wraps");
     }
+    return target;
+}
+
+namespace {
+
+Status require_suite1_for_raw(const std::string& keyring, Suite suite) {
+    if (suite == Suite::kwp) return {};
+    return Error(Errc::usage, "keyring \"" + keyring +
+                                  "\" uses suite 2 (AES-GCM); raw RFC 5649 needs a suite 1 "
+                                  "keyring");
+}
+
+}  // namespace
+
+Result<Bytes> Envelopes::wrap_key_raw(const std::string& keyring, std::uint32_t version,
+                                      ByteView key) {
+    if (version == 0) return Error(Errc::usage, "raw RFC 5649 needs a KEK version");
+    KW_TRY(auto target, wrap_target(keyring, version));
+    KW_TRY_STATUS(require_suite1_for_raw(keyring, target.ring.suite));
     if (key.size() < kMinDataKeySize || key.size() > kMaxDataKeySize) {
         return Error(Errc::usage,
                      "data key size " + std::to_string(key.size()) + " is outside 16-64 bytes");
@@ -220,7 +232,8 @@ Result<Bytes> Envelopes::wrap_key_raw(const std::string& keyring, std::uint32_t 
 
 Result<SecretBytes> Envelopes::unwrap_key_raw(const std::string& keyring, std::uint32_t version,
                                               ByteView wrapped) {
-    KW_TRY(auto target, raw_target(keyring, version));
+    KW_TRY(auto target, named_target(keyring, version));
+    KW_TRY_STATUS(require_suite1_for_raw(keyring, target.ring.suite));
     KW_TRY(auto dek, unwrap(target, wrapped));
     if (dek.size() < kMinDataKeySize || dek.size() > kMaxDataKeySize ||
         crypto::wrapped_dek_length(Suite::kwp, dek.size()) != wrapped.size()) {

@@ -28,11 +28,15 @@ class Envelopes {
     /// (header only changes). Returned unchanged when it already names the active version.
     Result<Bytes> rewrap(ByteView envelope_or_blob);
 
-    /// A fresh data key of `bytes` bytes (suite 1: 16..64; suite 2: 32) and its KWK1 blob.
-    Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes);
-    /// The KWK1 blob of a caller's data key (16-64 bytes; suite 2: 32) under the keyring's
-    /// active version.
-    Result<Bytes> wrap_data_key(const std::string& keyring, ByteView key);
+    /// A fresh data key of `bytes` bytes (suite 1: 16..64; suite 2: 32) and its KWK1 blob,
+    /// under the active version; under `version` when it is not 0, refused unless that is the
+    /// active one (a caller that pinned a version gets that version or an error, even when a
+    /// rotation lands between its check and the wrap).
+    Result<DataKey> generate_data_key(const std::string& keyring, std::size_t bytes,
+                                      std::uint32_t version = 0);
+    /// The KWK1 blob of a caller's data key (16-64 bytes; suite 2: 32), versions as above.
+    Result<Bytes> wrap_data_key(const std::string& keyring, ByteView key,
+                                std::uint32_t version = 0);
 
     /// The DEK inside a KWK1 blob.
     Result<SecretBytes> decrypt_data_key(ByteView blob);
@@ -54,7 +58,8 @@ class Envelopes {
     };
     Result<Target> active_target(const std::string& keyring);
     Result<Target> named_target(const std::string& keyring, std::uint32_t version);
-    Result<Target> raw_target(const std::string& keyring, std::uint32_t version);
+    /// The active version's target; with version != 0, that version's, refused unless active.
+    Result<Target> wrap_target(const std::string& keyring, std::uint32_t version);
     Result<Bytes> wrap(const Target& t, ByteView dek);
     Result<SecretBytes> unwrap(const Target& t, ByteView wrapped);
 

@@ -21,7 +21,16 @@ Status KekLedger::load() {
     KW_TRY(auto ledger, hsm_.read_state_ledger());
     std::lock_guard lock(mutex_);
     ledger_ = std::move(ledger);
+    loaded_at_ = std::chrono::steady_clock::now();
     return {};
+}
+
+void KekLedger::refresh_if_stale() {
+    {
+        std::lock_guard lock(mutex_);
+        if (std::chrono::steady_clock::now() - loaded_at_ < kMaxAge) return;
+    }
+    (void)load();
 }
 
 KekState KekLedger::effective_state(const KekVersionRow& row) const {

@@ -5,6 +5,7 @@
 // effective state is the graver of the two, and where they differ keyward says so.
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,6 +31,12 @@ class KekLedger {
 
     /// Reads the token's ledger (again). Errors are the token's.
     Status load();
+    /// Reads it again when the last read is older than kMaxAge: a handle that lives for days
+    /// (the OpenSSL provider's, keywardd's) must see what other processes recorded in the
+    /// token, even when the database was put back to say otherwise. A failed read keeps the
+    /// last one (the next call tries again); the operation then meets the token itself.
+    void refresh_if_stale();
+    static constexpr std::chrono::seconds kMaxAge{2};
 
     /// The row's state, made graver by what the token recorded for that very KEK (label and
     /// CKA_ID): destroyed over compromised over any live state.
@@ -52,6 +59,7 @@ class KekLedger {
     Hsm& hsm_;
     mutable std::mutex mutex_;
     StateLedger ledger_;
+    std::chrono::steady_clock::time_point loaded_at_{};
 };
 
 /// "compromised" is graver than any live state, "destroyed" graver than all.

@@ -120,11 +120,13 @@ Result<KeyringRow> Keyrings::show(const std::string& name) {
     KW_TRY_STATUS(check_keyring_name(name));
     KW_TRY(auto ring, store_.find_keyring(name));
     if (!ring) return not_found_keyring(name);
+    ledger_.refresh_if_stale();
     return ledger_.apply(std::move(*ring));
 }
 
 Result<std::vector<KeyringRow>> Keyrings::list() {
     KW_TRY(auto rings, store_.list_keyrings());
+    ledger_.refresh_if_stale();
     for (auto& ring : rings) ring = ledger_.apply(std::move(ring));
     return rings;
 }

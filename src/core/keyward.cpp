@@ -172,16 +172,18 @@ Result<Bytes> Keyward::rewrap(ByteView envelope_or_blob) {
                           [&](AuditNote&) { return impl_->envelopes.rewrap(envelope_or_blob); });
 }
 
-Result<DataKey> Keyward::generate_data_key(const std::string& keyring, std::size_t bytes) {
+Result<DataKey> Keyward::generate_data_key(const std::string& keyring, std::size_t bytes,
+                                           std::uint32_t version) {
     return impl_->audited(
         core::ops::datakey, core::Resource::of_keyring(keyring), "keyring:" + keyring,
-        [&](AuditNote&) { return impl_->envelopes.generate_data_key(keyring, bytes); });
+        [&](AuditNote&) { return impl_->envelopes.generate_data_key(keyring, bytes, version); });
 }
 
-Result<Bytes> Keyward::wrap_data_key(const std::string& keyring, ByteView key) {
-    return impl_->audited(core::ops::datakey_wrap, core::Resource::of_keyring(keyring),
-                          "keyring:" + keyring,
-                          [&](AuditNote&) { return impl_->envelopes.wrap_data_key(keyring, key); });
+Result<Bytes> Keyward::wrap_data_key(const std::string& keyring, ByteView key,
+                                     std::uint32_t version) {
+    return impl_->audited(
+        core::ops::datakey_wrap, core::Resource::of_keyring(keyring), "keyring:" + keyring,
+        [&](AuditNote&) { return impl_->envelopes.wrap_data_key(keyring, key, version); });
 }
 
 Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {

@@ -6,9 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "store/sqlite_connection.hpp"
 #include "store/sqlite_trace.hpp"
@@ -39,20 +43,76 @@ Status ensure_private_mode(const std::filesystem::path& path) {
                                        "chmod 600 it");
 }
 
+// Every open connection of the process, for release_inherited_connections. Leaked on purpose
+// (no destructor at exit); its mutex is held across fork() so that the child finds it free.
+struct OpenConnections {
+    std::mutex mutex;
+    std::vector<Connection*> all;
+};
+
+OpenConnections& open_connections() {
+    static auto* registry = [] {
+        auto* r = new OpenConnections;
+        ::pthread_atfork([] { open_connections().mutex.lock(); },
+                         [] { open_connections().mutex.unlock(); },
+                         [] { open_connections().mutex.unlock(); });
+        return r;
+    }();
+    return *registry;
+}
+
 Result<std::unique_ptr<Connection>> connect(const std::filesystem::path& path, int flags,
                                             std::chrono::milliseconds busy_timeout) {
+    release_inherited_connections();
     auto connection = std::make_unique<Connection>(path.string(), busy_timeout);
+    connection->pid = ::getpid();
     const int rc = sqlite3_open_v2(path.c_str(), &connection->db,
                                    flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
     if (rc != SQLITE_OK) return connection_error(*connection, rc, "cannot open it");
     install_busy_handler(*connection);
     install_sql_trace(connection->db);  // KEYWARD_DEBUG=sql (sqlite_trace.hpp)
+    auto& registry = open_connections();
+    std::lock_guard lock(registry.mutex);
+    registry.all.push_back(connection.get());
     return connection;
 }
 
 }  // namespace
 
+void release_inherited_connections() {
+    auto& registry = open_connections();
+    const pid_t me = ::getpid();
+    std::lock_guard lock(registry.mutex);
+    for (Connection* c : registry.all) {
+        if (c->pid == me || c->released || c->db == nullptr) continue;
+        // Finalised here, so that the close is real (a connection with live statements would
+        // only become a zombie, its files still open); their Statement objects stop using them.
+        while (sqlite3_stmt* stmt = sqlite3_next_stmt(c->db, nullptr)) sqlite3_finalize(stmt);
+        // No checkpoint from the child: the WAL belongs to whoever uses the database now.
+        sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+        sqlite3_close(c->db);
+        c->db = nullptr;
+        c->released = true;
+    }
+}
+
+Error inherited_connection_error(const Connection& connection) {
+    return Error(Errc::database_error, "the connection to database " + connection.path +
+                                           " was made in process " +
+                                           std::to_string(connection.pid) +
+                                           " before fork(); open keyward again in this process");
+}
+
+sqlite3_stmt* Statement::live() const noexcept {
+    return connection_->released ? nullptr : stmt_;
+}
+
 Connection::~Connection() {
+    {
+        auto& registry = open_connections();
+        std::lock_guard lock(registry.mutex);
+        std::erase(registry.all, this);
+    }
     if (db == nullptr) return;
     // The -wal and -shm files stay (SQLITE_FCNTL_PERSIST_WAL, set at open) so that the next
     // process can read on a full disk: making the -shm file needs 32 KiB. The WAL is emptied
@@ -116,12 +176,14 @@ Error Database::error(std::string_view what) const {
 }
 
 Status Database::exec(const char* sql) {
+    if (connection_->released) return inherited_connection_error(*connection_);
     const int rc = sqlite3_exec(connection_->db, sql, nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) return {};
     return connection_error(*connection_, rc);
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
+    if (connection_->released) return inherited_connection_error(*connection_);
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(connection_->db, sql.data(), static_cast<int>(sql.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
@@ -130,38 +192,40 @@ Result<Statement> Database::prepare(std::string_view sql) {
 }
 
 Statement::~Statement() {
-    if (stmt_) sqlite3_finalize(stmt_);
+    // A released connection finalised its statements itself (release_inherited_connections).
+    if (stmt_ != nullptr && !connection_->released) sqlite3_finalize(stmt_);
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
+    sqlite3_bind_int64(live(), index, value);
     return *this;
 }
 
 Statement& Statement::bind(int index, double value) {
-    sqlite3_bind_double(stmt_, index, value);
+    sqlite3_bind_double(live(), index, value);
     return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-    sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    sqlite3_bind_text64(live(), index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     return *this;
 }
 
 Statement& Statement::bind(int index, ByteView value) {
     // A zero-length blob must still be a blob, not NULL: pass a valid pointer.
     static const std::uint8_t empty = 0;
-    sqlite3_bind_blob64(stmt_, index, value.empty() ? &empty : value.data(), value.size(),
+    sqlite3_bind_blob64(live(), index, value.empty() ? &empty : value.data(), value.size(),
                         SQLITE_TRANSIENT);
     return *this;
 }
 
 Statement& Statement::bind_null(int index) {
-    sqlite3_bind_null(stmt_, index);
+    sqlite3_bind_null(live(), index);
     return *this;
 }
 
 Result<bool> Statement::step() {
+    if (connection_->released) return inherited_connection_error(*connection_);
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
@@ -176,35 +240,36 @@ Status Statement::run() {
 }
 
 void Statement::reset() noexcept {
+    if (connection_->released) return;
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
 }
 
 std::int64_t Statement::column_int(int col) const noexcept {
-    return sqlite3_column_int64(stmt_, col);
+    return sqlite3_column_int64(live(), col);
 }
 
 double Statement::column_double(int col) const noexcept {
-    return sqlite3_column_double(stmt_, col);
+    return sqlite3_column_double(live(), col);
 }
 
 std::string Statement::column_text(int col) const {
-    const unsigned char* text = sqlite3_column_text(stmt_, col);
+    const unsigned char* text = sqlite3_column_text(live(), col);
     if (!text) return {};
     return std::string(reinterpret_cast<const char*>(text),
-                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+                       static_cast<std::size_t>(sqlite3_column_bytes(live(), col)));
 }
 
 Bytes Statement::column_blob(int col) const {
-    const void* blob = sqlite3_column_blob(stmt_, col);
-    auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col));
+    const void* blob = sqlite3_column_blob(live(), col);
+    auto size = static_cast<std::size_t>(sqlite3_column_bytes(live(), col));
     if (!blob || size == 0) return {};
     const auto* p = static_cast<const std::uint8_t*>(blob);
     return Bytes(p, p + size);
 }
 
 bool Statement::column_is_null(int col) const noexcept {
-    return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+    return sqlite3_column_type(live(), col) == SQLITE_NULL;
 }
 
 std::optional<std::string> Statement::column_optional_text(int col) const {

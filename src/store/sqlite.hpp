@@ -113,6 +113,9 @@ class Statement {
     friend class Database;
     Statement(sqlite3_stmt* stmt, const Connection* connection)
         : stmt_(stmt), connection_(connection) {}
+    /// The statement, or nullptr once its connection was released in a child after fork()
+    /// (SQLite's bind and column calls take nullptr as a misuse, harmlessly).
+    sqlite3_stmt* live() const noexcept;
     sqlite3_stmt* stmt_ = nullptr;
     const Connection* connection_ = nullptr;
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <optional>
@@ -25,6 +26,10 @@ struct Connection {
 
     sqlite3* db = nullptr;
     std::string path;  ///< the file as configured, for messages
+    pid_t pid = 0;     ///< the process that opened it
+    /// Closed in a child after fork() by release_inherited_connections: every call on it, or
+    /// on its statements, fails or does nothing.
+    bool released = false;
     std::chrono::milliseconds busy_timeout;
     bool keep_wal_files = false;
     /// A statement's own budget, when no operation has opened one (BusyBudget::current()).
@@ -32,6 +37,17 @@ struct Connection {
     /// The total of the budget the busy handler last gave up on, for the message.
     std::chrono::milliseconds gave_up_after{0};
 };
+
+/// Closes, in a child after fork(), every connection this process inherited from its parent.
+/// SQLite forbids using a connection across fork(), and a new connection in the child would
+/// share the inherited one's file bookkeeping: it would reuse the parent's hold on the -shm
+/// file's "in use" lock, which fork() does not pass on, so once the parent exits the next
+/// process would rebuild the -shm file under the child. Closing them first (their statements
+/// finalised, without a checkpoint) lets the child's new connections take their own locks.
+/// Called before every open; a no-op in a process that never forked.
+void release_inherited_connections();
+/// The error for a call on a released connection.
+Error inherited_connection_error(const Connection& connection);
 
 /// Makes SQLite wait for other processes' locks through the current operation's BusyBudget,
 /// else through one of busy_timeout for the statement.
