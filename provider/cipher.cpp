@@ -42,13 +42,12 @@ int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
         Result<Bytes> blob = Error(Errc::failed, "not wrapped");
         {
             QuietErrors quiet(ctx->provider);
-            if (ctx->raw) {
-                blob = kw->wrap_key_raw(ctx->key->keyring, ctx->key->version, ByteView(in, inlen));
-            } else {
-                auto pinned = check_wrap_version(*kw, *ctx->key);
-                blob = pinned.ok() ? kw->wrap_data_key(ctx->key->keyring, ByteView(in, inlen))
-                                   : Result<Bytes>(pinned.error());
-            }
+            // A pinned version is passed down: the library wraps under it or refuses, even when
+            // a rotation lands during the call.
+            blob =
+                ctx->raw
+                    ? kw->wrap_key_raw(ctx->key->keyring, ctx->key->version, ByteView(in, inlen))
+                    : kw->wrap_data_key(ctx->key->keyring, ByteView(in, inlen), ctx->key->version);
         }
         if (!blob.ok()) {
             KW_RAISE(ctx->provider, blob.error());
@@ -56,7 +55,8 @@ int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
         }
         return deliver(ctx, *blob, out, outlen, outsize);
     } catch (...) {
-        return 0;  // no exception crosses into libcrypto
+        raise_unexpected(ctx->provider);  // no exception crosses into libcrypto
+        return 0;
     }
 }
 

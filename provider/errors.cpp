@@ -19,7 +19,7 @@ OSSL_FUNC_core_vset_error_fn* c_vset_error = nullptr;
 OSSL_FUNC_core_set_error_mark_fn* c_set_error_mark = nullptr;
 OSSL_FUNC_core_pop_error_to_mark_fn* c_pop_error_to_mark = nullptr;
 
-void set_error(const OSSL_CORE_HANDLE* handle, int reason, const char* fmt, ...) {
+void set_error(const OSSL_CORE_HANDLE* handle, int reason, const char* fmt, ...) noexcept {
     va_list ap;
     va_start(ap, fmt);
     c_vset_error(handle, static_cast<std::uint32_t>(reason), fmt, ap);
@@ -93,6 +93,17 @@ void raise_error(const ProviderContext* ctx, const Error& error, const char* fil
     if (error.code() == Errc::access_denied) reason = kReasonAccessDenied;
     if (error.code() == Errc::not_found) reason = kReasonUnknownKeyring;
     raise_error(ctx, reason, error.message(), file, line, func);
+}
+
+void raise_literal(const ProviderContext* ctx, int reason, const char* message) noexcept {
+    if (ctx == nullptr || c_new_error == nullptr || c_vset_error == nullptr) return;
+    c_new_error(ctx->handle);
+    set_error(ctx->handle, reason, "%s", message);
+}
+
+void raise_unexpected(const ProviderContext* ctx) noexcept {
+    raise_literal(ctx, kReasonOperationFailed,
+                  "unexpected failure inside keyward.so (out of memory?)");
 }
 
 QuietErrors::QuietErrors(const ProviderContext* ctx)

@@ -4,6 +4,8 @@
 // key inside a blob. OpenSSL 3.0 passes no buffer sizes to a KEM: the lengths the caller sets
 // before the call (from the size query, as EVP_PKEY_encapsulate(3) shows) are the capacities.
 // OpenSSL 3.0's pkeyutl has no -encap: this is for the C API.
+#include <openssl/params.h>
+
 #include <cstring>
 #include <new>
 
@@ -46,9 +48,7 @@ int kem_encapsulate(void* vctx, unsigned char* out, std::size_t* outlen, unsigne
         Result<DataKey> made = Error(Errc::failed, "not made");
         {
             QuietErrors quiet(ctx->provider);
-            auto pinned = check_wrap_version(*kw, *ctx->key);
-            made = pinned.ok() ? kw->generate_data_key(ctx->key->keyring, kDataKeySize)
-                               : Result<DataKey>(pinned.error());
+            made = kw->generate_data_key(ctx->key->keyring, kDataKeySize, ctx->key->version);
         }
         if (!made.ok()) {
             KW_RAISE(ctx->provider, made.error());
@@ -64,7 +64,8 @@ int kem_encapsulate(void* vctx, unsigned char* out, std::size_t* outlen, unsigne
         *secretlen = made->key.size();
         return 1;
     } catch (...) {
-        return 0;  // no exception crosses into libcrypto
+        raise_unexpected(ctx->provider);  // no exception crosses into libcrypto
+        return 0;
     }
 }
 
@@ -75,8 +76,16 @@ int kem_decapsulate(void* vctx, unsigned char* out, std::size_t* outlen, const u
     return unwrap_into(static_cast<OperationContext*>(vctx), out, outlen, *outlen, in, inlen);
 }
 
-// The KEM has no parameters: its blobs are always kwk1 (keyward-format is the cipher's).
-int kem_init(void* vctx, void* provkey, const OSSL_PARAM[]) {
+// The KEM has no parameters: its blobs are always kwk1. keyward-format (the cipher's) is
+// refused rather than ignored, so that a caller asking for raw output never gets a blob.
+int kem_init(void* vctx, void* provkey, const OSSL_PARAM params[]) {
+    auto* ctx = static_cast<OperationContext*>(vctx);
+    if (ctx != nullptr && params != nullptr &&
+        OSSL_PARAM_locate_const(params, kFormatParam) != nullptr) {
+        raise_literal(ctx->provider, kReasonBadParameter,
+                      "the KEM has no keyward-format: its blobs are always kwk1");
+        return 0;
+    }
     return operation_init(vctx, provkey, nullptr);
 }
 

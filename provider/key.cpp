@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // A KEYWARD key's rules: which blobs it unwraps, which version it wraps under, how much room a
 // wrap needs, and its reference count.
+#include <algorithm>
 #include <string>
 
 #include "keyward/format.hpp"
@@ -32,17 +33,29 @@ Result<Bytes> blob_for(const Key& key, ByteView in) {
     return binary;
 }
 
-Status check_wrap_version(Keyward& kw, const Key& key) {
-    if (key.version == 0) return ok_status();
-    KW_TRY(auto ring, kw.keyring(key.keyring));
-    for (const auto& v : ring.versions) {
-        if (v.state == KekState::active && v.version == key.version) return ok_status();
+std::size_t longest_unwrapped(ByteView in, bool raw) {
+    constexpr std::size_t kLongestKey = 64;  // docs/FORMAT.md's largest data key
+    if (raw) return in.size() >= 16 ? std::min(kLongestKey, in.size() - 8) : 0;
+    // A blob's wrapped key is shorter than the blob; its exact length needs the header.
+    Bytes binary;
+    if (is_text_form(in)) {
+        auto decoded =
+            from_text_form(std::string_view(reinterpret_cast<const char*>(in.data()), in.size()));
+        if (!decoded.ok()) return 0;
+        binary = std::move(*decoded);
+    } else {
+        binary.assign(in.begin(), in.end());
     }
-    return Error(Errc::state_refused, "keyward:" + key.keyring +
-                                          ";version=" + std::to_string(key.version) +
-                                          " is not the active version: blobs are wrapped under "
-                                          "the active one (use keyward:" +
-                                          key.keyring + ")");
+    auto header = inspect_blob(binary);
+    if (!header.ok() || header->kind != BlobKind::data_key) return 0;
+    // docs/FORMAT.md: magic, suite, name length, name, version, wrapped length, wrapped key,
+    // and nothing after it (inspect_blob checked). Suite 1: RFC 5649 adds 8 bytes at least;
+    // suite 2: a 12-byte IV and a 16-byte tag.
+    const std::size_t header_size = 4 + 1 + 1 + header->keyring.size() + 4 + 2;
+    if (binary.size() <= header_size) return 0;
+    const std::size_t wrapped = binary.size() - header_size;
+    const std::size_t overhead = header->suite == Suite::kwp ? 8 : 28;
+    return wrapped > overhead ? std::min(kLongestKey, wrapped - overhead) : 0;
 }
 
 std::size_t longest_blob(const Key& key, std::size_t key_size) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include <openssl/params.h>
 
@@ -39,23 +40,27 @@ int set_format(OperationContext* ctx, const OSSL_PARAM params[]) {
     if (params == nullptr) return 1;
     const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, kFormatParam);
     if (p == nullptr) return 1;
-    const char* value = nullptr;
-    if (OSSL_PARAM_get_utf8_string_ptr(p, &value) == 0 || value == nullptr) {
-        KW_RAISE(ctx->provider, kReasonBadParameter, "keyward-format takes a string: kwk1 or raw");
+    // Copied into a bounded, terminated buffer: the caller's string need not be terminated.
+    char value[8] = {};
+    char* into = value;
+    if (p->data_type != OSSL_PARAM_UTF8_STRING ||
+        OSSL_PARAM_get_utf8_string(p, &into, sizeof value) == 0) {
+        raise_literal(ctx->provider, kReasonBadParameter,
+                      "keyward-format is the string kwk1 or raw");
         return 0;
     }
-    try {
-        const std::string format(value);
-        if (format != "kwk1" && format != "raw") {
+    const std::string_view format(value);
+    if (format != "kwk1" && format != "raw") {
+        try {
             KW_RAISE(ctx->provider, kReasonBadParameter,
-                     "keyward-format is kwk1 or raw, not \"" + format + "\"");
-            return 0;
+                     "keyward-format is kwk1 or raw, not \"" + std::string(format) + "\"");
+        } catch (...) {
+            raise_unexpected(ctx->provider);
         }
-        ctx->raw = format == "raw";
-        return 1;
-    } catch (...) {
         return 0;
     }
+    ctx->raw = format == "raw";
+    return 1;
 }
 
 // Copies out to the caller's buffer, or says how much room it needs.
@@ -84,6 +89,14 @@ int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, 
             KW_RAISE(ctx->provider, kReasonBadParameter, raw_needs_version(*ctx->key));
             return 0;
         }
+        // Room first: no unwrap (nor audit entry) for a key that cannot be delivered.
+        const std::size_t longest = longest_unwrapped(ByteView(in, inlen), ctx->raw);
+        if (longest > outsize) {
+            KW_RAISE(ctx->provider, kReasonBufferTooSmall,
+                     "the data key may need " + std::to_string(longest) +
+                         " bytes, the buffer has " + std::to_string(outsize));
+            return 0;
+        }
         Keyward* kw = ctx->provider->connect();
         if (kw == nullptr) return 0;
         Result<SecretBytes> key = Error(Errc::failed, "not unwrapped");
@@ -102,7 +115,8 @@ int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, 
         }
         return deliver(ctx, ByteView(key->data(), key->size()), out, outlen, outsize);
     } catch (...) {
-        return 0;  // no exception crosses into libcrypto
+        raise_unexpected(ctx->provider);  // no exception crosses into libcrypto
+        return 0;
     }
 }
 

@@ -107,7 +107,13 @@ const OSSL_DISPATCH kProviderDispatch[] = {
 extern "C" __attribute__((visibility("default"))) int OSSL_provider_init(
     const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in, const OSSL_DISPATCH** out,
     void** provctx) {
-    if (!keyward::provider::take_core_functions(in)) return 0;
+    bool have_core = false;
+    try {
+        have_core = keyward::provider::take_core_functions(in);
+    } catch (...) {  // std::call_once may throw std::system_error
+        return 0;
+    }
+    if (!have_core) return 0;
     // Every key of the provider's openssl.cnf section is a parameter here (provider_conf.c).
     const char* config_path = nullptr;
     const char* principal = nullptr;

@@ -65,6 +65,10 @@ void raise_error(const ProviderContext* ctx, int reason, const std::string& mess
 /// An Error from the library, as the OpenSSL error it maps to.
 void raise_error(const ProviderContext* ctx, const Error& error, const char* file, int line,
                  const char* func);
+/// Raises a fixed message: no allocation, so it cannot throw (catch blocks, parameter errors).
+void raise_literal(const ProviderContext* ctx, int reason, const char* message) noexcept;
+/// What a dispatch function's catch block raises.
+void raise_unexpected(const ProviderContext* ctx) noexcept;
 #define KW_RAISE(ctx, ...) \
     ::keyward::provider::raise_error((ctx), __VA_ARGS__, __FILE__, __LINE__, __func__)
 
@@ -86,12 +90,13 @@ class QuietErrors {
 /// it is of the key's keyring and, when the URI pinned one, of that version: -inkey
 /// keyward:A never unwraps keyring B's blob.
 Result<Bytes> blob_for(const Key& key, ByteView in);
-/// Refuses to wrap when the URI pinned a version that is not the keyring's active one (a blob
-/// is always wrapped under the active version).
-Status check_wrap_version(Keyward& kw, const Key& key);
 /// The longest blob a wrap of `key_size` bytes under this keyring can give (either suite): the
 /// output room asked for before the token does any work.
 std::size_t longest_blob(const Key& key, std::size_t key_size);
+/// The longest data key that `in` (a kwk1 blob, binary or text, or raw RFC 5649 when raw) can
+/// hold, from its length and header alone: the room a decrypt needs before the token works.
+/// 0 when `in` cannot hold one (the unwrap then fails with the precise reason).
+std::size_t longest_unwrapped(ByteView in, bool raw);
 /// Raw RFC 5649 output of a key_size-byte key: 8 * ceil(n / 8) + 8 bytes.
 std::size_t raw_wrap_size(std::size_t key_size);
 /// The error for raw mode with a key that pins no version (raw output names none).

@@ -116,6 +116,7 @@ void* store_open(void* provctx, const char* uri) {
     try {
         return store_open_unguarded(provctx, uri);
     } catch (...) {
+        raise_unexpected(static_cast<ProviderContext*>(provctx));
         return nullptr;
     }
 }
@@ -125,7 +126,9 @@ int store_load(void* ctx, OSSL_CALLBACK* object_cb, void* object_cbarg, OSSL_PAS
     try {
         return store_load_unguarded(ctx, object_cb, object_cbarg);
     } catch (...) {
-        static_cast<Loader*>(ctx)->done = true;
+        auto* loader = static_cast<Loader*>(ctx);
+        loader->done = true;
+        raise_unexpected(loader->provider);
         return 0;
     }
 }

@@ -8,6 +8,11 @@
  *   fork         one round trip in the parent (the handle opens), fork(); the child makes 20
  *                round trips and exits 0, or 1 on the first failure; the parent waits, makes
  *                one more and prints "fork ok".
+ *   orphan GO OUT  one round trip in the parent, fork(), and the parent exits 0 at once; the
+ *                child waits until its parent is gone and the file GO exists (the test runs the
+ *                CLI meanwhile), makes 20 round trips, writes "orphan ok PID" (or what failed)
+ *                to OUT, and exits once GO.end exists. The child outlives the process that
+ *                opened the database first.
  *   serve        a long-lived process for tests that change keyward behind its back: reads
  *                lines "wrap" and "unwrap HEX" on stdin and answers each with one line,
  *                "blob HEX", "key HEX" or "error TEXT" (the last OpenSSL error).
@@ -150,6 +155,52 @@ static int run_fork(void) {
     return 0;
 }
 
+static int run_orphan(const char* go, const char* out) {
+    if (!round_trip(400, 0)) return fail("round trip in the parent before fork()");
+    fflush(stdout);
+    const pid_t parent = getpid();
+    pid_t child = fork();
+    if (child < 0) return fail("fork");
+    if (child > 0) return 0; /* the parent leaves; the child carries on alone */
+    /* Like a daemon: let go of the caller's pipes, or whoever waits for their end waits for
+     * this child too. */
+    if (freopen("/dev/null", "r", stdin) == NULL || freopen("/dev/null", "w", stdout) == NULL ||
+        freopen("/dev/null", "w", stderr) == NULL) {
+        _exit(1);
+    }
+    FILE* result = NULL;
+    for (int waited = 0; getppid() == parent || access(go, F_OK) != 0; ++waited) {
+        if (waited > 600) { /* 60 s */
+            result = fopen(out, "w");
+            if (result != NULL) fprintf(result, "failed: no go file\n");
+            _exit(1);
+        }
+        usleep(100 * 1000);
+    }
+    unsigned done = 0;
+    while (done < 20 && round_trip(500, done)) ++done;
+    result = fopen(out, "w");
+    if (result == NULL) _exit(1);
+    if (done == 20) {
+        fprintf(result, "orphan ok %ld\n", (long)getpid());
+    } else {
+        unsigned long e = ERR_peek_last_error();
+        char buf[256] = "";
+        const char* data = NULL;
+        int flags = 0;
+        ERR_peek_last_error_data(&data, &flags);
+        if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+        fprintf(result, "failed after %u round trips: %s: %s\n", done, buf,
+                (data != NULL && (flags & ERR_TXT_STRING)) ? data : "");
+    }
+    fclose(result);
+    /* Stay (holding whatever locks the database gave this process) until the test has looked. */
+    char end[4096];
+    snprintf(end, sizeof end, "%s.end", go);
+    for (int waited = 0; access(end, F_OK) != 0 && waited < 600; ++waited) usleep(100 * 1000);
+    _exit(done == 20 ? 0 : 1);
+}
+
 static void print_hex(const char* tag, const unsigned char* p, size_t n) {
     printf("%s ", tag);
     for (size_t i = 0; i < n; ++i) printf("%02x", p[i]);
@@ -214,6 +265,8 @@ int main(int argc, char** argv) {
         rc = run_threads((unsigned)atoi(argv[4]), (unsigned)atoi(argv[5]));
     } else if (strcmp(argv[3], "fork") == 0) {
         rc = run_fork();
+    } else if (strcmp(argv[3], "orphan") == 0 && argc == 6) {
+        rc = run_orphan(argv[4], argv[5]);
     } else if (strcmp(argv[3], "serve") == 0) {
         rc = serve();
     } else {

@@ -27,6 +27,15 @@ def run(args, env=None, stdin=None, text=False):
     return r
 
 
+def refused(r, says, what):
+    """r failed as a provider failure must: exit 1, nothing on stdout, `says` on stderr in
+    exactly one keyward error, and nothing of SoftHSM's own libcrypto use (DSO, engine)."""
+    err = r.stderr.decode()
+    keyward_errors = [line for line in err.splitlines() if ":keyward:" in line]
+    check(r.returncode == 1 and says in err and r.stdout == b"" and len(keyward_errors) == 1 and
+          "DSO" not in err and "engine" not in err, what, err)
+
+
 def kek_version(blob):
     """The KEK version in a binary kwk1 blob (docs/FORMAT.md: magic and format version, suite,
     keyring name length and name, then the KEK version, 4 bytes big-endian)."""
