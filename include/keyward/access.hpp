@@ -53,6 +53,28 @@ struct GrantRequest {
     std::string reason;  ///< required for break-glass
 };
 
+/// A service token for keywardd's clients (docs/SERVICE.md): the credential a principal presents
+/// over HTTP. The token itself is shown once, at creation; the database keeps only an HMAC of
+/// it made in the token (HSM), so a database writer can neither read one nor mint one.
+struct ServiceTokenRequest {
+    std::string principal;
+    std::int64_t ttl_seconds = 0;      ///< 0: never expires
+    bool renewable = false;            ///< renew-self extends it by its ttl, up to max_ttl
+    std::int64_t max_ttl_seconds = 0;  ///< renewable: never past creation + this (0: 32 days)
+};
+
+struct ServiceTokenInfo {
+    std::string id;  ///< 16 hex digits, public: token list and revoke name it
+    std::string principal;
+    std::string created_at, created_by;
+    std::string expires_at;  ///< ISO 8601 UTC; "" for never
+    std::int64_t ttl_seconds = 0;
+    bool renewable = false;
+    std::string max_expires_at;  ///< "" for none
+    std::string revoked_at;      ///< "" while not revoked
+    bool expired = false;        ///< expires_at has passed
+};
+
 /// Operations that need a second admin when the config's two_person_rule is on.
 enum class GuardedOperation : std::uint8_t { retire, purge, compromise, audit_rotate_key };
 

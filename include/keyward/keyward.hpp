@@ -143,6 +143,31 @@ class KEYWARD_API Keyward {
     };
     Result<GrantListing> grants(const std::string& principal = {});
 
+    // Service tokens for keywardd (docs/SERVICE.md).
+
+    /// A new token for request.principal (admin of "*"). The token is in the result only:
+    /// it is never stored (the database keeps an HMAC made in the token), logged or audited.
+    struct IssuedServiceToken {
+        SecretString token;
+        ServiceTokenInfo info;
+    };
+    Result<IssuedServiceToken> create_service_token(const ServiceTokenRequest& request);
+    /// Every token's public fields (auditor or admin of "*"); `invalid` lists rows whose MAC
+    /// does not verify in the token (never honoured).
+    struct ServiceTokenListing {
+        std::vector<ServiceTokenInfo> tokens;
+        std::vector<std::string> invalid;
+    };
+    Result<ServiceTokenListing> service_tokens();
+    /// Revokes a token by id (admin of "*"); other processes stop honouring it within a second.
+    Result<ServiceTokenInfo> revoke_service_token(const std::string& id);
+    /// The info of a live token (keywardd's authentication); Errc::access_denied "permission
+    /// denied" for a malformed, unknown, forged, revoked or expired one, without saying which.
+    /// Not audited itself: the door audits the request it authenticates.
+    Result<ServiceTokenInfo> authenticate_service_token(std::string_view token);
+    /// Extends a live renewable token by its ttl (up to its maximum), as its own principal.
+    Result<ServiceTokenInfo> renew_service_token(std::string_view token);
+
     /// Two-person rule: records a proposal of a guarded operation; returns it with its id.
     Result<Proposal> propose(GuardedOperation operation, const std::string& target,
                              const std::string& reason = {});

@@ -93,5 +93,8 @@ extern const Command kAuditListCommand;
 extern const Command kAuditExportCommand;
 extern const Command kAuditArchiveCommand;
 extern const Command kAuditRotateKeyCommand;
+extern const Command kTokenCreateCommand;
+extern const Command kTokenListCommand;
+extern const Command kTokenRevokeCommand;
 
 }  // namespace keyward::cli

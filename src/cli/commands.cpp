@@ -11,7 +11,7 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 43> table = {
+    static const std::array<const Command*, 46> table = {
         &kInitCommand,
         &kKeyringCreateCommand,
         &kKeyringListCommand,
@@ -55,6 +55,9 @@ std::span<const Command* const> commands() {
         &kAuditExportCommand,
         &kAuditArchiveCommand,
         &kAuditRotateKeyCommand,
+        &kTokenCreateCommand,
+        &kTokenListCommand,
+        &kTokenRevokeCommand,
     };
     return table;
 }

@@ -223,6 +223,29 @@ MacMessage AuditKey::grant_message(const GrantInfo& g) const {
     return m;
 }
 
+MacMessage AuditKey::service_token_message(const ServiceTokenRow& r) const {
+    MacMessage m("keyward-service-token/1");
+    m.field(chain_id_)
+        .field(r.info.id)
+        .field(r.info.principal)
+        .field(ByteView(r.lookup))
+        .number(r.lookup_key_version)
+        .field(r.info.created_at)
+        .field(r.info.created_by)
+        .field(r.info.expires_at)
+        .number(static_cast<std::uint64_t>(r.info.ttl_seconds))
+        .number(r.info.renewable ? 1 : 0)
+        .field(r.info.max_expires_at)
+        .field(r.info.revoked_at);
+    return m;
+}
+
+MacMessage AuditKey::service_token_lookup_message(std::string_view token) const {
+    MacMessage m("keyward-service-token-lookup/1");
+    m.field(chain_id_).field(token);
+    return m;
+}
+
 MacMessage AuditKey::proposal_message(const Proposal& p) const {
     MacMessage m("keyward-proposal/1");
     m.field(chain_id_)

@@ -66,6 +66,11 @@ class AuditKey {
     MacMessage anchor_message(std::uint64_t seq, ByteView hash) const;
     MacMessage grant_message(const GrantInfo& g) const;
     MacMessage proposal_message(const Proposal& p) const;
+    /// A service token row: every column but the MAC (the lookup included, so a row cannot be
+    /// moved onto another token's HMAC).
+    MacMessage service_token_message(const ServiceTokenRow& r) const;
+    /// What a service token's lookup HMAC covers: the token, bound to this audit chain.
+    MacMessage service_token_lookup_message(std::string_view token) const;
 
   private:
     Hsm& hsm_;

@@ -45,6 +45,17 @@ struct ProposalRow {
     Bytes mac;
 };
 
+/// A service token as stored: its public fields, the token's HMAC (lookup, made in the token
+/// under audit key version lookup_key_version, which stays: the token itself is gone) and the
+/// row's MAC over both (re-made when the audit key rotates).
+struct ServiceTokenRow {
+    ServiceTokenInfo info;
+    Bytes lookup;
+    std::uint32_t lookup_key_version = 0;
+    std::uint32_t key_version = 0;
+    Bytes mac;
+};
+
 /// The newest link of the chain: the last row, or the archive anchor when every row was
 /// archived, or nothing yet (seq 0, 32 zero bytes).
 struct AuditHead {
@@ -96,10 +107,24 @@ class AuditStore {
                                               const std::string& scope) = 0;
     /// Grants of one principal (all when empty), in principal, scope, role order.
     virtual Result<std::vector<GrantRow>> grants(const std::string& principal) = 0;
-    /// Replaces every grant's and proposal's MAC (audit key rotation), in one transaction.
+    /// Replaces every grant's, proposal's and service token row's MAC (audit key rotation),
+    /// in one transaction.
     virtual Status remac_access_rows(const std::vector<GrantRow>& grants,
                                      const std::vector<ProposalRow>& proposals,
+                                     const std::vector<ServiceTokenRow>& tokens,
                                      std::uint32_t key_version) = 0;
+
+    virtual Status insert_service_token(const ServiceTokenRow& row) = 0;
+    /// The row whose lookup is this HMAC, made under audit key version `version`.
+    virtual Result<std::optional<ServiceTokenRow>> service_token_by_lookup(
+        ByteView lookup, std::uint32_t version) = 0;
+    virtual Result<std::optional<ServiceTokenRow>> service_token(const std::string& id) = 0;
+    /// Every row, newest first.
+    virtual Result<std::vector<ServiceTokenRow>> service_tokens() = 0;
+    /// The audit key versions lookups were made under (usually one).
+    virtual Result<std::vector<std::uint32_t>> service_token_lookup_versions() = 0;
+    /// Stores a row's expires_at, revoked_at, key_version and mac (renew, revoke).
+    virtual Status update_service_token(const ServiceTokenRow& row) = 0;
 
     virtual Status insert_proposal(const ProposalRow& row) = 0;
     virtual Result<std::optional<ProposalRow>> find_proposal(const std::string& id) = 0;

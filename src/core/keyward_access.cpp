@@ -315,11 +315,19 @@ Status Keyward::rotate_audit_key() {
                 KW_TRY(p.mac, key.mac_with(key.proposal_message(p.proposal), next));
                 proposals.push_back(std::move(p));
             }
-            KW_TRY_STATUS(impl_->store->remac_access_rows(grants, proposals, next));
+            KW_TRY(auto token_rows, impl_->service_tokens.checked_rows());
+            std::vector<core::ServiceTokenRow> tokens;
+            for (auto& t : token_rows) {
+                if (!t.mac_ok) continue;
+                KW_TRY(t.row.mac, key.mac_with(key.service_token_message(t.row), next));
+                tokens.push_back(std::move(t.row));
+            }
+            KW_TRY_STATUS(impl_->store->remac_access_rows(grants, proposals, tokens, next));
             key.use_version(next);
             note.detail = "audit key version " + std::to_string(next) + "; " +
                           std::to_string(grants.size()) + " grants and " +
-                          std::to_string(proposals.size()) + " proposals re-MAC'd";
+                          std::to_string(proposals.size()) + " proposals and " +
+                          std::to_string(tokens.size()) + " service tokens re-MAC'd";
             return ok_status();
         });
 }

@@ -20,6 +20,7 @@
 #include "core/record_address.hpp"
 #include "core/records.hpp"
 #include "core/rotation.hpp"
+#include "core/service_tokens.hpp"
 #include "core/store.hpp"
 #include "core/wrap_budget.hpp"
 #include "keyward/keyward.hpp"
@@ -65,6 +66,7 @@ struct Keyward::Impl {
           audit_key(*hsm, audit_db()),
           audit(*hsm, audit_db(), audit_key),
           access(*store, audit_key),
+          service_tokens(*store, audit_key),
           config(cfg),
           principal(cfg.principal) {}
 
@@ -81,6 +83,7 @@ struct Keyward::Impl {
     core::AuditKey audit_key;
     core::AuditLog audit;
     core::Access access;
+    core::ServiceTokens service_tokens;
     Config config;
     TokenSummary token;
     /// The handle's principal, and who acts as it ("" unless OpenOptions::act_as was used).

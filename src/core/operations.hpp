@@ -62,6 +62,10 @@ inline constexpr Operation restore{"restore", Permission::admin, OperationClass:
 inline constexpr Operation access_grant{"access.grant", Permission::admin, OperationClass::management};
 inline constexpr Operation access_revoke{"access.revoke", Permission::admin, OperationClass::management};
 inline constexpr Operation access_list{"access.list", Permission::audit, OperationClass::record};
+inline constexpr Operation service_token_create{"service-token.create", Permission::admin, OperationClass::management};
+inline constexpr Operation service_token_list{"service-token.list", Permission::audit, OperationClass::record};
+inline constexpr Operation service_token_revoke{"service-token.revoke", Permission::admin, OperationClass::management};
+inline constexpr Operation service_token_renew{"service-token.renew", Permission::metadata, OperationClass::record};
 inline constexpr Operation audit_verify{"audit.verify", Permission::audit, OperationClass::record};
 inline constexpr Operation audit_list{"audit.list", Permission::audit, OperationClass::record};
 inline constexpr Operation audit_archive{"audit.archive", Permission::admin, OperationClass::management};

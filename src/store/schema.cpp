@@ -221,6 +221,27 @@ CREATE TABLE proposals (
     mac         BLOB NOT NULL
 ) STRICT;
 )sql",
+    // 6: keywardd's service tokens (docs/SERVICE.md). Only an HMAC of each token is kept
+    // (lookup, made in the token under audit key version lookup_key_version); the row's MAC
+    // covers every other column, so a database writer can neither mint nor extend one.
+    R"sql(
+CREATE TABLE service_tokens (
+    id                 TEXT PRIMARY KEY,
+    principal          TEXT NOT NULL,
+    lookup             BLOB NOT NULL,
+    lookup_key_version INTEGER NOT NULL,
+    created_at         TEXT NOT NULL,
+    created_by         TEXT NOT NULL,
+    expires_at         TEXT NOT NULL DEFAULT '',
+    ttl_seconds        INTEGER NOT NULL DEFAULT 0,
+    renewable          INTEGER NOT NULL DEFAULT 0,
+    max_expires_at     TEXT NOT NULL DEFAULT '',
+    revoked_at         TEXT NOT NULL DEFAULT '',
+    key_version        INTEGER NOT NULL,
+    mac                BLOB NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX service_tokens_by_lookup ON service_tokens(lookup, lookup_key_version);
+)sql",
 };
 
 }  // namespace

@@ -358,6 +358,7 @@ Result<std::vector<core::GrantRow>> SqliteStore::grants(const std::string& princ
 
 Status SqliteStore::remac_access_rows(const std::vector<core::GrantRow>& grants,
                                       const std::vector<core::ProposalRow>& proposals,
+                                      const std::vector<core::ServiceTokenRow>& tokens,
                                       std::uint32_t key_version) {
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
@@ -376,6 +377,15 @@ Status SqliteStore::remac_access_rows(const std::vector<core::GrantRow>& grants,
                           .bind(3, static_cast<std::int64_t>(key_version))
                           .run());
         p.reset();
+    }
+    KW_TRY(auto t,
+           db_.prepare("UPDATE service_tokens SET mac = ?2, key_version = ?3 WHERE id = ?1"));
+    for (const auto& r : tokens) {
+        KW_TRY_STATUS(t.bind(1, r.info.id)
+                          .bind(2, ByteView(r.mac))
+                          .bind(3, static_cast<std::int64_t>(key_version))
+                          .run());
+        t.reset();
     }
     KW_TRY(auto m, db_.prepare("UPDATE meta SET value = ?1 WHERE key = 'audit_key_version'"));
     KW_TRY_STATUS(m.bind(1, std::to_string(key_version)).run());

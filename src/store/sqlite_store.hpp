@@ -119,8 +119,16 @@ class SqliteStore final : public core::Store {
     Result<std::size_t> delete_grants(const std::string& principal, Role role,
                                       const std::string& scope) override;
     Result<std::vector<core::GrantRow>> grants(const std::string& principal) override;
+    Status insert_service_token(const core::ServiceTokenRow& row) override;
+    Result<std::optional<core::ServiceTokenRow>> service_token_by_lookup(
+        ByteView lookup, std::uint32_t version) override;
+    Result<std::optional<core::ServiceTokenRow>> service_token(const std::string& id) override;
+    Result<std::vector<core::ServiceTokenRow>> service_tokens() override;
+    Result<std::vector<std::uint32_t>> service_token_lookup_versions() override;
+    Status update_service_token(const core::ServiceTokenRow& row) override;
     Status remac_access_rows(const std::vector<core::GrantRow>& grants,
                              const std::vector<core::ProposalRow>& proposals,
+                             const std::vector<core::ServiceTokenRow>& tokens,
                              std::uint32_t key_version) override;
     Status insert_proposal(const core::ProposalRow& row) override;
     Result<std::optional<core::ProposalRow>> find_proposal(const std::string& id) override;

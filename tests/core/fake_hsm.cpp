@@ -179,6 +179,7 @@ Result<core::KekAttributes> FakeHsm::generate_mac_key(const std::string& label, 
 }
 
 Result<Bytes> FakeHsm::mac(const std::string& key_label, ByteView data) {
+    ++mac_calls_;
     KW_TRY(auto obj, one(key_label));
     if (auto why = core::mac_key_spec_mismatch(obj->attrs)) {
         return Error(Errc::token_mismatch, "audit key \"" + key_label + "\": " + *why);

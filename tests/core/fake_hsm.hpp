@@ -57,6 +57,8 @@ class FakeHsm final : public core::Hsm {
     std::function<void()> after_next_wrap;
     int generate_calls() const { return generate_calls_; }
     int wrap_calls() const { return wrap_calls_; }
+    /// mac and verify_mac calls so far.
+    int mac_calls() const { return mac_calls_; }
 
     static core::KekAttributes spec_attributes(const std::string& label, Suite suite, ByteView id);
 
@@ -75,6 +77,7 @@ class FakeHsm final : public core::Hsm {
     std::vector<core::DataObject> data_objects_;
     int generate_calls_ = 0;
     int wrap_calls_ = 0;
+    int mac_calls_ = 0;
 };
 
 }  // namespace keyward::test
