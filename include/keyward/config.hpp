@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "keyward/error.hpp"
 
@@ -17,6 +18,19 @@ namespace keyward {
 
 /// busy_timeout_ms when the config does not set it.
 inline constexpr std::uint32_t kDefaultBusyTimeoutMs = 10000;
+
+/// keywardd's settings (docs/SERVICE.md); the library and the CLI ignore them.
+struct ServiceSettings {
+    std::vector<std::string> listen;  ///< "ADDR:PORT" (IPv6 as "[::1]:8200"); repeatable
+    std::filesystem::path socket;     ///< a Unix socket path; empty for none
+    std::filesystem::path tls_cert, tls_key, tls_client_ca;
+    std::uint32_t workers = 0;  ///< handler threads; 0: 2 * hardware threads
+    std::uint32_t max_connections = 1024;
+    std::uint32_t max_batch_items = 1000;
+    std::uint32_t header_timeout_ms = 10000;
+    std::uint32_t idle_timeout_ms = 60000;
+    std::uint32_t drain_timeout_ms = 10000;
+};
 
 struct Config {
     std::filesystem::path source;         ///< the file it was read from (empty when built in code)
@@ -50,6 +64,7 @@ struct Config {
     /// Destructive operations (retire, purge, compromise, audit key rotation) need a second
     /// admin's approval (`two_person_rule = on`, docs/ACCESS.md).
     bool two_person_rule = false;
+    ServiceSettings service;
 };
 
 /// Whether a principal name is acceptable: 1 to 64 characters of letters, digits and

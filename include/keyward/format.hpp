@@ -59,4 +59,18 @@ KEYWARD_API std::string to_text_form(ByteView binary);
 /// "\n" or "\r\n". Anything else is Errc::bad_text_form.
 KEYWARD_API Result<Bytes> from_text_form(std::string_view text);
 
+/// Vault Transit's ciphertext form of an envelope (keywardd, docs/FORMAT.md): "vault:v<N>:"
+/// then padded base64 of the binary envelope, N being the envelope's KEK version, so that
+/// Vault's clients read the version while keyward's tools still open it.
+KEYWARD_API Result<std::string> to_vault_form(ByteView envelope);
+/// The binary envelope in a vault:v<N>: text. Errc::bad_text_form unless the text is exactly
+/// that form, the payload an envelope, and N its KEK version.
+KEYWARD_API Result<Bytes> from_vault_form(std::string_view text);
+/// Whether text starts with "vault:v".
+KEYWARD_API bool is_vault_form(std::string_view text) noexcept;
+/// The envelope context of a Transit request (docs/FORMAT.md): empty when both parts are
+/// empty, else "keyward-transit/1", then each part with a 2-byte big-endian length. Errc::usage
+/// when the result would exceed 65535 bytes.
+KEYWARD_API Result<Bytes> transit_context(ByteView context, ByteView associated_data);
+
 }  // namespace keyward

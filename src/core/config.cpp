@@ -138,6 +138,35 @@ Result<Config> load_config(const fs::path& path) {
             } else {
                 KW_TRY(cfg.reconnect_after_objects, parse_count(path, line, key, value));
             }
+        } else if (key == "listen") {
+            cfg.service.listen.push_back(value);
+        } else if (key == "socket") {
+            cfg.service.socket = resolve(value);
+        } else if (key == "tls_cert") {
+            cfg.service.tls_cert = resolve(value);
+        } else if (key == "tls_key") {
+            cfg.service.tls_key = resolve(value);
+        } else if (key == "tls_client_ca") {
+            cfg.service.tls_client_ca = resolve(value);
+        } else if (key.rfind("service_", 0) == 0) {
+            KW_TRY(auto n, parse_count(path, line, key, value));
+            if (n > 100000000) return bad(path, line, key + " is out of range");
+            const auto v = static_cast<std::uint32_t>(n);
+            if (key == "service_workers") {
+                cfg.service.workers = v;
+            } else if (key == "service_max_connections") {
+                cfg.service.max_connections = v;
+            } else if (key == "service_max_batch_items") {
+                cfg.service.max_batch_items = v;
+            } else if (key == "service_header_timeout_ms") {
+                cfg.service.header_timeout_ms = v;
+            } else if (key == "service_idle_timeout_ms") {
+                cfg.service.idle_timeout_ms = v;
+            } else if (key == "service_drain_timeout_ms") {
+                cfg.service.drain_timeout_ms = v;
+            } else {
+                return bad(path, line, "unknown key \"" + key + "\" (see docs/CONFIG.md)");
+            }
         } else {
             return bad(path, line, "unknown key \"" + key + "\" (see docs/CONFIG.md)");
         }

@@ -245,6 +245,7 @@ TEST_CASE("a database made before audit existed gets a chain, and its owner beco
         db.exec("DROP TABLE audit_log");
         db.exec("DROP TABLE grants");
         db.exec("DROP TABLE proposals");
+        db.exec("DROP TABLE service_tokens");  // schema 6
         db.exec("DELETE FROM meta WHERE key LIKE 'audit_%'");
         db.exec("PRAGMA user_version = 4");
     }

@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: Apache-2.0
+// The HTTP side of keywardd (see http_server.hpp). One session per connection, on its own
+// strand; a request is handed to the worker pool and its response posted back to the strand.
+#include "http_server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstdio>
+#include <list>
+#include <mutex>
+#include <optional>
+
+namespace keyward::service {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+
+using Body = http::vector_body<std::uint8_t, ZeroizingAllocator<std::uint8_t>>;
+using Buffer = beast::basic_flat_buffer<ZeroizingAllocator<char>>;
+
+std::string_view HttpRequest::header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+        if (k == name) return v;
+    }
+    return {};
+}
+
+bool is_loopback(const std::string& host) {
+    if (host == "localhost") return true;
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    return !ec && address.is_loopback();
+}
+
+namespace {
+
+SecretBytes error_body(std::string_view message) {
+    std::string text = "{\"errors\":[\"" + std::string(message) + "\"]}\n";
+    return SecretBytes(text.begin(), text.end());
+}
+
+void log_line(const std::string& method, const std::string& path, unsigned status,
+              std::chrono::steady_clock::duration took, const std::string& principal) {
+    const double ms = std::chrono::duration<double, std::milli>(took).count();
+    // One line per request: never a body, a token or a query value.
+    std::fprintf(stderr, "keywardd: %s %s %u %.1fms %s\n", method.c_str(), path.c_str(), status, ms,
+                 principal.empty() ? "-" : principal.c_str());
+}
+
+}  // namespace
+
+struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
+    ServerLimits limits;
+    Handler handler;
+    asio::io_context ioc;
+    asio::thread_pool workers;
+    std::vector<std::unique_ptr<tcp::acceptor>> tcp_acceptors;
+    std::vector<std::shared_ptr<asio::ssl::context>> tls_of_acceptor;  // nullptr: plain
+    std::vector<TlsFiles> tls_files;
+    std::vector<std::unique_ptr<local::acceptor>> unix_acceptors;
+    std::vector<std::uint16_t> ports;
+    std::atomic<std::size_t> connections{0};
+    std::atomic<std::size_t> queued{0};
+    std::atomic<bool> draining{false};
+    std::mutex tls_mutex;
+    // Idle sessions, closed at drain: each registers a closer while it waits for a request.
+    std::mutex idle_mutex;
+    std::list<std::function<void()>> idle_closers;
+
+    State(ServerLimits l, Handler h)
+        : limits(l), handler(std::move(h)), workers(l.workers == 0 ? 1 : l.workers) {}
+};
+
+namespace {
+
+// TLS 1.2 and 1.3 only, the certificate and key from files, an optional client CA.
+Result<std::shared_ptr<asio::ssl::context>> make_tls(const TlsFiles& files) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                     ec);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->use_certificate_chain_file(files.certificate, ec);
+    if (ec) {
+        return Error(Errc::bad_config,
+                     "cannot read tls_cert " + files.certificate + ": " + ec.message());
+    }
+    ctx->use_private_key_file(files.private_key, asio::ssl::context::pem, ec);
+    if (ec) {
+        return Error(Errc::bad_config,
+                     "cannot read tls_key " + files.private_key + ": " + ec.message());
+    }
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+        return Error(Errc::bad_config, "tls_key " + files.private_key +
+                                           " does not match the certificate in " +
+                                           files.certificate);
+    }
+    if (!files.client_ca.empty()) {
+        ctx->load_verify_file(files.client_ca, ec);
+        if (ec) {
+            return Error(Errc::bad_config,
+                         "cannot read tls_client_ca " + files.client_ca + ": " + ec.message());
+        }
+        ctx->set_verify_mode(asio::ssl::verify_peer);  // optional: no fail_if_no_peer_cert
+    }
+    return ctx;
+}
+
+template <class Stream>
+auto& lowest(Stream& s) {
+    return beast::get_lowest_layer(s);
+}
+
+// One connection: read a request (headers within header_timeout, then the body), hand it to
+// a worker, write the response, and again while keep-alive holds.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  public:
+    Session(std::shared_ptr<HttpServer::State> state, Stream stream, std::string peer)
+        : state_(std::move(state)), stream_(std::move(stream)), peer_(std::move(peer)) {}
+
+    ~Session() { state_->connections.fetch_sub(1); }
+
+    void start() {
+        if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            lowest(stream_).expires_after(state_->limits.header_timeout);
+            stream_.async_handshake(asio::ssl::stream_base::server,
+                                    [self = this->shared_from_this()](beast::error_code ec) {
+                                        if (ec) return;  // a failed handshake just closes
+                                        self->read();
+                                    });
+        } else {
+            read();
+        }
+    }
+
+  private:
+    void read() {
+        if (state_->draining.load()) return close();
+        parser_.emplace();
+        parser_->body_limit(state_->limits.max_body_bytes);
+        parser_->header_limit(static_cast<std::uint32_t>(state_->limits.max_header_bytes));
+        lowest(stream_).expires_after(first_ ? state_->limits.header_timeout
+                                             : state_->limits.idle_timeout);
+        register_idle();
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = this->shared_from_this()](
+                                    beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(beast::error_code ec) {
+        unregister_idle();
+        first_ = false;
+        if (ec) return refuse(ec);
+        started_ = std::chrono::steady_clock::now();
+        lowest(stream_).expires_after(state_->limits.body_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = this->shared_from_this()](beast::error_code e, std::size_t) {
+                             self->on_body(e);
+                         });
+    }
+
+    // A request that could not be read: a clear answer where HTTP allows one, then close.
+    void refuse(beast::error_code ec) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::operation_aborted || ec == asio::error::eof ||
+            ec == asio::error::connection_reset) {
+            return close();
+        }
+        unsigned status = 400;
+        std::string_view why = "malformed HTTP request";
+        if (ec == http::error::body_limit) {
+            status = 413;
+            why = "request body too large";
+        } else if (ec == http::error::header_limit) {
+            status = 431;
+            why = "request headers too large";
+        }
+        HttpResponse r;
+        r.status = status;
+        r.body = error_body(why);
+        keep_alive_ = false;
+        method_ = "-";
+        path_ = "-";
+        write(std::move(r));
+    }
+
+    void on_body(beast::error_code ec) {
+        if (ec) return refuse(ec);
+        auto msg = parser_->release();
+        HttpRequest req;
+        req.method = std::string(msg.method_string());
+        const std::string target(msg.target());
+        const auto q = target.find('?');
+        req.path = target.substr(0, q);
+        if (q != std::string::npos) req.query = target.substr(q + 1);
+        for (const auto& field : msg) {
+            std::string name(field.name_string());
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            req.headers.emplace_back(std::move(name), std::string(field.value()));
+        }
+        req.body = std::move(msg.body());
+        req.client_address = peer_;
+        keep_alive_ = msg.keep_alive() && !state_->draining.load();
+        method_ = req.method;
+        path_ = req.path;
+        state_->queued.fetch_add(1);
+        asio::post(
+            state_->workers, [self = this->shared_from_this(), req = std::move(req)]() mutable {
+                HttpResponse r;
+                try {
+                    r = self->state_->handler(req);
+                } catch (...) {
+                    r = HttpResponse{};
+                    r.status = 500;
+                    r.body = error_body("internal error");
+                }
+                self->state_->queued.fetch_sub(1);
+                asio::post(self->stream_.get_executor(),
+                           [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+            });
+    }
+
+    void write(HttpResponse r) {
+        principal_ = r.principal;
+        status_ = r.status;
+        response_.emplace();
+        response_->result(r.status);
+        response_->version(11);
+        response_->set(http::field::server, "keywardd");
+        if (!r.body.empty()) response_->set(http::field::content_type, r.content_type);
+        response_->body() = std::move(r.body);
+        response_->keep_alive(keep_alive_ && !state_->draining.load());
+        response_->prepare_payload();
+        lowest(stream_).expires_after(state_->limits.write_timeout);
+        http::async_write(stream_, *response_,
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_write(ec);
+                          });
+    }
+
+    void on_write(beast::error_code ec) {
+        if (method_ != "-") {
+            log_line(method_, path_, status_, std::chrono::steady_clock::now() - started_,
+                     principal_);
+        }
+        const bool again = !ec && response_->keep_alive();
+        response_.reset();
+        if (again) return read();
+        close();
+    }
+
+    void close() {
+        unregister_idle();
+        beast::error_code ec;
+        if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            lowest(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+        } else {
+            lowest(stream_).socket().shutdown(asio::socket_base::shutdown_both, ec);
+        }
+        lowest(stream_).close();
+    }
+
+    void register_idle() {
+        std::lock_guard lock(state_->idle_mutex);
+        std::weak_ptr<Session> weak = this->shared_from_this();
+        state_->idle_closers.push_front([weak] {
+            if (auto self = weak.lock()) {
+                asio::post(self->stream_.get_executor(),
+                           [self] { lowest(self->stream_).cancel(); });
+            }
+        });
+        idle_entry_ = state_->idle_closers.begin();
+        idle_registered_ = true;
+    }
+
+    void unregister_idle() {
+        std::lock_guard lock(state_->idle_mutex);
+        if (!idle_registered_) return;
+        state_->idle_closers.erase(idle_entry_);
+        idle_registered_ = false;
+    }
+
+    std::shared_ptr<HttpServer::State> state_;
+    Stream stream_;
+    std::string peer_;
+    Buffer buffer_;
+    std::optional<http::request_parser<Body>> parser_;
+    std::optional<http::response<Body>> response_;
+    bool first_ = true;
+    bool keep_alive_ = false;
+    std::string method_, path_, principal_;
+    unsigned status_ = 0;
+    std::chrono::steady_clock::time_point started_{};
+    std::list<std::function<void()>>::iterator idle_entry_;
+    bool idle_registered_ = false;
+};
+
+std::string peer_of(const tcp::socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return "-";
+    const std::string address = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+}
+
+void accept_tcp(const std::shared_ptr<HttpServer::State>& state, std::size_t index) {
+    auto& acceptor = *state->tcp_acceptors[index];
+    acceptor.async_accept(
+        asio::make_strand(state->ioc), [state, index](beast::error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted || state->draining.load()) return;
+            if (!ec) {
+                if (state->connections.fetch_add(1) >= state->limits.max_connections) {
+                    state->connections.fetch_sub(1);  // over the cap: closed at once
+                } else {
+                    std::string peer = peer_of(socket);
+                    std::shared_ptr<asio::ssl::context> tls;
+                    {
+                        std::lock_guard lock(state->tls_mutex);
+                        tls = state->tls_of_acceptor[index];
+                    }
+                    if (tls) {
+                        using S = beast::ssl_stream<beast::tcp_stream>;
+                        std::make_shared<Session<S>>(
+                            state, S(beast::tcp_stream(std::move(socket)), *tls), std::move(peer))
+                            ->start();
+                    } else {
+                        std::make_shared<Session<beast::tcp_stream>>(
+                            state, beast::tcp_stream(std::move(socket)), std::move(peer))
+                            ->start();
+                    }
+                }
+            }
+            accept_tcp(state, index);
+        });
+}
+
+void accept_unix(const std::shared_ptr<HttpServer::State>& state, std::size_t index) {
+    auto& acceptor = *state->unix_acceptors[index];
+    acceptor.async_accept(
+        asio::make_strand(state->ioc), [state, index](beast::error_code ec, local::socket socket) {
+            if (ec == asio::error::operation_aborted || state->draining.load()) {
+                return;
+            }
+            if (!ec) {
+                if (state->connections.fetch_add(1) >= state->limits.max_connections) {
+                    state->connections.fetch_sub(1);
+                } else {
+                    using S = beast::basic_stream<local>;
+                    std::make_shared<Session<S>>(state, S(std::move(socket)), "unix")->start();
+                }
+            }
+            accept_unix(state, index);
+        });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(ServerLimits limits, Handler handler)
+    : state_(std::make_shared<State>(limits, std::move(handler))) {}
+
+HttpServer::~HttpServer() {
+    state_->workers.join();
+}
+
+Status HttpServer::listen_tcp(const std::string& host, std::uint16_t port, const TlsFiles* tls) {
+    if (tls == nullptr && !is_loopback(host)) {
+        return Error(Errc::bad_config,
+                     "refusing plain HTTP on " + host + ":" + std::to_string(port) +
+                         ": only loopback addresses and Unix sockets may go without TLS; set "
+                         "tls_cert and tls_key");
+    }
+    std::shared_ptr<asio::ssl::context> ctx;
+    if (tls != nullptr) {
+        KW_TRY(ctx, make_tls(*tls));
+    }
+    boost::system::error_code ec;
+    const std::string bind_host = host == "localhost" ? "127.0.0.1" : host;
+    auto address = asio::ip::make_address(bind_host, ec);
+    if (ec) return Error(Errc::bad_config, "listen address \"" + host + "\" is not an IP address");
+    auto acceptor = std::make_unique<tcp::acceptor>(state_->ioc);
+    tcp::endpoint endpoint(address, port);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return Error(Errc::io_error,
+                     "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    }
+    state_->ports.push_back(acceptor->local_endpoint().port());
+    state_->tcp_acceptors.push_back(std::move(acceptor));
+    state_->tls_of_acceptor.push_back(ctx);
+    state_->tls_files.push_back(tls != nullptr ? *tls : TlsFiles{});
+    return {};
+}
+
+Status HttpServer::listen_unix(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            return Error(Errc::bad_config, "socket " + path + " exists and is not a socket");
+        }
+        ::unlink(path.c_str());  // a stale socket from an earlier run
+    }
+    boost::system::error_code ec;
+    auto acceptor = std::make_unique<local::acceptor>(state_->ioc);
+    local::endpoint endpoint(path);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error(Errc::io_error, "cannot listen on socket " + path + ": " + ec.message());
+    ::chmod(path.c_str(), 0660);
+    state_->unix_acceptors.push_back(std::move(acceptor));
+    return {};
+}
+
+std::vector<std::uint16_t> HttpServer::bound_ports() const {
+    return state_->ports;
+}
+
+std::size_t HttpServer::queue_depth() const {
+    return state_->queued.load();
+}
+
+void HttpServer::run(std::chrono::milliseconds drain_timeout) {
+    auto state = state_;
+    for (std::size_t i = 0; i < state->tcp_acceptors.size(); ++i) accept_tcp(state, i);
+    for (std::size_t i = 0; i < state->unix_acceptors.size(); ++i) accept_unix(state, i);
+
+    asio::signal_set signals(state->ioc, SIGTERM, SIGINT, SIGHUP);
+    asio::steady_timer drain_deadline(state->ioc);
+    std::function<void(beast::error_code, int)> on_signal = [&](beast::error_code ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            for (std::size_t i = 0; i < state->tls_files.size(); ++i) {
+                if (state->tls_files[i].certificate.empty()) continue;
+                auto fresh = make_tls(state->tls_files[i]);
+                if (!fresh.ok()) {
+                    std::fprintf(stderr, "keywardd: TLS reload failed, keeping the old files: %s\n",
+                                 fresh.error().message().c_str());
+                    continue;
+                }
+                std::lock_guard lock(state->tls_mutex);
+                state->tls_of_acceptor[i] = *fresh;
+            }
+            std::fprintf(stderr, "keywardd: TLS files reloaded\n");
+            signals.async_wait(on_signal);
+            return;
+        }
+        std::fprintf(stderr, "keywardd: draining (signal %d)\n", sig);
+        state->draining.store(true);
+        for (auto& a : state->tcp_acceptors) a->close();
+        for (auto& a : state->unix_acceptors) a->close();
+        {
+            std::lock_guard lock(state->idle_mutex);
+            for (auto& close_idle : state->idle_closers) close_idle();
+        }
+        drain_deadline.expires_after(drain_timeout);
+        drain_deadline.async_wait([&](beast::error_code e) {
+            if (!e) state->ioc.stop();  // in-flight requests past the deadline are dropped
+        });
+        signals.cancel();
+    };
+    signals.async_wait(on_signal);
+
+    // The deadline timer keeps run() alive only while something is pending: when the last
+    // session ends, cancel it so that run() returns at once.
+    std::thread watcher([&] {
+        while (!state->ioc.stopped()) {
+            if (state->draining.load() && state->connections.load() == 0) {
+                asio::post(state->ioc, [&] { drain_deadline.cancel(); });
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
+    std::vector<std::thread> io;
+    for (std::size_t i = 1; i < state->limits.io_threads; ++i) {
+        io.emplace_back([&] { state->ioc.run(); });
+    }
+    state->ioc.run();
+    for (auto& t : io) t.join();
+    watcher.join();
+    for (auto& a : state->unix_acceptors) {
+        boost::system::error_code ec;
+        auto ep = a->local_endpoint(ec);
+        if (!ec) ::unlink(ep.path().c_str());
+    }
+}
+
+}  // namespace keyward::service

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: Apache-2.0
+// keywardd's Vault API (see transit.hpp; the endpoint table is in docs/SERVICE.md).
+#include "transit.hpp"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "json_value.hpp"
+#include "keyward/base64.hpp"
+#include "keyward/format.hpp"
+#include "keyward/version.hpp"
+#include "vault_reply.hpp"
+
+namespace keyward::service {
+
+namespace {
+
+constexpr std::string_view kKeyType = "aes256-gcm96";
+
+std::vector<std::string> split_path(std::string_view path) {
+    std::vector<std::string> parts;
+    std::size_t i = 0;
+    while (i < path.size()) {
+        while (i < path.size() && path[i] == '/') ++i;
+        const std::size_t j = path.find('/', i);
+        const std::size_t end = j == std::string_view::npos ? path.size() : j;
+        if (end > i) parts.emplace_back(path.substr(i, end - i));
+        i = end;
+    }
+    return parts;
+}
+
+bool query_has(std::string_view query, std::string_view pair) {
+    std::size_t i = 0;
+    while (i <= query.size()) {
+        const std::size_t j = query.find('&', i);
+        const std::size_t end = j == std::string_view::npos ? query.size() : j;
+        if (query.substr(i, end - i) == pair) return true;
+        if (j == std::string_view::npos) break;
+        i = j + 1;
+    }
+    return false;
+}
+
+std::string new_request_id(std::string_view given) {
+    // A client's id is echoed when it is short and plain, so that logs can be joined.
+    if (!given.empty() && given.size() <= 64) {
+        bool plain = true;
+        for (char c : given) {
+            plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+        }
+        if (plain) return std::string(given);
+    }
+    unsigned char r[16];
+    RAND_bytes(r, sizeof r);
+    r[6] = static_cast<unsigned char>((r[6] & 0x0f) | 0x40);  // a version 4 UUID
+    r[8] = static_cast<unsigned char>((r[8] & 0x3f) | 0x80);
+    char out[37];
+    std::snprintf(out, sizeof out,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+                  r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+                  r[14], r[15]);
+    return out;
+}
+
+std::string_view token_of(const HttpRequest& req) {
+    auto token = req.header("x-vault-token");
+    if (!token.empty()) return token;
+    auto auth = req.header("authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    if (auth.substr(0, bearer.size()) == bearer) return auth.substr(bearer.size());
+    return {};
+}
+
+// Unix seconds of an ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" stamp (Vault's keys map), 0 if unreadable.
+std::int64_t unix_of(const std::string& stamp) {
+    std::tm tm{};
+    if (std::sscanf(stamp.c_str(), "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
+// An error from the library as Vault would answer it.
+HttpResponse answer_error(const Error& e) {
+    switch (e.code()) {
+        case Errc::access_denied:
+            return permission_denied();
+        case Errc::auth_failed:
+            return vault_error(400, {"cipher: message authentication failed"});
+        case Errc::hsm_unavailable:
+        case Errc::pin_incorrect:
+        case Errc::pin_locked:
+        case Errc::database_locked:
+            return vault_error(503, {e.message()});
+        case Errc::failed:
+        case Errc::io_error:
+        case Errc::database_error:
+        case Errc::hsm_error:
+        case Errc::token_mismatch:
+            return vault_error(500, {e.message()});
+        default:
+            return vault_error(400, {e.message()});
+    }
+}
+
+// A request body's fields: a JSON object (or none), each known field of the expected type.
+class Fields {
+  public:
+    static Result<Fields> parse(const HttpRequest& req) {
+        Fields f;
+        if (req.body.empty()) return f;
+        const std::string_view text(reinterpret_cast<const char*>(req.body.data()),
+                                    req.body.size());
+        KW_TRY(f.root_, parse_json(text));
+        if (f.root_.type != JsonValue::Type::object) {
+            return Error(Errc::bad_input, "the request body must be a JSON object");
+        }
+        return f;
+    }
+    explicit Fields(const JsonValue* object = nullptr) : object_(object) {}
+
+    const JsonValue* get(std::string_view name) const {
+        const JsonValue* o = object_ != nullptr ? object_ : &root_;
+        const JsonValue* v = o->find(name);
+        return v != nullptr && v->type != JsonValue::Type::null ? v : nullptr;
+    }
+    Result<std::optional<SecretString>> string(std::string_view name) const {
+        const JsonValue* v = get(name);
+        if (v == nullptr) return std::optional<SecretString>();
+        if (v->type != JsonValue::Type::string) return wrong(name, "a string", v->type);
+        return std::optional<SecretString>(v->string);
+    }
+    Result<std::optional<std::int64_t>> integer(std::string_view name) const {
+        const JsonValue* v = get(name);
+        if (v == nullptr) return std::optional<std::int64_t>();
+        // Vault's clients send numbers, and some send them as strings ("2").
+        if (v->type == JsonValue::Type::string) {
+            JsonValue n;
+            n.type = JsonValue::Type::number;
+            n.number = std::string(v->string.data(), v->string.size());
+            if (auto i = n.integer()) return std::optional<std::int64_t>(*i);
+        }
+        if (auto i = v->integer()) return std::optional<std::int64_t>(*i);
+        return wrong(name, "an integer", v->type);
+    }
+    Result<bool> boolean(std::string_view name) const {
+        const JsonValue* v = get(name);
+        if (v == nullptr) return false;
+        if (v->type == JsonValue::Type::boolean) return v->boolean;
+        if (v->type == JsonValue::Type::string) {
+            const std::string_view s(v->string.data(), v->string.size());
+            if (s == "true") return true;
+            if (s == "false") return false;
+        }
+        return wrong(name, "a boolean", v->type);
+    }
+    const JsonValue& root() const { return object_ != nullptr ? *object_ : root_; }
+
+  private:
+    static Error wrong(std::string_view name, const char* want, JsonValue::Type got) {
+        return Error(Errc::bad_input, "field \"" + std::string(name) + "\" must be " + want +
+                                          ", not " + JsonValue::type_name(got));
+    }
+    JsonValue root_;
+    const JsonValue* object_ = nullptr;
+};
+
+Result<SecretBytes> base64_field(const std::optional<SecretString>& text, std::string_view name) {
+    SecretBytes out;
+    if (!text) return out;
+    if (auto failure = base64_decode(std::string_view(text->data(), text->size()), out)) {
+        return Error(Errc::bad_input, std::string(name) + " is not base64: " +
+                                          std::string(base64_reason(failure->why)));
+    }
+    return out;
+}
+
+Result<Bytes> context_of(const Fields& f) {
+    KW_TRY(auto context_text, f.string("context"));
+    KW_TRY(auto ad_text, f.string("associated_data"));
+    KW_TRY(auto context, base64_field(context_text, "context"));
+    KW_TRY(auto ad, base64_field(ad_text, "associated_data"));
+    return transit_context(ByteView(context.data(), context.size()),
+                           ByteView(ad.data(), ad.size()));
+}
+
+}  // namespace
+
+HttpResponse Transit::handle(HttpRequest& req) {
+    const std::string request_id = new_request_id(req.header("x-request-id"));
+    const auto parts = split_path(req.path);
+    if (parts.size() < 2 || parts[0] != "v1") return vault_error(404, {"unsupported path"});
+
+    // No authentication for health.
+    if (parts.size() == 3 && parts[1] == "sys" && parts[2] == "health") {
+        Json d;
+        d.begin_object()
+            .field("initialized", true)
+            .field("sealed", false)
+            .field("standby", false)
+            .field("performance_standby", false)
+            .field("version", std::string("keyward ") + version())
+            .field("server_time_utc", static_cast<std::int64_t>(std::time(nullptr)))
+            .end_object();
+        HttpResponse r;
+        const std::string_view t = d.str();
+        r.body.assign(t.begin(), t.end());
+        r.body.push_back('\n');
+        return r;
+    }
+
+    const std::string_view token = token_of(req);
+    auto who = kw_.authenticate_service_token(token);
+    if (!who.ok()) return permission_denied();
+    CallContext context;
+    context.principal = who->principal;
+    context.client_address = req.client_address;
+    context.user_agent = std::string(req.header("user-agent").substr(0, 200));
+    context.request_id = request_id;
+    auto scope = kw_.act_as(context);
+    auto respond = [&](HttpResponse r) {
+        r.principal = who->principal;
+        return r;
+    };
+
+    if (parts.size() == 4 && parts[1] == "auth" && parts[2] == "token") {
+        ServiceTokenInfo info = *who;
+        if (parts[3] == "renew-self" && req.method == "POST") {
+            auto renewed = kw_.renew_service_token(token);
+            if (!renewed.ok()) return respond(answer_error(renewed.error()));
+            info = *renewed;
+        } else if (parts[3] != "lookup-self" || req.method != "GET") {
+            return respond(vault_error(405, {"unsupported operation"}));
+        }
+        Json d;
+        const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+        const std::int64_t ttl = info.expires_at.empty() ? 0 : unix_of(info.expires_at) - now;
+        d.begin_object()
+            .field("accessor", info.id)
+            .field("display_name", "token-" + info.principal)
+            .field("entity_id", info.principal)
+            .field("expire_time", info.expires_at)
+            .field("creation_time", unix_of(info.created_at))
+            .field("id", "")
+            .field("meta", "")
+            .key("policies")
+            .begin_array()
+            .value("default")
+            .end_array()
+            .field("renewable", info.renewable)
+            .field("ttl", ttl > 0 ? ttl : 0)
+            .field("type", "service")
+            .end_object();
+        return respond(vault_data(request_id, &d));
+    }
+
+    if (parts[1] != "transit" || parts.size() < 3) {
+        return respond(vault_error(404, {"no handler for route \"" + req.path + "\""}));
+    }
+    auto fields = Fields::parse(req);
+    if (!fields.ok()) return respond(vault_error(400, {fields.error().message()}));
+    const std::string& op = parts[2];
+    const std::string name = parts.size() >= 4 ? parts[3] : "";
+
+    // keys, keys/:name, keys/:name/rotate
+    if (op == "keys") {
+        const bool listing =
+            parts.size() == 3 &&
+            (req.method == "LIST" || (req.method == "GET" && query_has(req.query, "list=true")));
+        if (listing) {
+            auto rings = kw_.keyrings();
+            if (!rings.ok()) return respond(answer_error(rings.error()));
+            if (rings->empty()) return respond(vault_error(404, {}));
+            Json d;
+            d.begin_object().key("keys").begin_array();
+            for (const auto& r : *rings) d.value(r.name);
+            d.end_array().end_object();
+            return respond(vault_data(request_id, &d));
+        }
+        if (parts.size() == 4 || (parts.size() == 5 && parts[4] == "rotate")) {
+            std::vector<std::string> warnings;
+            if (parts.size() == 5) {
+                if (req.method != "POST")
+                    return respond(vault_error(405, {"unsupported operation"}));
+                auto rotated = kw_.rotate_keyring(name, RotateOptions{});
+                if (!rotated.ok()) return respond(answer_error(rotated.error()));
+            } else if (req.method == "POST" || req.method == "PUT") {
+                auto type = fields->string("type");
+                if (!type.ok()) return respond(answer_error(type.error()));
+                if (*type && std::string_view((*type)->data(), (*type)->size()) != kKeyType) {
+                    return respond(vault_error(
+                        400, {"key type \"" + std::string((*type)->data(), (*type)->size()) +
+                              "\" is not supported: keywardd keys are aes256-gcm96 (a keyring "
+                              "whose KEKs stay in the HSM)"}));
+                }
+                auto derived_field = fields->boolean("derived");
+                if (!derived_field.ok()) return respond(answer_error(derived_field.error()));
+                auto convergent_field = fields->boolean("convergent_encryption");
+                if (!convergent_field.ok()) return respond(answer_error(convergent_field.error()));
+                const bool derived = *derived_field;
+                const bool convergent = *convergent_field;
+                if (derived || convergent) {
+                    return respond(vault_error(
+                        400, {std::string(derived ? "derived keys" : "convergent encryption") +
+                              " are not supported: keyward binds a context to each envelope "
+                              "instead (send context with encrypt and decrypt)"}));
+                }
+                auto made = kw_.create_keyring(name);
+                if (!made.ok()) {
+                    if (made.error().code() != Errc::already_exists) {
+                        return respond(answer_error(made.error()));
+                    }
+                    warnings.push_back("key \"" + name + "\" already exists; nothing was changed");
+                }
+            } else if (req.method != "GET") {
+                return respond(vault_error(405, {"unsupported operation"}));
+            }
+            auto ring = kw_.keyring(name);
+            if (!ring.ok()) {
+                if (ring.error().code() == Errc::not_found) return respond(vault_error(404, {}));
+                return respond(answer_error(ring.error()));
+            }
+            std::uint32_t latest = 0;
+            Json d;
+            d.begin_object().field("name", ring->name).field("type", kKeyType).key("keys");
+            d.begin_object();
+            for (const auto& v : ring->versions) {
+                if (v.state == KekState::destroyed || v.state == KekState::pre_active) continue;
+                d.field(std::to_string(v.version), unix_of(v.created_at));
+                if (v.state == KekState::active) latest = v.version;
+            }
+            d.end_object()
+                .field("latest_version", latest)
+                .field("min_decryption_version", 1)
+                .field("min_encryption_version", 0)
+                .field("min_available_version", 0)
+                .field("deletion_allowed", false)
+                .field("derived", false)
+                .field("exportable", false)
+                .field("allow_plaintext_backup", false)
+                .field("supports_encryption", true)
+                .field("supports_decryption", true)
+                .field("supports_derivation", false)
+                .field("supports_signing", false)
+                .field("imported_key", false)
+                .field("auto_rotate_period", 0)
+                .end_object();
+            return respond(vault_data(request_id, &d, warnings));
+        }
+        return respond(vault_error(404, {"unsupported path"}));
+    }
+
+    if ((op != "encrypt" && op != "decrypt") || parts.size() != 4 || req.method != "POST") {
+        return respond(vault_error(404, {"unsupported path"}));
+    }
+
+    // One item of encrypt or decrypt: its fields are written into `out` (an open object) only
+    // once everything has succeeded, so that a failed item leaves nothing half-written.
+    auto one = [&](const Fields& f, Json& out) -> Status {
+        KW_TRY(auto ctx, context_of(f));
+        if (op == "encrypt") {
+            KW_TRY(auto text, f.string("plaintext"));
+            if (!text) return Error(Errc::bad_input, "missing plaintext to encrypt");
+            KW_TRY(auto plaintext, base64_field(text, "plaintext"));
+            KW_TRY(auto version, f.integer("key_version"));
+            auto ring = kw_.keyring(name);
+            if (!ring.ok()) {
+                if (ring.error().code() == Errc::not_found) {
+                    return Error(Errc::bad_input, "encryption key not found");
+                }
+                return ring.error();
+            }
+            KW_TRY(auto envelope,
+                   kw_.seal(name, ByteView(plaintext.data(), plaintext.size()), ctx));
+            KW_TRY(auto header, inspect_blob(envelope));
+            if (version && *version != 0 &&
+                *version != static_cast<std::int64_t>(header.kek_version)) {
+                return Error(Errc::bad_input,
+                             "key_version " + std::to_string(*version) +
+                                 " is not the latest: keywardd encrypts only with the latest "
+                                 "version (" +
+                                 std::to_string(header.kek_version) + ")");
+            }
+            KW_TRY(auto ciphertext, to_vault_form(envelope));
+            out.field("ciphertext", ciphertext).field("key_version", header.kek_version);
+            return {};
+        }
+        KW_TRY(auto text, f.string("ciphertext"));
+        if (!text) return Error(Errc::bad_input, "missing ciphertext to decrypt");
+        KW_TRY(auto envelope, from_vault_form(std::string_view(text->data(), text->size())));
+        KW_TRY(auto header, inspect_blob(envelope));
+        if (header.keyring != name) {
+            return Error(Errc::bad_input, "the ciphertext was made with key \"" + header.keyring +
+                                              "\", not \"" + name + "\"");
+        }
+        KW_TRY(auto plaintext, kw_.open(envelope, ctx));
+        const SecretString b64 = base64_encode_secret(ByteView(plaintext.data(), plaintext.size()));
+        out.field("plaintext", std::string_view(b64.data(), b64.size()));
+        return {};
+    };
+
+    const JsonValue* batch = fields->root().find("batch_input");
+    if (batch == nullptr || batch->type == JsonValue::Type::null) {
+        Json d;
+        d.begin_object();
+        auto done = one(*fields, d);
+        if (!done.ok()) return respond(answer_error(done.error()));
+        d.end_object();
+        return respond(vault_data(request_id, &d));
+    }
+    if (batch->type != JsonValue::Type::array) {
+        return respond(vault_error(400, {"field \"batch_input\" must be an array"}));
+    }
+    if (batch->items.size() > options_.max_batch_items) {
+        return respond(vault_error(
+            400, {"batch_input has " + std::to_string(batch->items.size()) + " items; at most " +
+                  std::to_string(options_.max_batch_items) + " are allowed"}));
+    }
+    auto partial = fields->integer("partial_failure_response_code");
+    if (!partial.ok()) return respond(answer_error(partial.error()));
+    bool any_failed = false;
+    Json d;
+    d.begin_object().key("batch_results").begin_array();
+    for (const auto& entry : batch->items) {
+        d.begin_object();
+        if (entry.type != JsonValue::Type::object) {
+            d.field("error", "each batch_input item must be an object");
+            any_failed = true;
+            d.end_object();
+            continue;
+        }
+        Fields f(&entry);
+        auto done = one(f, d);
+        auto reference = f.string("reference");
+        if (!done.ok()) {
+            any_failed = true;
+            d.field("error", done.error().code() == Errc::auth_failed
+                                 ? std::string("cipher: message authentication failed")
+                                 : done.error().message());
+        }
+        if (reference.ok() && *reference) {
+            d.field("reference", std::string_view((*reference)->data(), (*reference)->size()));
+        }
+        d.end_object();
+    }
+    d.end_array().end_object();
+    HttpResponse r = vault_data(request_id, &d);
+    if (any_failed) {
+        const auto code = *partial;
+        r.status = code && *code >= 200 && *code <= 599 ? static_cast<unsigned>(*code) : 400;
+    }
+    return respond(std::move(r));
+}
+
+}  // namespace keyward::service
