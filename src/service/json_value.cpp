@@ -46,7 +46,6 @@ class Reader {
     }
 
     Status value(JsonValue& out, std::size_t depth) {
-        if (depth > limits_.max_depth) return fail("nested too deeply");
         skip_space();
         if (pos_ >= text_.size()) return fail("a value is missing");
         const char c = text_[pos_];
@@ -74,6 +73,7 @@ class Reader {
     }
 
     Status object(JsonValue& out, std::size_t depth) {
+        if (depth >= limits_.max_depth) return fail("nested too deeply");
         out.type = JsonValue::Type::object;
         ++pos_;  // {
         skip_space();
@@ -109,6 +109,7 @@ class Reader {
     }
 
     Status array(JsonValue& out, std::size_t depth) {
+        if (depth >= limits_.max_depth) return fail("nested too deeply");
         out.type = JsonValue::Type::array;
         ++pos_;  // [
         skip_space();

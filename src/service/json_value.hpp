@@ -32,7 +32,7 @@ struct JsonValue {
 };
 
 struct JsonLimits {
-    std::size_t max_depth = 16;
+    std::size_t max_depth = 16;      ///< arrays and objects nested in each other
     std::size_t max_items = 100000;  ///< over all arrays and objects of one document
 };
 

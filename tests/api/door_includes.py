@@ -14,7 +14,7 @@ import pathlib
 import re
 import sys
 
-DOORS = ["src/cli", "src/capi", "provider"]
+DOORS = ["src/cli", "src/capi", "provider", "src/service"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
 
 

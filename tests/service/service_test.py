@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""keywardd on a fresh SoftHSM token, started on loopback by the test, driven by a real Vault
+client (hvac, from Debian) and by raw HTTP for what clients never send:
+
+- hvac: authentication, create, encrypt and decrypt with context, a wrong context, rotate,
+  decrypt old, read and list keys, batch with a bad item, a token without the role, a revoked
+  token within 5 s;
+- bad input: malformed JSON, wrong types, bad base64, a tampered ciphertext, an oversized body
+  (413), a slow client (closed at the header timeout), a flood of connections; after each the
+  server still answers /v1/sys/health;
+- TLS with a test CA made here; plain HTTP refused on a non-loopback address; SIGTERM drains
+  and exits 0; the audit log names every request's principal and client.
+
+usage: service_test.py KEYWARDD KEYWARD_CLI TMPDIR
+"""
+import base64
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+import hvac
+
+failures = 0
+RUNNING = []  # servers to stop whatever happens
+
+
+def check(ok, what, detail=""):
+    global failures
+    if ok:
+        print("ok   " + what)
+    else:
+        failures += 1
+        print("FAIL " + what + ("\n     " + str(detail).replace("\n", "\n     ") if detail else ""))
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+class Server:
+    """keywardd with extra config lines, on 127.0.0.1 and a free port."""
+
+    def __init__(self, daemon, conf, env, extra=(), listen="127.0.0.1:0"):
+        self.conf = conf + ".service"
+        with open(conf) as f:
+            text = f.read()
+        with open(self.conf, "w") as f:
+            f.write(text + "".join(line + "\n" for line in extra))
+        os.chmod(self.conf, 0o600)
+        self.log_path = conf + ".log"
+        self.log = open(self.log_path, "w")
+        self.p = subprocess.Popen([daemon, "--config", self.conf, "--listen", listen],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=self.log, env=env)
+        RUNNING.append(self)
+        self.port = None
+        deadline = time.monotonic() + 30
+        while self.port is None and time.monotonic() < deadline and self.p.poll() is None:
+            for line in open(self.log_path):
+                if "(port " in line:
+                    self.port = int(line.split("(port ")[1].split(")")[0])
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            return self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return -9
+
+    def log_text(self):
+        self.log.flush()
+        return open(self.log_path).read()
+
+
+def request(port, method, path, body=None, token=None, headers=None, tls=None):
+    conn = (http.client.HTTPSConnection("127.0.0.1", port, context=tls, timeout=30) if tls
+            else http.client.HTTPConnection("127.0.0.1", port, timeout=30))
+    h = dict(headers or {})
+    if token:
+        h["X-Vault-Token"] = token
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    conn.request(method, path, body=data, headers=h)
+    r = conn.getresponse()
+    payload = r.read()
+    conn.close()
+    return r.status, payload
+
+
+def healthy(port, tls=None):
+    try:
+        status, body = request(port, "GET", "/v1/sys/health", tls=tls)
+        return status == 200 and json.loads(body)["initialized"] is True
+    except OSError:
+        return False
+
+
+def main():
+    daemon, cli, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    env = dict(os.environ)
+    env.pop("KEYWARD_PIN", None)
+    setup = os.path.join(tmp, "setup")
+    r = subprocess.run([cli, "init", "--softhsm", setup], capture_output=True, env=env)
+    if r.returncode != 0:
+        print("keyward init failed: " + r.stderr.decode())
+        return 1
+    conf = os.path.join(setup, "keyward.conf")
+    env["KEYWARD_CONFIG"] = conf
+
+    def keyward(*args):
+        return subprocess.run([cli] + list(args), capture_output=True, env=env, text=True)
+
+    def new_token(principal, *grants):
+        args = ["token", "create", "--principal", principal]
+        for role, scope in grants:
+            args += ["--role", role, "--on", scope]
+        r = keyward(*args)
+        check(r.returncode == 0, "token create for " + principal, r.stderr)
+        return r.stdout.strip().splitlines()[-1]
+
+    admin = new_token("app-admin", ("admin", "*"))
+    writer = new_token("app", ("writer", "keyring:orders"), ("reader", "keyring:orders"))
+    reader = new_token("auditor-app", ("reader", "keyring:orders"))
+
+    server = Server(daemon, conf, env, ["service_header_timeout_ms = 1000",
+                                        "service_max_connections = 64"])
+    check(server.port is not None, "keywardd starts on 127.0.0.1", server.log_text())
+    if server.port is None:
+        return 1
+    url = "http://127.0.0.1:%d" % server.port
+    port = server.port
+
+    # hvac, as a wallet service would use it.
+    c = hvac.Client(url=url, token=admin)
+    check(c.is_authenticated(), "hvac: is_authenticated with a keyward token")
+    check(not hvac.Client(url=url, token="kwt_" + "0" * 64).is_authenticated(),
+          "hvac: an unknown token is not authenticated")
+    made = c.secrets.transit.create_key(name="orders")
+    check(made["data"]["type"] == "aes256-gcm96" and made["data"]["latest_version"] == 1,
+          "hvac: create_key gives an aes256-gcm96 key at version 1", made)
+    again = c.secrets.transit.create_key(name="orders")
+    check(again["warnings"] and "already exists" in again["warnings"][0],
+          "creating an existing key succeeds with a warning", again)
+    w = hvac.Client(url=url, token=writer)
+    ctx = b64(b"order-17")
+    enc = w.secrets.transit.encrypt_data(name="orders", plaintext=b64(b"4111 1111"), context=ctx)
+    ct1 = enc["data"]["ciphertext"]
+    check(ct1.startswith("vault:v1:") and enc["data"]["key_version"] == 1,
+          "hvac: encrypt_data gives vault:v1:", enc)
+    dec = w.secrets.transit.decrypt_data(name="orders", ciphertext=ct1, context=ctx)
+    check(base64.b64decode(dec["data"]["plaintext"]) == b"4111 1111",
+          "hvac: decrypt_data gives the plaintext back")
+    try:
+        w.secrets.transit.decrypt_data(name="orders", ciphertext=ct1, context=b64(b"order-18"))
+        check(False, "another context must not decrypt")
+    except hvac.exceptions.InvalidRequest as e:
+        check("message authentication failed" in str(e), "another context: 400, auth failed",
+              e)
+    c.secrets.transit.rotate_key(name="orders")
+    key = c.secrets.transit.read_key(name="orders")["data"]
+    check(key["latest_version"] == 2 and sorted(key["keys"]) == ["1", "2"],
+          "hvac: after rotate_key, latest_version 2 and both versions listed", key)
+    enc2 = w.secrets.transit.encrypt_data(name="orders", plaintext=b64(b"x"), context=ctx)
+    check(enc2["data"]["ciphertext"].startswith("vault:v2:"), "new ciphertext under v2")
+    dec = w.secrets.transit.decrypt_data(name="orders", ciphertext=ct1, context=ctx)
+    check(base64.b64decode(dec["data"]["plaintext"]) == b"4111 1111",
+          "a v1 ciphertext still decrypts after the rotation")
+    listed = c.secrets.transit.list_keys()["data"]["keys"]
+    check(listed == ["orders"], "hvac: list_keys", listed)
+
+    # Batch: results in order, references echoed, a bad item fails alone (HTTP 400).
+    try:
+        w.secrets.transit.encrypt_data(
+            name="orders", plaintext="",
+            batch_input=[{"plaintext": b64(b"a"), "reference": "r1"},
+                         {"plaintext": "!!", "reference": "r2"},
+                         {"plaintext": b64(b"c"), "reference": "r3"}])
+        check(False, "a batch with a bad item answers 400")
+    except hvac.exceptions.InvalidRequest as e:
+        results = json.loads(str(e).split(", on post")[0])["data"]["batch_results"]
+        check([r.get("reference") for r in results] == ["r1", "r2", "r3"] and
+              "ciphertext" in results[0] and "error" in results[1] and
+              "ciphertext" not in results[1] and "ciphertext" in results[2],
+              "batch: in order, references echoed, only the bad item failed", results)
+
+    # Roles: a reader cannot encrypt; a writer cannot create keys.
+    rd = hvac.Client(url=url, token=reader)
+    try:
+        rd.secrets.transit.encrypt_data(name="orders", plaintext=b64(b"x"))
+        check(False, "a reader must not encrypt")
+    except hvac.exceptions.Forbidden as e:
+        check("permission denied" in str(e), "a token without writer: 403 permission denied")
+    try:
+        w.secrets.transit.create_key(name="other")
+        check(False, "a writer must not create keys")
+    except hvac.exceptions.Forbidden:
+        check(True, "a token without admin cannot create a key: 403")
+
+    # Bad input, by raw HTTP.
+    for body, what in [(b"{", "malformed JSON"), (b"[1,2]", "a JSON array body"),
+                       ({"plaintext": 5}, "plaintext of the wrong type"),
+                       ({"plaintext": "not base64!"}, "plaintext that is not base64")]:
+        status, payload = request(port, "POST", "/v1/transit/encrypt/orders", body, writer)
+        check(status == 400 and json.loads(payload)["errors"], what + ": 400 with errors",
+              (status, payload))
+    tampered = ct1[:-6] + ("A" if ct1[-6] != "A" else "B") + ct1[-5:]
+    status, payload = request(port, "POST", "/v1/transit/decrypt/orders",
+                              {"ciphertext": tampered, "context": ctx}, writer)
+    check(status == 400 and b"plaintext" not in payload, "a tampered ciphertext: 400",
+          (status, payload))
+    status, _ = request(port, "POST", "/v1/transit/encrypt/nosuch", {"plaintext": b64(b"x")},
+                        admin)
+    check(status == 400, "encrypting to a key that does not exist is refused (no upsert)")
+    status, _ = request(port, "GET", "/v1/transit/keys/nosuch", None, admin)
+    check(status == 404, "reading a key that does not exist: 404")
+    # A body over 32 MiB is answered 413 as soon as its Content-Length is read (the body is
+    # never sent, as a client that waits for "100 Continue" would do).
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"POST /v1/transit/encrypt/orders HTTP/1.1\r\nHost: x\r\nX-Vault-Token: " +
+              writer.encode() + b"\r\nContent-Length: %d\r\n\r\n{" % (33 << 20))
+    answer = s.recv(4096)
+    s.close()
+    check(answer.startswith(b"HTTP/1.1 413 "), "a 33 MiB body: 413", answer[:200])
+    check(healthy(port), "still healthy after the bad input")
+
+    # A slow client: headers never finished; closed at the header timeout (1 s here).
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n")
+    s.settimeout(10)
+    start = time.monotonic()
+    try:
+        closed = s.recv(1) == b""
+    except OSError:
+        closed = True
+    took = time.monotonic() - start
+    s.close()
+    check(closed and took < 5, "a slow client is cut off at the header timeout (%.1f s)" % took)
+
+    # A flood: more connections than the cap, held open; the server keeps answering.
+    flood = []
+    for _ in range(200):
+        try:
+            flood.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
+    for f in flood:
+        f.close()
+    time.sleep(0.5)
+    check(healthy(port), "healthy after a flood of %d connections" % len(flood))
+
+    # A revoked token stops working within 5 s.
+    token_id = keyward("token", "list").stdout.splitlines()
+    writer_id = [l.split()[0] for l in token_id if " app created " in l][0]
+    check(keyward("token", "revoke", writer_id).returncode == 0, "token revoke with the CLI")
+    deadline = time.monotonic() + 5
+    denied = False
+    while time.monotonic() < deadline and not denied:
+        status, _ = request(port, "POST", "/v1/transit/encrypt/orders", {"plaintext": b64(b"x")},
+                            writer)
+        denied = status == 403
+        time.sleep(0.1)
+    check(denied, "a token revoked with the CLI is refused within 5 s")
+
+    # SIGTERM: drain and exit 0.
+    start = time.monotonic()
+    rc = server.stop()
+    check(rc == 0 and time.monotonic() - start < 15, "SIGTERM: exit 0 (%.1f s)" %
+          (time.monotonic() - start), server.log_text()[-2000:])
+    log = server.log_text()
+    check("POST /v1/transit/encrypt/orders 200" in log and " app\n" in log,
+          "one log line per request with its principal")
+    check(ct1[9:40] not in log and "4111" not in log, "no ciphertext or plaintext in the log")
+    audit = keyward("audit", "list", "--operation", "seal").stdout
+    check("owner as app seal keyring:orders ok" in audit, "the audit log names the principal",
+          audit[-600:])
+    check(keyward("audit", "verify").returncode == 0, "the audit log verifies")
+
+    # Plain HTTP off loopback is refused at start-up.
+    r = subprocess.run([daemon, "--config", conf, "--listen", "0.0.0.0:0"], capture_output=True,
+                       env=env, text=True, timeout=60)
+    check(r.returncode == 2 and "only loopback addresses and Unix sockets" in r.stderr and
+          len(r.stderr.strip().splitlines()) == 1, "plain HTTP on 0.0.0.0 is refused", r.stderr)
+
+    # TLS with a test CA.
+    ca_key, ca_crt = os.path.join(tmp, "ca.key"), os.path.join(tmp, "ca.crt")
+    key_path, csr, crt = (os.path.join(tmp, n) for n in ("server.key", "server.csr",
+                                                          "server.crt"))
+    ext = os.path.join(tmp, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName = IP:127.0.0.1\n")
+    for args in (["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "2", "-subj",
+                  "/CN=keyward test CA"],
+                 ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                  "-keyout", key_path, "-out", csr, "-subj", "/CN=127.0.0.1"],
+                 ["x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+                  "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext]):
+        subprocess.run(["openssl"] + args, capture_output=True, check=True)
+    tls_server = Server(daemon, conf, env, ["tls_cert = " + crt, "tls_key = " + key_path],
+                        listen="127.0.0.1:0")
+    ctx_tls = ssl.create_default_context(cafile=ca_crt)
+    check(tls_server.port is not None and healthy(tls_server.port, tls=ctx_tls),
+          "TLS: health over https with the test CA", tls_server.log_text())
+    if tls_server.port is not None:
+        tc = hvac.Client(url="https://127.0.0.1:%d" % tls_server.port, token=admin,
+                         verify=ca_crt)
+        check(tc.is_authenticated(), "TLS: hvac authenticates over https")
+        try:
+            request(tls_server.port, "GET", "/v1/sys/health")
+            check(False, "plain HTTP to the TLS port must fail")
+        except (OSError, http.client.HTTPException):
+            check(True, "plain HTTP to the TLS port gets no answer")
+    check(tls_server.stop() == 0, "TLS server: SIGTERM, exit 0")
+
+    print("%d failed" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    finally:
+        for server in RUNNING:
+            if server.p.poll() is None:
+                server.p.kill()
+    sys.exit(code)
