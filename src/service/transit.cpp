@@ -192,6 +192,44 @@ Result<Bytes> context_of(const Fields& f) {
                            ByteView(ad.data(), ad.size()));
 }
 
+HttpResponse datakey(Keyward& kw, const std::string& request_id, const std::string& name,
+                     bool with_plaintext, const Fields& f) {
+    auto bits = f.integer("bits");
+    if (!bits.ok()) return answer_error(bits.error());
+    const std::int64_t n = bits->value_or(256);
+    if (n != 128 && n != 256 && n != 512) {
+        return vault_error(400, {"invalid bit length: bits must be 128, 256 or 512"});
+    }
+    auto ctx = context_of(f);
+    if (!ctx.ok()) return answer_error(ctx.error());
+    auto ring = kw.keyring(name);
+    if (!ring.ok()) {
+        if (ring.error().code() == Errc::not_found) {
+            return vault_error(400, {"encryption key not found"});
+        }
+        return answer_error(ring.error());
+    }
+    // The key comes from the host DRBG (as every DEK does) and leaves sealed under the keyring,
+    // so that decrypt/:name opens the ciphertext (Vault's datakey contract).
+    SecretBytes key(static_cast<std::size_t>(n / 8));
+    if (RAND_priv_bytes(key.data(), static_cast<int>(key.size())) != 1) {
+        return vault_error(500, {"the random generator failed"});
+    }
+    auto envelope = kw.seal(name, ByteView(key.data(), key.size()), *ctx);
+    if (!envelope.ok()) return answer_error(envelope.error());
+    auto header = inspect_blob(*envelope);
+    auto ciphertext = to_vault_form(*envelope);
+    if (!header.ok() || !ciphertext.ok()) return vault_error(500, {"sealed data key unreadable"});
+    Json d;
+    d.begin_object().field("ciphertext", *ciphertext).field("key_version", header->kek_version);
+    if (with_plaintext) {
+        const SecretString b64 = base64_encode_secret(ByteView(key.data(), key.size()));
+        d.field("plaintext", std::string_view(b64.data(), b64.size()));
+    }
+    d.end_object();
+    return vault_data(request_id, &d);
+}
+
 }  // namespace
 
 HttpResponse Transit::handle(HttpRequest& req) {
@@ -358,7 +396,12 @@ HttpResponse Transit::handle(HttpRequest& req) {
         return respond(vault_error(404, {"unsupported path"}));
     }
 
-    if ((op != "encrypt" && op != "decrypt") || parts.size() != 4 || req.method != "POST") {
+    if (op == "datakey" && parts.size() == 5 && req.method == "POST" &&
+        (parts[3] == "plaintext" || parts[3] == "wrapped")) {
+        return respond(datakey(kw_, request_id, parts[4], parts[3] == "plaintext", *fields));
+    }
+    if ((op != "encrypt" && op != "decrypt" && op != "rewrap") || parts.size() != 4 ||
+        req.method != "POST") {
         return respond(vault_error(404, {"unsupported path"}));
     }
 
@@ -394,12 +437,21 @@ HttpResponse Transit::handle(HttpRequest& req) {
             return {};
         }
         KW_TRY(auto text, f.string("ciphertext"));
-        if (!text) return Error(Errc::bad_input, "missing ciphertext to decrypt");
+        if (!text) return Error(Errc::bad_input, "missing ciphertext to " + op);
         KW_TRY(auto envelope, from_vault_form(std::string_view(text->data(), text->size())));
         KW_TRY(auto header, inspect_blob(envelope));
         if (header.keyring != name) {
             return Error(Errc::bad_input, "the ciphertext was made with key \"" + header.keyring +
                                               "\", not \"" + name + "\"");
+        }
+        if (op == "rewrap") {
+            // Only the wrapped data key changes (the payload is not opened, so no context is
+            // needed); a ciphertext already under the latest version comes back as it was.
+            KW_TRY(auto rewrapped, kw_.rewrap(envelope));
+            KW_TRY(auto new_header, inspect_blob(rewrapped));
+            KW_TRY(auto ciphertext, to_vault_form(rewrapped));
+            out.field("ciphertext", ciphertext).field("key_version", new_header.kek_version);
+            return {};
         }
         KW_TRY(auto plaintext, kw_.open(envelope, ctx));
         const SecretString b64 = base64_encode_secret(ByteView(plaintext.data(), plaintext.size()));

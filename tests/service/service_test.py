@@ -177,6 +177,28 @@ def main():
     dec = w.secrets.transit.decrypt_data(name="orders", ciphertext=ct1, context=ctx)
     check(base64.b64decode(dec["data"]["plaintext"]) == b"4111 1111",
           "a v1 ciphertext still decrypts after the rotation")
+    rewrapped = w.secrets.transit.rewrap_data(name="orders", ciphertext=ct1, context=ctx)
+    ct1_v2 = rewrapped["data"]["ciphertext"]
+    check(ct1_v2.startswith("vault:v2:") and rewrapped["data"]["key_version"] == 2,
+          "hvac: rewrap_data moves a v1 ciphertext to v2", rewrapped)
+    dec = w.secrets.transit.decrypt_data(name="orders", ciphertext=ct1_v2, context=ctx)
+    check(base64.b64decode(dec["data"]["plaintext"]) == b"4111 1111",
+          "the rewrapped ciphertext decrypts to the same plaintext")
+    for kind, bits in (("plaintext", 256), ("wrapped", 512), ("plaintext", 128)):
+        dk = w.secrets.transit.generate_data_key(name="orders", key_type=kind, bits=bits,
+                                                 context=ctx)["data"]
+        opened = w.secrets.transit.decrypt_data(name="orders", ciphertext=dk["ciphertext"],
+                                                context=ctx)["data"]["plaintext"]
+        ok = len(base64.b64decode(opened)) == bits // 8
+        if kind == "plaintext":
+            ok = ok and dk["plaintext"] == opened
+        else:
+            ok = ok and "plaintext" not in dk
+        check(ok and dk["ciphertext"].startswith("vault:v2:"),
+              "hvac: generate_data_key %s %d bits, opened by decrypt" % (kind, bits), dk)
+    status, payload = request(port, "POST", "/v1/transit/datakey/plaintext/orders",
+                              {"bits": 100}, writer)
+    check(status == 400 and b"bits must be 128, 256 or 512" in payload, "datakey bits=100: 400")
     listed = c.secrets.transit.list_keys()["data"]["keys"]
     check(listed == ["orders"], "hvac: list_keys", listed)
 
