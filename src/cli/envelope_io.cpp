@@ -9,11 +9,21 @@
 namespace keyward::cli {
 
 std::size_t max_envelope_input() noexcept {
-    return kMaxEnvelopeTextSize;
+    // keywardd's "vault:v4294967295:" prefix is 13 bytes longer than "kwe1:".
+    return kMaxEnvelopeTextSize + 13;
 }
 
 Result<EncodedInput> decode_envelope_input(const SecretBytes& raw) {
     EncodedInput out;
+    std::string_view all(reinterpret_cast<const char*>(raw.data()), raw.size());
+    if (is_vault_form(all)) {
+        // keywardd's Transit ciphertext (docs/FORMAT.md), with one optional final line break.
+        if (all.size() >= 1 && all.back() == '\n') all.remove_suffix(1);
+        if (all.size() >= 1 && all.back() == '\r') all.remove_suffix(1);
+        KW_TRY(out.bytes, from_vault_form(all));
+        out.was_text = true;
+        return out;
+    }
     if (!is_text_form(raw)) {
         out.bytes.assign(raw.begin(), raw.end());
         return out;

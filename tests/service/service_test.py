@@ -199,6 +199,18 @@ def main():
     status, payload = request(port, "POST", "/v1/transit/datakey/plaintext/orders",
                               {"bits": 100}, writer)
     check(status == 400 and b"bits must be 128, 256 or 512" in payload, "datakey bits=100: 400")
+    # keyward's own tools open the Transit form; a prefix that lies about the version is refused.
+    plain_ct = w.secrets.transit.encrypt_data(name="orders", plaintext=b64(b"no context"))
+    plain_ct = plain_ct["data"]["ciphertext"]
+    r = subprocess.run([cli, "open"], input=(plain_ct + "\n").encode(), capture_output=True,
+                       env=env)
+    check(r.returncode == 0 and r.stdout == b"no context", "keyward open reads vault:v2:",
+          r.stderr)
+    r = subprocess.run([cli, "open"], input=("vault:v1:" + plain_ct[9:]).encode(),
+                       capture_output=True, env=env)
+    check(r.returncode == 3 and b"its prefix says version 1 but the envelope names version 2"
+          in r.stderr and r.stdout == b"", "a vault: prefix with the wrong version: exit 3",
+          r.stderr)
     listed = c.secrets.transit.list_keys()["data"]["keys"]
     check(listed == ["orders"], "hvac: list_keys", listed)
 
