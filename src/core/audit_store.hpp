@@ -123,8 +123,10 @@ class AuditStore {
     virtual Result<std::vector<ServiceTokenRow>> service_tokens() = 0;
     /// The audit key versions lookups were made under (usually one).
     virtual Result<std::vector<std::uint32_t>> service_token_lookup_versions() = 0;
-    /// Stores a row's expires_at, revoked_at, key_version and mac (renew, revoke).
-    virtual Status update_service_token(const ServiceTokenRow& row) = 0;
+    /// Stores a row's expires_at, revoked_at, key_version and mac (renew, revoke) only if the
+    /// stored row still has `old_mac` and is not revoked: Errc::conflict otherwise (another
+    /// process revoked or renewed it meanwhile; a renewal must never un-revoke).
+    virtual Status update_service_token(const ServiceTokenRow& row, ByteView old_mac) = 0;
 
     virtual Status insert_proposal(const ProposalRow& row) = 0;
     virtual Result<std::optional<ProposalRow>> find_proposal(const std::string& id) = 0;

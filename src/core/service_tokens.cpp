@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sha256.hpp"
+#include "keyward/config.hpp"
 
 namespace keyward::core {
 
@@ -52,8 +53,10 @@ Status ServiceTokens::seal_row(ServiceTokenRow& row) {
 
 Result<IssuedToken> ServiceTokens::create(const ServiceTokenRequest& request,
                                           const std::string& by) {
-    if (request.principal.empty() || request.principal.size() > 128) {
-        return Error(Errc::usage, "a service token needs a principal of 1 to 128 characters");
+    if (!valid_principal_name(request.principal)) {
+        return Error(Errc::usage,
+                     "a service token's principal must be 1-64 letters, digits or ._@- starting "
+                     "with a letter or digit");
     }
     if (request.ttl_seconds < 0 || request.max_ttl_seconds < 0) {
         return Error(Errc::usage, "a token's ttl cannot be negative");
@@ -116,9 +119,13 @@ Result<ServiceTokenInfo> ServiceTokens::revoke(const std::string& id) {
                          "honoured, and keyward will not vouch for it by revoking it");
     }
     if (row->info.revoked_at.empty()) {
+        const Bytes old_mac = row->mac;
         row->info.revoked_at = utc_now_iso8601();
         KW_TRY_STATUS(seal_row(*row));
-        KW_TRY_STATUS(store_.update_service_token(*row));
+        auto updated = store_.update_service_token(*row, old_mac);
+        // Lost to a renewal: read again and revoke that (at most a few rounds).
+        if (!updated.ok() && updated.error().code() == Errc::conflict) return revoke(id);
+        KW_TRY_STATUS(updated);
     }
     forget_cache();
     return row->info;
@@ -161,16 +168,23 @@ Result<ServiceTokenInfo> ServiceTokens::authenticate(std::string_view token) {
 Result<ServiceTokenInfo> ServiceTokens::renew(std::string_view token) {
     KW_TRY(auto info, authenticate(token));
     if (!info.renewable) return Error(Errc::usage, "this token is not renewable");
+    // The row as stored now, judged again: authenticate may have answered from its cache.
     KW_TRY(auto row, find(token));
     if (!row) return denied();
     KW_TRY(bool ok, key_.verify(key_.service_token_message(*row), row->mac, row->key_version));
-    if (!ok) return denied();
-    std::int64_t until = now_unix() + row->info.ttl_seconds;
+    const std::int64_t now = now_unix();
+    if (!ok || !row->info.revoked_at.empty() || past(row->info.expires_at, now)) return denied();
+    std::int64_t until = now + row->info.ttl_seconds;
     if (auto max = unix_from_iso8601(row->info.max_expires_at)) until = std::min(until, *max);
+    const Bytes old_mac = row->mac;
     row->info.expires_at = iso8601_from_unix(until);
     KW_TRY_STATUS(seal_row(*row));
-    KW_TRY_STATUS(store_.update_service_token(*row));
-    forget_cache();
+    // Only onto the row just judged: a revocation that landed meanwhile wins (denied).
+    if (!store_.update_service_token(*row, old_mac).ok()) return denied();
+    {
+        std::lock_guard lock(cache_mutex_);
+        cache_[digest_hex(token)] = Cached{row->info, std::chrono::steady_clock::now()};
+    }
     return row->info;
 }
 

@@ -68,6 +68,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     std::vector<std::shared_ptr<asio::ssl::context>> tls_of_acceptor;  // nullptr: plain
     std::vector<TlsFiles> tls_files;
     std::vector<std::unique_ptr<local::acceptor>> unix_acceptors;
+    std::vector<std::string> unix_paths;  // removed when the server stops
     std::vector<std::uint16_t> ports;
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> queued{0};
@@ -92,6 +93,11 @@ Result<std::shared_ptr<asio::ssl::context>> make_tls(const TlsFiles& files) {
                          asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
                      ec);
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CLEANSE_PLAINTEXT);
+    // Required for session resumption once client certificates are asked for.
+    static const unsigned char kSessionContext[] = "keywardd";
+    SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext,
+                                   sizeof kSessionContext - 1);
     ctx->use_certificate_chain_file(files.certificate, ec);
     if (ec) {
         return Error(Errc::bad_config,
@@ -114,6 +120,8 @@ Result<std::shared_ptr<asio::ssl::context>> make_tls(const TlsFiles& files) {
                          "cannot read tls_client_ca " + files.client_ca + ": " + ec.message());
         }
         ctx->set_verify_mode(asio::ssl::verify_peer);  // optional: no fail_if_no_peer_cert
+        SSL_CTX_set_client_CA_list(ctx->native_handle(),
+                                   SSL_load_client_CA_file(files.client_ca.c_str()));
     }
     return ctx;
 }
@@ -150,6 +158,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     void read() {
         if (state_->draining.load()) return close();
         parser_.emplace();
+        // Beast's header limit does not cover chunk-size lines and trailers: the read buffer's
+        // own cap does (body bytes go straight into the body, never into this buffer).
+        buffer_.max_size(state_->limits.max_header_bytes + (64u << 10));
         parser_->body_limit(state_->limits.max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(state_->limits.max_header_bytes));
         lowest(stream_).expires_after(first_ ? state_->limits.header_timeout
@@ -184,7 +195,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         if (ec == http::error::body_limit) {
             status = 413;
             why = "request body too large";
-        } else if (ec == http::error::header_limit) {
+        } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
             status = 431;
             why = "request headers too large";
         }
@@ -213,24 +224,31 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         }
         req.body = std::move(msg.body());
         req.client_address = peer_;
+        head_ = req.method == "HEAD";
+        if (head_) req.method = "GET";
         keep_alive_ = msg.keep_alive() && !state_->draining.load();
         method_ = req.method;
         path_ = req.path;
         state_->queued.fetch_add(1);
-        asio::post(
-            state_->workers, [self = this->shared_from_this(), req = std::move(req)]() mutable {
-                HttpResponse r;
-                try {
-                    r = self->state_->handler(req);
-                } catch (...) {
-                    r = HttpResponse{};
-                    r.status = 500;
-                    r.body = error_body("internal error");
-                }
-                self->state_->queued.fetch_sub(1);
-                asio::post(self->stream_.get_executor(),
-                           [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
-            });
+        asio::post(state_->workers,
+                   [self = this->shared_from_this(), req = std::move(req)]() mutable {
+                       HttpResponse r;
+                       try {
+                           r = self->state_->handler(req);
+                       } catch (...) {
+                           r = HttpResponse{};
+                           r.status = 500;
+                           r.body = error_body("internal error");
+                       }
+                       self->state_->queued.fetch_sub(1);
+                       asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+                           try {
+                               self->write(std::move(r));
+                           } catch (...) {
+                               self->close();  // nothing a response does may stop the server
+                           }
+                       });
+                   });
     }
 
     void write(HttpResponse r) {
@@ -240,10 +258,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         response_->result(r.status);
         response_->version(11);
         response_->set(http::field::server, "keywardd");
+        // Answers may carry plaintext or data keys: no cache may keep them (as Vault says).
+        response_->set(http::field::cache_control, "no-store");
+        // 1xx, 204 and 304 have no body, and Beast refuses to size one for them.
+        const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
+        if (bodyless) r.body.clear();
         if (!r.body.empty()) response_->set(http::field::content_type, r.content_type);
+        const std::size_t length = r.body.size();
+        if (head_) r.body.clear();  // HEAD: the headers of a GET, no body
         response_->body() = std::move(r.body);
         response_->keep_alive(keep_alive_ && !state_->draining.load());
-        response_->prepare_payload();
+        if (head_) {
+            response_->content_length(length);
+        } else if (!bodyless) {
+            response_->prepare_payload();
+        }
         lowest(stream_).expires_after(state_->limits.write_timeout);
         http::async_write(stream_, *response_,
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -278,8 +307,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         std::weak_ptr<Session> weak = this->shared_from_this();
         state_->idle_closers.push_front([weak] {
             if (auto self = weak.lock()) {
-                asio::post(self->stream_.get_executor(),
-                           [self] { lowest(self->stream_).cancel(); });
+                // Only if still waiting for a request when this runs on the strand: one that
+                // has arrived meanwhile is answered.
+                asio::post(self->stream_.get_executor(), [self] {
+                    if (self->idle_registered_) lowest(self->stream_).cancel();
+                });
             }
         });
         idle_entry_ = state_->idle_closers.begin();
@@ -301,12 +333,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::optional<http::response<Body>> response_;
     bool first_ = true;
     bool keep_alive_ = false;
+    bool head_ = false;
     std::string method_, path_, principal_;
     unsigned status_ = 0;
     std::chrono::steady_clock::time_point started_{};
     std::list<std::function<void()>>::iterator idle_entry_;
     bool idle_registered_ = false;
 };
+
+void retry_accept(const std::shared_ptr<HttpServer::State>& state, std::function<void()> again) {
+    auto timer = std::make_shared<asio::steady_timer>(state->ioc, std::chrono::milliseconds(100));
+    timer->async_wait([timer, again = std::move(again)](beast::error_code) { again(); });
+}
 
 std::string peer_of(const tcp::socket& s) {
     boost::system::error_code ec;
@@ -316,12 +354,18 @@ std::string peer_of(const tcp::socket& s) {
     return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
 }
 
+void accept_unix(const std::shared_ptr<HttpServer::State>& state, std::size_t index);
+
 void accept_tcp(const std::shared_ptr<HttpServer::State>& state, std::size_t index) {
     auto& acceptor = *state->tcp_acceptors[index];
     acceptor.async_accept(
         asio::make_strand(state->ioc), [state, index](beast::error_code ec, tcp::socket socket) {
             if (ec == asio::error::operation_aborted || state->draining.load()) return;
-            if (!ec) {
+            if (ec) {
+                // Out of descriptors (EMFILE) and the like: wait rather than spin.
+                return retry_accept(state, [state, index] { accept_tcp(state, index); });
+            }
+            {
                 if (state->connections.fetch_add(1) >= state->limits.max_connections) {
                     state->connections.fetch_sub(1);  // over the cap: closed at once
                 } else {
@@ -354,7 +398,8 @@ void accept_unix(const std::shared_ptr<HttpServer::State>& state, std::size_t in
             if (ec == asio::error::operation_aborted || state->draining.load()) {
                 return;
             }
-            if (!ec) {
+            if (ec) return retry_accept(state, [state, index] { accept_unix(state, index); });
+            {
                 if (state->connections.fetch_add(1) >= state->limits.max_connections) {
                     state->connections.fetch_sub(1);
                 } else {
@@ -424,6 +469,7 @@ Status HttpServer::listen_unix(const std::string& path) {
     if (ec) return Error(Errc::io_error, "cannot listen on socket " + path + ": " + ec.message());
     ::chmod(path.c_str(), 0660);
     state_->unix_acceptors.push_back(std::move(acceptor));
+    state_->unix_paths.push_back(path);
     return {};
 }
 
@@ -494,11 +540,10 @@ void HttpServer::run(std::chrono::milliseconds drain_timeout) {
     state->ioc.run();
     for (auto& t : io) t.join();
     watcher.join();
-    for (auto& a : state->unix_acceptors) {
-        boost::system::error_code ec;
-        auto ep = a->local_endpoint(ec);
-        if (!ec) ::unlink(ep.path().c_str());
-    }
+    // A handler still running past the drain deadline finishes before run() returns: the
+    // caller may then tear down what handlers use.
+    state->workers.join();
+    for (const auto& path : state->unix_paths) ::unlink(path.c_str());
 }
 
 }  // namespace keyward::service

@@ -87,6 +87,7 @@ class Reader {
             SecretString key;
             KW_TRY_STATUS(string(key));
             std::string name(key.data(), key.size());
+            if (out.members.size() >= limits_.max_members) return fail("too many members");
             if (out.find(name) != nullptr) return fail("duplicate member \"" + name + "\"");
             skip_space();
             if (pos_ >= text_.size() || text_[pos_] != ':') return fail("expected ':'");

@@ -34,6 +34,9 @@ struct JsonValue {
 struct JsonLimits {
     std::size_t max_depth = 16;      ///< arrays and objects nested in each other
     std::size_t max_items = 100000;  ///< over all arrays and objects of one document
+    /// Members of one object: Vault's bodies have a handful, and duplicate names are checked
+    /// against every earlier one, so this bounds that work.
+    std::size_t max_members = 256;
 };
 
 /// The document in text; Errc::bad_input naming the byte offset of the first error (never the

@@ -88,6 +88,12 @@ std::int64_t unix_of(const std::string& stamp) {
     return static_cast<std::int64_t>(timegm(&tm));
 }
 
+// A keyring that does not exist, as Vault words it for encrypt and datakey (no upsert here).
+Error key_error(const Error& e) {
+    if (e.code() == Errc::not_found) return Error(Errc::bad_input, "encryption key not found");
+    return e;
+}
+
 // An error from the library as Vault would answer it.
 HttpResponse answer_error(const Error& e) {
     switch (e.code()) {
@@ -202,13 +208,6 @@ HttpResponse datakey(Keyward& kw, const std::string& request_id, const std::stri
     }
     auto ctx = context_of(f);
     if (!ctx.ok()) return answer_error(ctx.error());
-    auto ring = kw.keyring(name);
-    if (!ring.ok()) {
-        if (ring.error().code() == Errc::not_found) {
-            return vault_error(400, {"encryption key not found"});
-        }
-        return answer_error(ring.error());
-    }
     // The key comes from the host DRBG (as every DEK does) and leaves sealed under the keyring,
     // so that decrypt/:name opens the ciphertext (Vault's datakey contract).
     SecretBytes key(static_cast<std::size_t>(n / 8));
@@ -216,7 +215,7 @@ HttpResponse datakey(Keyward& kw, const std::string& request_id, const std::stri
         return vault_error(500, {"the random generator failed"});
     }
     auto envelope = kw.seal(name, ByteView(key.data(), key.size()), *ctx);
-    if (!envelope.ok()) return answer_error(envelope.error());
+    if (!envelope.ok()) return answer_error(key_error(envelope.error()));
     auto header = inspect_blob(*envelope);
     auto ciphertext = to_vault_form(*envelope);
     if (!header.ok() || !ciphertext.ok()) return vault_error(500, {"sealed data key unreadable"});
@@ -257,7 +256,14 @@ HttpResponse Transit::handle(HttpRequest& req) {
 
     const std::string_view token = token_of(req);
     auto who = kw_.authenticate_service_token(token);
-    if (!who.ok()) return permission_denied();
+    if (!who.ok()) {
+        // Only a refused token is 403: a client told "permission denied" drops its token, which
+        // an HSM or database outage must not make it do.
+        if (who.error().code() == Errc::access_denied) return permission_denied();
+        return answer_error(who.error());
+    }
+    // Vault treats PUT as POST; Vault's Go client, `vault write` and Vault Agent send PUT.
+    if (req.method == "PUT") req.method = "POST";
     CallContext context;
     context.principal = who->principal;
     context.client_address = req.client_address;
@@ -281,14 +287,40 @@ HttpResponse Transit::handle(HttpRequest& req) {
         Json d;
         const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
         const std::int64_t ttl = info.expires_at.empty() ? 0 : unix_of(info.expires_at) - now;
+        if (parts[3] == "renew-self") {
+            // Vault answers a renewal with an auth block (renewal loops read lease_duration).
+            Json a;
+            a.begin_object()
+                .field("client_token", "")
+                .field("accessor", info.id)
+                .key("policies")
+                .begin_array()
+                .value("default")
+                .end_array()
+                .key("token_policies")
+                .begin_array()
+                .value("default")
+                .end_array()
+                .key("metadata")
+                .null()
+                .field("lease_duration", ttl > 0 ? ttl : 0)
+                .field("renewable", info.renewable)
+                .field("entity_id", info.principal)
+                .field("token_type", "service")
+                .field("orphan", true)
+                .end_object();
+            return respond(vault_auth(request_id, a));
+        }
         d.begin_object()
             .field("accessor", info.id)
             .field("display_name", "token-" + info.principal)
             .field("entity_id", info.principal)
-            .field("expire_time", info.expires_at)
+            .field_or_null("expire_time", info.expires_at)
             .field("creation_time", unix_of(info.created_at))
+            .field("creation_ttl", info.ttl_seconds)
             .field("id", "")
-            .field("meta", "")
+            .key("meta")
+            .null()
             .key("policies")
             .begin_array()
             .value("default")
@@ -312,7 +344,8 @@ HttpResponse Transit::handle(HttpRequest& req) {
     if (op == "keys") {
         const bool listing =
             parts.size() == 3 &&
-            (req.method == "LIST" || (req.method == "GET" && query_has(req.query, "list=true")));
+            (req.method == "LIST" || (req.method == "GET" && (query_has(req.query, "list=true") ||
+                                                              query_has(req.query, "list=1"))));
         if (listing) {
             auto rings = kw_.keyrings();
             if (!rings.ok()) return respond(answer_error(rings.error()));
@@ -414,24 +447,26 @@ HttpResponse Transit::handle(HttpRequest& req) {
             if (!text) return Error(Errc::bad_input, "missing plaintext to encrypt");
             KW_TRY(auto plaintext, base64_field(text, "plaintext"));
             KW_TRY(auto version, f.integer("key_version"));
-            auto ring = kw_.keyring(name);
-            if (!ring.ok()) {
-                if (ring.error().code() == Errc::not_found) {
-                    return Error(Errc::bad_input, "encryption key not found");
+            if (version && *version != 0) {
+                // Checked before sealing: a refused request costs no wrap and no entry.
+                auto ring = kw_.keyring(name);
+                if (!ring.ok()) return key_error(ring.error());
+                std::int64_t latest = 0;
+                for (const auto& v : ring->versions) {
+                    if (v.state == KekState::active) latest = v.version;
                 }
-                return ring.error();
+                if (*version != latest) {
+                    return Error(Errc::bad_input,
+                                 "key_version " + std::to_string(*version) +
+                                     " is not the latest: keywardd encrypts only with the latest "
+                                     "version (" +
+                                     std::to_string(latest) + ")");
+                }
             }
-            KW_TRY(auto envelope,
-                   kw_.seal(name, ByteView(plaintext.data(), plaintext.size()), ctx));
+            auto sealed = kw_.seal(name, ByteView(plaintext.data(), plaintext.size()), ctx);
+            if (!sealed.ok()) return key_error(sealed.error());
+            const Bytes& envelope = *sealed;
             KW_TRY(auto header, inspect_blob(envelope));
-            if (version && *version != 0 &&
-                *version != static_cast<std::int64_t>(header.kek_version)) {
-                return Error(Errc::bad_input,
-                             "key_version " + std::to_string(*version) +
-                                 " is not the latest: keywardd encrypts only with the latest "
-                                 "version (" +
-                                 std::to_string(header.kek_version) + ")");
-            }
             KW_TRY(auto ciphertext, to_vault_form(envelope));
             out.field("ciphertext", ciphertext).field("key_version", header.kek_version);
             return {};
@@ -506,8 +541,12 @@ HttpResponse Transit::handle(HttpRequest& req) {
     d.end_array().end_object();
     HttpResponse r = vault_data(request_id, &d);
     if (any_failed) {
+        // Any code a body can go with (207 Multi-Status, 4xx, 5xx); never 204, 205 or 304,
+        // whose responses have no body to carry the results.
         const auto code = *partial;
-        r.status = code && *code >= 200 && *code <= 599 ? static_cast<unsigned>(*code) : 400;
+        const bool usable =
+            code && *code >= 200 && *code <= 599 && *code != 204 && *code != 205 && *code != 304;
+        r.status = usable ? static_cast<unsigned>(*code) : 400;
     }
     return respond(std::move(r));
 }

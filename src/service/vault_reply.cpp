@@ -56,6 +56,32 @@ HttpResponse vault_data(const std::string& request_id, const Json* data,
     return r;
 }
 
+HttpResponse vault_auth(const std::string& request_id, const Json& auth) {
+    Json j;
+    j.begin_object()
+        .field("request_id", request_id)
+        .field("lease_id", "")
+        .field("renewable", false)
+        .field("lease_duration", 0)
+        .key("data")
+        .null()
+        .key("warnings")
+        .null()
+        .key("wrap_info")
+        .null();
+    const std::string_view head = j.str();
+    const std::string_view a = auth.str();
+    SecretBytes body(head.begin(), head.end());
+    const std::string_view key = ",\"auth\":";
+    body.insert(body.end(), key.begin(), key.end());
+    body.insert(body.end(), a.begin(), a.end());
+    body.push_back('}');
+    body.push_back('\n');
+    HttpResponse r;
+    r.body = std::move(body);
+    return r;
+}
+
 HttpResponse vault_error(unsigned status, const std::vector<std::string>& messages) {
     Json j;
     j.begin_object().key("errors").begin_array();

@@ -15,6 +15,8 @@ namespace keyward::service {
 /// 200 with the Vault envelope around `data` (an object the caller filled, or none).
 HttpResponse vault_data(const std::string& request_id, const Json* data,
                         const std::vector<std::string>& warnings = {});
+/// 200 with Vault's envelope carrying `auth` (a token renewal) and no data.
+HttpResponse vault_auth(const std::string& request_id, const Json& auth);
 /// status with {"errors":[messages...]}.
 HttpResponse vault_error(unsigned status, const std::vector<std::string>& messages);
 /// 204, no body.

@@ -98,17 +98,24 @@ Result<std::vector<std::uint32_t>> SqliteStore::service_token_lookup_versions() 
     return out;
 }
 
-Status SqliteStore::update_service_token(const core::ServiceTokenRow& r) {
+Status SqliteStore::update_service_token(const core::ServiceTokenRow& r, ByteView old_mac) {
     std::lock_guard lock(mutex_);
+    // Compare-and-swap on the MAC the caller read: one statement, so no other writer can land
+    // between the check and the write.
     KW_TRY(auto s, db_.prepare("UPDATE service_tokens SET expires_at = ?2, revoked_at = ?3, "
-                               "key_version = ?4, mac = ?5 WHERE id = ?1"));
+                               "key_version = ?4, mac = ?5 WHERE id = ?1 AND mac = ?6 AND "
+                               "revoked_at = ''"));
     KW_TRY_STATUS(s.bind(1, r.info.id)
                       .bind(2, r.info.expires_at)
                       .bind(3, r.info.revoked_at)
                       .bind(4, static_cast<std::int64_t>(r.key_version))
                       .bind(5, ByteView(r.mac))
+                      .bind(6, old_mac)
                       .run());
-    if (db_.changes() == 0) return Error(Errc::not_found, "no service token " + r.info.id);
+    if (db_.changes() == 0) {
+        return Error(Errc::conflict, "service token " + r.info.id +
+                                         " changed meanwhile (revoked or renewed elsewhere)");
+    }
     return {};
 }
 

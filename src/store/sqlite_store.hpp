@@ -125,7 +125,7 @@ class SqliteStore final : public core::Store {
     Result<std::optional<core::ServiceTokenRow>> service_token(const std::string& id) override;
     Result<std::vector<core::ServiceTokenRow>> service_tokens() override;
     Result<std::vector<std::uint32_t>> service_token_lookup_versions() override;
-    Status update_service_token(const core::ServiceTokenRow& row) override;
+    Status update_service_token(const core::ServiceTokenRow& row, ByteView old_mac) override;
     Status remac_access_rows(const std::vector<core::GrantRow>& grants,
                              const std::vector<core::ProposalRow>& proposals,
                              const std::vector<core::ServiceTokenRow>& tokens,

@@ -97,4 +97,11 @@ TEST_CASE("depth and item counts are bounded") {
     auto many = parse_json("[1,2,3,4]", limits);
     REQUIRE_FALSE(many.ok());
     CHECK(many.error().message() == "malformed JSON at byte 7: too many values");
+
+    JsonLimits members;
+    members.max_members = 2;
+    CHECK(parse_json("{\"a\":1,\"b\":2}", members).ok());
+    auto wide = parse_json("{\"a\":1,\"b\":2,\"c\":3}", members);
+    REQUIRE_FALSE(wide.ok());
+    CHECK(wide.error().message() == "malformed JSON at byte 16: too many members");
 }

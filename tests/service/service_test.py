@@ -229,6 +229,22 @@ def main():
               "ciphertext" not in results[1] and "ciphertext" in results[2],
               "batch: in order, references echoed, only the bad item failed", results)
 
+    # node-vault 0.12.0 (npm, installed by scripts/test under build/node-clients).
+    node_modules = os.environ.get("KEYWARD_NODE_MODULES", "")
+    node_token = new_token("node-app", ("admin", "keyring:nv"), ("writer", "keyring:nv"),
+                           ("admin", "*"))
+    if not os.path.isfile(os.path.join(node_modules, "node-vault", "package.json")):
+        check(False, "node-vault is installed (scripts/test runs scripts/install-node-clients)",
+              node_modules)
+    else:
+        r = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "node_vault_client.js"), url, node_token],
+                           capture_output=True, text=True, timeout=120,
+                           env=dict(env, NODE_PATH=node_modules))
+        print(r.stdout, end="")
+        check(r.returncode == 0 and r.stdout.endswith("node-vault: 0 failed\n"),
+              "node-vault 0.12.0 against keywardd", r.stderr[-2000:])
+
     # Roles: a reader cannot encrypt; a writer cannot create keys.
     rd = hvac.Client(url=url, token=reader)
     try:
@@ -267,6 +283,42 @@ def main():
     answer = s.recv(4096)
     s.close()
     check(answer.startswith(b"HTTP/1.1 413 "), "a 33 MiB body: 413", answer[:200])
+    # partial_failure_response_code 204 would need a body-less answer: refused, 400 kept.
+    status, payload = request(port, "POST", "/v1/transit/encrypt/orders",
+                              {"batch_input": [{"plaintext": "!!"}],
+                               "partial_failure_response_code": 204}, writer)
+    check(status == 400 and b"batch_results" in payload,
+          "partial_failure_response_code 204: answered 400 with the results", status)
+    status, payload = request(port, "POST", "/v1/transit/encrypt/orders",
+                              {"batch_input": [{"plaintext": "!!"}],
+                               "partial_failure_response_code": 207}, writer)
+    check(status == 207, "partial_failure_response_code 207 is used", status)
+    # PUT is POST (Vault's Go client and `vault write` send PUT).
+    status, payload = request(port, "PUT", "/v1/transit/encrypt/orders",
+                              {"plaintext": b64(b"put")}, writer)
+    check(status == 200 and b"vault:v" in payload, "PUT encrypt works as POST", payload)
+    # HEAD: the headers of a GET and no body, and the connection stays usable.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("HEAD", "/v1/sys/health")
+    head = conn.getresponse()
+    head_body = head.read()
+    conn.request("GET", "/v1/sys/health")
+    after = conn.getresponse()
+    check(head.status == 200 and head_body == b"" and int(head.getheader("Content-Length")) > 0
+          and after.status == 200 and json.loads(after.read())["initialized"],
+          "HEAD /v1/sys/health: no body, and the keep-alive connection goes on")
+    conn.close()
+    # A chunk-size line that never ends: cut off by the read buffer's cap, not grown forever.
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"POST /v1/transit/encrypt/orders HTTP/1.1\r\nHost: x\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n1;" + b"x" * (200 << 10))
+    try:
+        answer = s.recv(4096)
+    except OSError:
+        answer = b""
+    s.close()
+    check(answer.startswith(b"HTTP/1.1 431 "), "an endless chunk extension is cut off (431)",
+          answer[:100])
     check(healthy(port), "still healthy after the bad input")
 
     # A slow client: headers never finished; closed at the header timeout (1 s here).
@@ -306,6 +358,51 @@ def main():
         denied = status == 403
         time.sleep(0.1)
     check(denied, "a token revoked with the CLI is refused within 5 s")
+
+    # A running keywardd sees what the CLI changes, within 5 s.
+    def within(probe, done):
+        deadline = time.monotonic() + 5
+        while True:
+            result = probe()
+            if done(result) or time.monotonic() > deadline:
+                return result
+            time.sleep(0.1)
+
+    def encrypt_version():
+        status, payload = request(port, "POST", "/v1/transit/encrypt/orders",
+                                  {"plaintext": b64(b"v")}, admin)
+        if status != 200:
+            return status, payload
+        return status, json.loads(payload)["data"]["ciphertext"]
+
+    check(keyward("keyring", "rotate", "orders").returncode == 0, "CLI: keyring rotate orders")
+    status, ct_v3 = within(encrypt_version, lambda r: r[0] == 200 and r[1].startswith("vault:v3:"))
+    check(status == 200 and ct_v3.startswith("vault:v3:"), "keywardd encrypts under v3 after a "
+          "CLI rotate", ct_v3)
+    check(keyward("keyring", "rollback", "orders").returncode == 0, "CLI: keyring rollback")
+    status, ct = within(encrypt_version, lambda r: r[0] == 200 and r[1].startswith("vault:v2:"))
+    check(status == 200 and ct.startswith("vault:v2:"), "keywardd encrypts under v2 after a CLI "
+          "rollback", ct)
+    check(keyward("keyring", "retire", "orders", "--version", "3").returncode == 0,
+          "CLI: keyring retire orders --version 3")
+    status, payload = within(
+        lambda: request(port, "POST", "/v1/transit/decrypt/orders", {"ciphertext": ct_v3},
+                        admin), lambda r: r[0] != 200)
+    check(status == 400 and b"destroyed" in payload, "a v3 ciphertext is refused after the "
+          "CLI retired v3", payload)
+    check(keyward("keyring", "compromise", "orders", "--version", "2").returncode == 0,
+          "CLI: keyring compromise orders --version 2")
+    status, payload = within(encrypt_version, lambda r: r[0] != 200)
+    check(status == 400 and b"has no active version" in payload,
+          "keywardd stops encrypting under a version the CLI marked compromised", payload)
+    newcomer = new_token("newcomer")
+    status, _ = request(port, "GET", "/v1/transit/keys/orders", None, newcomer)
+    check(status == 403, "a token whose principal has no grant: 403")
+    check(keyward("access", "grant", "newcomer", "reader", "--on", "keyring:orders").returncode
+          == 0, "CLI: access grant newcomer reader")
+    status, _ = within(lambda: request(port, "GET", "/v1/transit/keys/orders", None, newcomer),
+                       lambda r: r[0] == 200)
+    check(status == 200, "the grant takes effect in keywardd within 5 s")
 
     # SIGTERM: drain and exit 0.
     start = time.monotonic()
