@@ -10,6 +10,7 @@
 #include "keyward/export.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,11 @@ class KEYWARD_API Json {
     std::vector<bool> first_;  // per open container: nothing written yet
     bool after_key_ = false;
 };
+
+/// The character a JSON escape `\e` stands for (RFC 8259: `" \\ / b f n r t`); nullopt for
+/// `u` (four hex digits follow) and for anything that is no escape. Shared by keyward's JSON
+/// readers.
+KEYWARD_API std::optional<char> json_simple_escape(char e) noexcept;
 
 /// One record's metadata object: record, namespace, name, kind, state, latest, description,
 /// tags, dates and policy (docs/CLI.md, "JSON shapes"). Never a value.

@@ -143,4 +143,27 @@ Json& Json::null() {
     return *this;
 }
 
+std::optional<char> json_simple_escape(char e) noexcept {
+    switch (e) {
+        case '"':
+            return '"';
+        case '\\':
+            return '\\';
+        case '/':
+            return '/';
+        case 'b':
+            return '\b';
+        case 'f':
+            return '\f';
+        case 'n':
+            return '\n';
+        case 'r':
+            return '\r';
+        case 't':
+            return '\t';
+        default:
+            return std::nullopt;
+    }
+}
+
 }  // namespace keyward

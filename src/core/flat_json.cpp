@@ -2,6 +2,8 @@
 // A strict reader for the flat JSON lines keyward writes (see flat_json.hpp).
 #include "core/flat_json.hpp"
 
+#include "keyward/json.hpp"
+
 namespace keyward::core {
 
 namespace {
@@ -43,31 +45,11 @@ class Reader {
             }
             if (i_ >= t_.size()) return std::nullopt;
             char e = t_[i_++];
+            if (auto simple = json_simple_escape(e)) {
+                out.push_back(*simple);
+                continue;
+            }
             switch (e) {
-                case '"':
-                    out.push_back('"');
-                    break;
-                case '\\':
-                    out.push_back('\\');
-                    break;
-                case '/':
-                    out.push_back('/');
-                    break;
-                case 'b':
-                    out.push_back('\b');
-                    break;
-                case 'f':
-                    out.push_back('\f');
-                    break;
-                case 'n':
-                    out.push_back('\n');
-                    break;
-                case 'r':
-                    out.push_back('\r');
-                    break;
-                case 't':
-                    out.push_back('\t');
-                    break;
                 case 'u': {
                     if (i_ + 4 > t_.size()) return std::nullopt;
                     unsigned v = 0;

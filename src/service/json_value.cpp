@@ -2,6 +2,8 @@
 // The JSON reader (see json_value.hpp): recursive descent over RFC 8259's grammar.
 #include "json_value.hpp"
 
+#include "keyward/json.hpp"
+
 #include <charconv>
 #include <optional>
 
@@ -191,31 +193,11 @@ class Reader {
             ++pos_;
             if (pos_ >= text_.size()) return fail("unterminated escape");
             const char e = text_[pos_++];
+            if (auto simple = json_simple_escape(e)) {
+                out.push_back(*simple);
+                continue;
+            }
             switch (e) {
-                case '"':
-                    out.push_back('"');
-                    break;
-                case '\\':
-                    out.push_back('\\');
-                    break;
-                case '/':
-                    out.push_back('/');
-                    break;
-                case 'b':
-                    out.push_back('\b');
-                    break;
-                case 'f':
-                    out.push_back('\f');
-                    break;
-                case 'n':
-                    out.push_back('\n');
-                    break;
-                case 'r':
-                    out.push_back('\r');
-                    break;
-                case 't':
-                    out.push_back('\t');
-                    break;
                 case 'u': {
                     auto cp = hex4();
                     if (!cp) return fail("bad \\u escape");

@@ -23,12 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CliResult ok(const CliResult& r) {
-    INFO("stderr: " << r.err << "\nstdout: " << r.out);
-    REQUIRE(r.exit_code == 0);
-    return r;
-}
-
 CliRunner as(const CliSetup& s, const std::string& principal) {
     CliRunner kw = s.kw;
     kw.prefix = {"--principal", principal};
@@ -61,13 +55,13 @@ std::string utc_in(int seconds) {
 CliSetup& matrix_setup() {
     static CliSetup s = [] {
         auto setup = CliSetup::fresh("access-matrix");
-        ok(setup.kw.run({"put", "pay/stripe", "--kind", "api_key"}, secrets()[0]));
+        expect_ok(setup.kw.run({"put", "pay/stripe", "--kind", "api_key"}, secrets()[0]));
         for (auto [who, role, on] :
              {std::tuple{"rita", "reader", "pay"}, std::tuple{"wes", "writer", "pay"},
               std::tuple{"wes", "writer", "keyring:pay"},
               std::tuple{"rob", "rotator", "keyring:pay"}, std::tuple{"aud", "auditor", "*"},
               std::tuple{"ada", "admin", "pay"}}) {
-            ok(setup.kw.run({"access", "grant", who, role, "--on", on}));
+            expect_ok(setup.kw.run({"access", "grant", who, role, "--on", on}));
         }
         return setup;
     }();
@@ -87,12 +81,12 @@ void expect_denied(const CliResult& r, const std::string& says) {
 
 TEST_CASE("each role is allowed its operation classes and refused the others, by name") {
     auto& s = matrix_setup();
-    auto sealed = ok(s.kw.run({"seal", "--keyring", "pay"}, secrets()[1])).out;
+    auto sealed = expect_ok(s.kw.run({"seal", "--keyring", "pay"}, secrets()[1])).out;
 
     // reader: get, open, metadata; not put, seal, rotate, audit, grants.
     auto rita = as(s, "rita");
-    CHECK(ok(rita.run({"get", "pay/stripe"})).out == secrets()[0]);
-    ok(rita.run({"show", "pay/stripe"}));
+    CHECK(expect_ok(rita.run({"get", "pay/stripe"})).out == secrets()[0]);
+    expect_ok(rita.run({"show", "pay/stripe"}));
     expect_denied(rita.run({"put", "pay/new", "--kind", "api_key"}, "x"),
                   "rita needs role writer on pay for record.put");
     expect_denied(rita.run({"seal", "--keyring", "pay"}, "x"),
@@ -105,10 +99,10 @@ TEST_CASE("each role is allowed its operation classes and refused the others, by
 
     // writer: put, seal, rewrap, datakey, plus reading; not rotate or retire.
     auto wes = as(s, "wes");
-    ok(wes.run({"put", "pay/wes", "--kind", "api_key"}, "wes-value"));
-    ok(wes.run({"seal", "--keyring", "pay"}, "x"));
-    ok(wes.run({"datakey", "--keyring", "pay", "--json"}));
-    CHECK(ok(wes.run({"open"}, sealed)).out == secrets()[1]);
+    expect_ok(wes.run({"put", "pay/wes", "--kind", "api_key"}, "wes-value"));
+    expect_ok(wes.run({"seal", "--keyring", "pay"}, "x"));
+    expect_ok(wes.run({"datakey", "--keyring", "pay", "--json"}));
+    CHECK(expect_ok(wes.run({"open"}, sealed)).out == secrets()[1]);
     expect_denied(wes.run({"keyring", "rotate", "pay"}),
                   "wes needs role rotator on keyring:pay for keyring.rotate");
     expect_denied(wes.run({"keyring", "retire", "pay", "--version", "1"}),
@@ -118,17 +112,17 @@ TEST_CASE("each role is allowed its operation classes and refused the others, by
 
     // rotator: rotate and rollback; never a value.
     auto rob = as(s, "rob");
-    ok(rob.run({"keyring", "rotate", "pay"}));
-    ok(rob.run({"keyring", "rollback", "pay"}));
+    expect_ok(rob.run({"keyring", "rotate", "pay"}));
+    expect_ok(rob.run({"keyring", "rollback", "pay"}));
     expect_denied(rob.run({"get", "pay/stripe"}), "rob needs role reader on pay for record.get");
     expect_denied(rob.run({"open"}, sealed), "rob needs role reader on keyring:pay for open");
 
     // auditor: audit and metadata; never a value.
     auto aud = as(s, "aud");
-    ok(aud.run({"audit", "verify"}));
-    ok(aud.run({"audit", "list", "--outcome", "denied"}));
-    ok(aud.run({"show", "pay/stripe"}));
-    ok(aud.run({"access", "list"}));
+    expect_ok(aud.run({"audit", "verify"}));
+    expect_ok(aud.run({"audit", "list", "--outcome", "denied"}));
+    expect_ok(aud.run({"show", "pay/stripe"}));
+    expect_ok(aud.run({"access", "list"}));
     expect_denied(aud.run({"get", "pay/stripe"}), "aud needs role reader on pay for record.get");
     auto aud_datakey = aud.run({"datakey", "--keyring", "pay", "--json"});
     CHECK(aud_datakey.exit_code == 5);
@@ -139,8 +133,8 @@ TEST_CASE("each role is allowed its operation classes and refused the others, by
 
     // admin of a namespace: everything there, grants included; nothing elsewhere.
     auto ada = as(s, "ada");
-    ok(ada.run({"access", "grant", "carl", "reader", "--on", "pay"}));
-    ok(ada.run({"access", "revoke", "carl", "reader", "--on", "pay"}));
+    expect_ok(ada.run({"access", "grant", "carl", "reader", "--on", "pay"}));
+    expect_ok(ada.run({"access", "revoke", "carl", "reader", "--on", "pay"}));
     expect_denied(ada.run({"access", "grant", "carl", "reader", "--on", "*"}),
                   "ada needs role admin on * for access.grant");
     expect_denied(ada.run({"keyring", "create", "ada-ring"}),
@@ -151,7 +145,8 @@ TEST_CASE("each role is allowed its operation classes and refused the others, by
                   "nobody needs role reader on pay for record.get");
 
     // Each denial is in the log, under the owner who acted as the principal.
-    auto denied = ok(s.kw.run({"audit", "list", "--outcome", "denied", "--principal", "rob"}));
+    auto denied =
+        expect_ok(s.kw.run({"audit", "list", "--outcome", "denied", "--principal", "rob"}));
     CHECK_THAT(denied.out, Catch::Contains(" owner as rob record.get pay/stripe denied "
                                            "access_denied\n"));
     auto revoked = s.kw.run({"access", "revoke", "carl", "reader", "--on", "pay"});
@@ -160,38 +155,39 @@ TEST_CASE("each role is allowed its operation classes and refused the others, by
 
 TEST_CASE("listings show only what the principal holds a role on") {
     auto& s = matrix_setup();
-    ok(s.kw.run({"put", "other/secret", "--kind", "api_key"}, secrets()[5]));
-    auto list = ok(as(s, "rita").run({"list"}));
+    expect_ok(s.kw.run({"put", "other/secret", "--kind", "api_key"}, secrets()[5]));
+    auto list = expect_ok(as(s, "rita").run({"list"}));
     CHECK_THAT(list.out, Catch::Contains("pay/stripe"));
     CHECK_THAT(list.out, !Catch::Contains("other/secret"));
-    auto rings = ok(as(s, "rob").run({"keyring", "list"}));
+    auto rings = expect_ok(as(s, "rob").run({"keyring", "list"}));
     CHECK_THAT(rings.out, Catch::Contains("pay"));
     CHECK_THAT(rings.out, !Catch::Contains("other"));
-    auto namespaces = ok(as(s, "rita").run({"namespace", "list"}));
+    auto namespaces = expect_ok(as(s, "rita").run({"namespace", "list"}));
     CHECK(namespaces.out == "pay -> keyring pay\n");
     // The owner, admin of *, sees both.
-    auto all = ok(s.kw.run({"list"}));
+    auto all = expect_ok(s.kw.run({"list"}));
     CHECK_THAT(all.out, Catch::Contains("other/secret"));
 }
 
 TEST_CASE("grants expire on their own") {
     auto s = CliSetup::fresh("access-expiry");
-    ok(s.kw.run({"put", "ns/r", "--kind", "api_key"}, "expiring-grant-value"));
+    expect_ok(s.kw.run({"put", "ns/r", "--kind", "api_key"}, "expiring-grant-value"));
     auto past =
         s.kw.run({"access", "grant", "tess", "reader", "--on", "ns", "--expires", "2020-01-01"});
     CHECK(past.exit_code == 2);
     CHECK_THAT(past.err, Catch::Contains("is not in the future"));
-    ok(s.kw.run({"access", "grant", "tess", "reader", "--on", "ns", "--expires", utc_in(3)}));
-    ok(as(s, "tess").run({"get", "ns/r"}));
+    expect_ok(
+        s.kw.run({"access", "grant", "tess", "reader", "--on", "ns", "--expires", utc_in(3)}));
+    expect_ok(as(s, "tess").run({"get", "ns/r"}));
     std::this_thread::sleep_for(std::chrono::seconds(4));
     expect_denied(as(s, "tess").run({"get", "ns/r"}), "tess needs role reader on ns");
-    auto list = ok(s.kw.run({"access", "list", "--principal", "tess"}));
+    auto list = expect_ok(s.kw.run({"access", "list", "--principal", "tess"}));
     CHECK_THAT(list.out, Catch::Contains("tess reader on ns expired "));
 }
 
 TEST_CASE("break-glass: a reason, at most an hour, flagged in the log and in health") {
     auto s = CliSetup::fresh("access-break-glass");
-    ok(s.kw.run({"put", "ns/r", "--kind", "api_key"}, secrets()[2]));
+    expect_ok(s.kw.run({"put", "ns/r", "--kind", "api_key"}, secrets()[2]));
     auto no_reason = s.kw.run({"access", "grant", "bg", "reader", "--on", "ns", "--break-glass"});
     CHECK(no_reason.exit_code == 2);
     CHECK_THAT(no_reason.err, Catch::Contains("needs --reason"));
@@ -199,23 +195,24 @@ TEST_CASE("break-glass: a reason, at most an hour, flagged in the log and in hea
                               "--reason", "incident 42", "--expires", utc_in(7200)});
     CHECK(too_long.exit_code == 2);
     CHECK_THAT(too_long.err, Catch::Contains("lasts at most one hour"));
-    ok(s.kw.run({"access", "grant", "bg", "reader", "--on", "ns", "--break-glass", "--reason",
-                 "incident 42", "--expires", utc_in(3)}));
-    CHECK(ok(as(s, "bg").run({"get", "ns/r"})).out == secrets()[2]);
+    expect_ok(s.kw.run({"access", "grant", "bg", "reader", "--on", "ns", "--break-glass",
+                        "--reason", "incident 42", "--expires", utc_in(3)}));
+    CHECK(expect_ok(as(s, "bg").run({"get", "ns/r"})).out == secrets()[2]);
     auto health = s.kw.run({"health"});
     CHECK_THAT(health.out, Catch::Contains("1 break-glass grants in force"));
     CHECK_THAT(health.out, Catch::Contains("Break-glass grant in force: bg reader on ns until "));
-    auto log = ok(s.kw.run({"audit", "list", "--operation", "access.grant"}));
+    auto log = expect_ok(s.kw.run({"audit", "list", "--operation", "access.grant"}));
     CHECK_THAT(log.out, Catch::Contains("(break-glass); reason: incident 42"));
     std::this_thread::sleep_for(std::chrono::seconds(4));
     expect_denied(as(s, "bg").run({"get", "ns/r"}), "bg needs role reader on ns");
-    CHECK_THAT(ok(s.kw.run({"health"})).out, Catch::Contains("0 break-glass grants in force"));
+    CHECK_THAT(expect_ok(s.kw.run({"health"})).out,
+               Catch::Contains("0 break-glass grants in force"));
 }
 
 TEST_CASE("grant rows written with SQLite are ignored and named by health") {
     auto s = CliSetup::fresh("access-minted");
-    ok(s.kw.run({"put", "ns/r", "--kind", "api_key"}, "minted-grant-target"));
-    ok(s.kw.run({"access", "grant", "rita", "reader", "--on", "ns"}));
+    expect_ok(s.kw.run({"put", "ns/r", "--kind", "api_key"}, "minted-grant-target"));
+    expect_ok(s.kw.run({"access", "grant", "rita", "reader", "--on", "ns"}));
     {
         SqliteFile db(s.dir / "keyward.db");
         // A minted row, with a MAC the attacker made up.
@@ -228,7 +225,7 @@ TEST_CASE("grant rows written with SQLite are ignored and named by health") {
     }
     expect_denied(as(s, "mallory").run({"get", "ns/r"}), "mallory needs role reader on ns");
     expect_denied(as(s, "rita").run({"get", "ns/r"}), "rita needs role reader on ns");
-    auto list = ok(s.kw.run({"access", "list"}));
+    auto list = expect_ok(s.kw.run({"access", "list"}));
     CHECK_THAT(list.out, Catch::Contains("mallory admin on *  INVALID (no token MAC: ignored)"));
     CHECK_THAT(list.out, Catch::Contains("rita admin on *  INVALID (no token MAC: ignored)"));
     auto health = s.kw.run({"health"});
@@ -244,30 +241,31 @@ TEST_CASE("two-person rule: the proposer cannot approve; a second admin can, and
         std::ofstream conf(s.dir / "keyward.conf", std::ios::app);
         conf << "two_person_rule = on\n";
     }
-    ok(s.kw.run({"put", "ns/gone", "--kind", "api_key"}, secrets()[3]));
-    ok(s.kw.run({"delete", "ns/gone"}));
-    ok(s.kw.run({"access", "grant", "alice", "admin", "--on", "*"}));
-    ok(s.kw.run({"access", "grant", "bob", "admin", "--on", "ns"}));
+    expect_ok(s.kw.run({"put", "ns/gone", "--kind", "api_key"}, secrets()[3]));
+    expect_ok(s.kw.run({"delete", "ns/gone"}));
+    expect_ok(s.kw.run({"access", "grant", "alice", "admin", "--on", "*"}));
+    expect_ok(s.kw.run({"access", "grant", "bob", "admin", "--on", "ns"}));
 
     auto direct = s.kw.run({"purge", "ns/gone", "--yes"});
     expect_denied(direct, "purge of ns/gone needs two admins");
 
-    auto proposed = ok(as(s, "alice").run({"propose", "purge", "ns/gone", "--reason", "GDPR"}));
+    auto proposed =
+        expect_ok(as(s, "alice").run({"propose", "purge", "ns/gone", "--reason", "GDPR"}));
     const std::string id =
         proposed.out.substr(proposed.out.rfind('\n', proposed.out.size() - 2) + 1, 16);
     REQUIRE(id.size() == 16);
     expect_denied(as(s, "alice").run({"approve", id}), "alice proposed this and cannot approve it");
-    auto approved = ok(as(s, "bob").run({"approve", id}));
+    auto approved = expect_ok(as(s, "bob").run({"approve", id}));
     CHECK(approved.out == "approved and ran purge ns/gone (proposed by alice)\n");
-    auto shown = ok(s.kw.run({"show", "ns/gone", "--json"}));
+    auto shown = expect_ok(s.kw.run({"show", "ns/gone", "--json"}));
     CHECK_THAT(shown.out, Catch::Contains("\"state\":\"purged\""));
-    auto listed = ok(s.kw.run({"proposals"}));
+    auto listed = expect_ok(s.kw.run({"proposals"}));
     CHECK_THAT(listed.out, Catch::Contains(id + " purge ns/gone done by alice"));
     // Done once: approving again is refused.
     auto twice = as(s, "alice").run({"approve", id});
     CHECK(twice.exit_code == 1);
     CHECK_THAT(twice.err, Catch::Contains("is done"));
-    auto log = ok(s.kw.run({"audit", "list", "--operation", "approve"}));
+    auto log = expect_ok(s.kw.run({"audit", "list", "--operation", "approve"}));
     CHECK_THAT(log.out, Catch::Contains("owner as bob approve ns/gone ok: proposal " + id));
     CHECK_THAT(log.out, Catch::Contains("owner as alice approve ns/gone denied access_denied"));
 
@@ -286,9 +284,9 @@ TEST_CASE("two-person rule: the proposer cannot approve; a second admin can, and
 
 TEST_CASE("a namespace remapped with SQLite does not lend another keyring's grant") {
     auto s = CliSetup::fresh("access-remap");
-    ok(s.kw.run({"put", "pay/stripe", "--kind", "api_key"}, "remapped-secret-value"));
-    ok(s.kw.run({"keyring", "create", "other"}));
-    ok(s.kw.run({"access", "grant", "oscar", "reader", "--on", "keyring:other"}));
+    expect_ok(s.kw.run({"put", "pay/stripe", "--kind", "api_key"}, "remapped-secret-value"));
+    expect_ok(s.kw.run({"keyring", "create", "other"}));
+    expect_ok(s.kw.run({"access", "grant", "oscar", "reader", "--on", "keyring:other"}));
     {
         SqliteFile db(s.dir / "keyward.db");
         db.exec("UPDATE namespaces SET keyring = 'other' WHERE name = 'pay'");
@@ -306,15 +304,16 @@ TEST_CASE("metadata roles see versions but not the stored envelopes") {
     auto env = aud.run({"get", "pay/stripe", "--envelope"});
     expect_denied(env, "aud needs role reader on the namespace of pay/stripe for its envelope");
     auto rita = as(s, "rita");
-    CHECK_THAT(ok(rita.run({"get", "pay/stripe", "--envelope"})).out, Catch::StartsWith("kwe1:"));
+    CHECK_THAT(expect_ok(rita.run({"get", "pay/stripe", "--envelope"})).out,
+               Catch::StartsWith("kwe1:"));
 }
 
 TEST_CASE("the audit log holds none of the secrets stored, nor the PIN") {
     // Runs last in this file (Catch2 runs in declaration order): the other cases put their
     // secrets first.
     auto& s = matrix_setup();
-    ok(s.kw.run({"put", "pay/listing", "--kind", "api_key"}, secrets()[4]));
-    ok(s.kw.run({"get", "pay/listing"}));
+    expect_ok(s.kw.run({"put", "pay/listing", "--kind", "api_key"}, secrets()[4]));
+    expect_ok(s.kw.run({"get", "pay/listing"}));
     // This process's setups: fresh_dir names them NAME-PID-N under $KEYWARD_TEST_TMP.
     std::vector<fs::path> databases;
     const std::string mine = "-" + std::to_string(getpid()) + "-";

@@ -17,20 +17,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CliResult ok(const CliResult& r) {
-    INFO("stderr: " << r.err);
-    REQUIRE(r.exit_code == 0);
-    return r;
-}
-
 // A setup with some history: records, a keyring, a grant (administrative: checkpointed).
 CliSetup with_history(const std::string& name) {
     auto s = CliSetup::fresh(name);
-    ok(s.kw.run({"put", "pay/stripe", "--kind", "api_key"}, "sk_live_audit_1"));
-    ok(s.kw.run({"get", "pay/stripe"}));
-    ok(s.kw.run({"keyring", "create", "hist"}));
-    ok(s.kw.run({"seal", "--keyring", "hist"}, "sealed-audit-value"));
-    ok(s.kw.run({"access", "grant", "alice", "reader", "--on", "pay"}));
+    expect_ok(s.kw.run({"put", "pay/stripe", "--kind", "api_key"}, "sk_live_audit_1"));
+    expect_ok(s.kw.run({"get", "pay/stripe"}));
+    expect_ok(s.kw.run({"keyring", "create", "hist"}));
+    expect_ok(s.kw.run({"seal", "--keyring", "hist"}, "sealed-audit-value"));
+    expect_ok(s.kw.run({"access", "grant", "alice", "reader", "--on", "pay"}));
     return s;
 }
 
@@ -70,13 +64,13 @@ void copy_database(const fs::path& from_dir, const fs::path& to_dir) {
 TEST_CASE("a fresh chain verifies, and its entries name principal, operation, target, outcome") {
     auto s = with_history("audit-fresh");
     expect_intact(s);
-    auto list = ok(s.kw.run({"audit", "list", "--operation", "record.put"}));
+    auto list = expect_ok(s.kw.run({"audit", "list", "--operation", "record.put"}));
     CHECK_THAT(list.out, Catch::Contains(" owner record.put pay/stripe#1 ok: kind api_key\n"));
-    auto json = ok(s.kw.run({"audit", "list", "--target", "pay/stripe", "--json"}));
+    auto json = expect_ok(s.kw.run({"audit", "list", "--target", "pay/stripe", "--json"}));
     CHECK_THAT(json.out, Catch::Contains("\"operation\":\"record.get\",\"target\":\"pay/stripe\","
                                          "\"outcome\":\"ok\""));
     // The first entry starts the chain and names who became admin.
-    auto first = ok(s.kw.run({"audit", "list", "--operation", "audit.init"}));
+    auto first = expect_ok(s.kw.run({"audit", "list", "--operation", "audit.init"}));
     CHECK_THAT(first.out, Catch::StartsWith("1 "));
     CHECK_THAT(first.out, Catch::Contains("owner is admin of *"));
 }
@@ -169,7 +163,7 @@ TEST_CASE("an older copy of the database put back is caught") {
     auto s = with_history("audit-older");
     const fs::path saved = s.dir / "saved";
     copy_database(s.dir, saved);
-    ok(s.kw.run({"access", "grant", "bob", "writer", "--on", "pay"}));  // a later checkpoint
+    expect_ok(s.kw.run({"access", "grant", "bob", "writer", "--on", "pay"}));  // a later checkpoint
     copy_database(saved, s.dir);
     expect_broken(s, "an older copy of the database was put back");
 }
@@ -177,13 +171,13 @@ TEST_CASE("an older copy of the database put back is caught") {
 TEST_CASE("an honest restore writes a checkpoint that says so, and verifies") {
     auto s = with_history("audit-restore");
     const fs::path backup = s.dir / "backup.db";
-    ok(s.kw.run({"backup", "--out", backup.string()}));
-    ok(s.kw.run({"access", "grant", "bob", "writer", "--on", "pay"}));
-    ok(s.kw.run({"restore", backup.string(), "--yes"}));
+    expect_ok(s.kw.run({"backup", "--out", backup.string()}));
+    expect_ok(s.kw.run({"access", "grant", "bob", "writer", "--on", "pay"}));
+    expect_ok(s.kw.run({"restore", backup.string(), "--yes"}));
     expect_intact(s);
-    auto r = ok(s.kw.run({"audit", "verify"}));
+    auto r = expect_ok(s.kw.run({"audit", "verify"}));
     CHECK_THAT(r.out, Catch::Contains(", restore)"));
-    auto list = ok(s.kw.run({"audit", "list", "--operation", "restore"}));
+    auto list = expect_ok(s.kw.run({"audit", "list", "--operation", "restore"}));
     CHECK_THAT(list.out, Catch::Contains("restore * ok: from " + backup.string()));
     CHECK_THAT(list.out, Catch::Contains("the log before the restore reached entry "));
 }
@@ -192,7 +186,8 @@ TEST_CASE("archive moves old entries to a file; both verify, and an edited archi
     auto s = with_history("audit-archive");
     const fs::path out = s.dir / "audit-1.jsonl";
     const auto head = last_seq(s);
-    auto r = ok(s.kw.run({"audit", "archive", "--before", "2100-01-01", "--out", out.string()}));
+    auto r =
+        expect_ok(s.kw.run({"audit", "archive", "--before", "2100-01-01", "--out", out.string()}));
     // The newest entry stays: the checkpoint and the next commit link to it.
     CHECK(r.out == "archived entries 1.." + std::to_string(head - 1) + " to " + out.string() +
                        "; check it with keyward audit verify --archive FILE\n");
@@ -202,10 +197,10 @@ TEST_CASE("archive moves old entries to a file; both verify, and an edited archi
         SqliteFile db(s.dir / "keyward.db");
         CHECK(db.integer("SELECT min(seq) FROM audit_log") == head);
     }
-    auto remaining = ok(s.kw.run({"audit", "verify"}));
+    auto remaining = expect_ok(s.kw.run({"audit", "verify"}));
     CHECK_THAT(remaining.out,
                Catch::StartsWith("audit log intact: entries " + std::to_string(head) + ".."));
-    auto archived = ok(s.kw.run({"audit", "verify", "--archive", out.string()}));
+    auto archived = expect_ok(s.kw.run({"audit", "verify", "--archive", out.string()}));
     CHECK_THAT(archived.out,
                Catch::StartsWith("audit log intact: entries 1.." + std::to_string(head - 1) + ","));
     // An archive is refused as a target twice (never replaced).
@@ -238,7 +233,7 @@ TEST_CASE("archive moves old entries to a file; both verify, and an edited archi
 
 TEST_CASE("a database made before audit existed gets a chain, and its owner becomes admin") {
     auto s = CliSetup::fresh("audit-upgrade");
-    ok(s.kw.run({"put", "old/r", "--kind", "api_key"}, "pre-audit-value"));
+    expect_ok(s.kw.run({"put", "old/r", "--kind", "api_key"}, "pre-audit-value"));
     {
         // What a schema-4 database looks like: no audit tables, no chain in meta.
         SqliteFile db(s.dir / "keyward.db");
@@ -249,8 +244,8 @@ TEST_CASE("a database made before audit existed gets a chain, and its owner beco
         db.exec("DELETE FROM meta WHERE key LIKE 'audit_%'");
         db.exec("PRAGMA user_version = 4");
     }
-    CHECK(ok(s.kw.run({"get", "old/r"})).out == "pre-audit-value");
-    auto grants = ok(s.kw.run({"access", "list"}));
+    CHECK(expect_ok(s.kw.run({"get", "old/r"})).out == "pre-audit-value");
+    auto grants = expect_ok(s.kw.run({"access", "list"}));
     CHECK(grants.out == "owner admin on * (audit and access added)\n");
     expect_intact(s);
 }
@@ -282,9 +277,9 @@ TEST_CASE("a wrong PIN is not audited in the database, which is not touched") {
 
 TEST_CASE("audit key rotation: grants carried over, old entries still verify") {
     auto s = with_history("audit-rotate-key");
-    auto r = ok(s.kw.run({"audit", "rotate-key"}));
+    auto r = expect_ok(s.kw.run({"audit", "rotate-key"}));
     CHECK(r.out == "audit key rotated; grants and proposals carry MACs of the new key\n");
-    auto grants = ok(s.kw.run({"access", "list"}));
+    auto grants = expect_ok(s.kw.run({"access", "list"}));
     CHECK_THAT(grants.out, !Catch::Contains("INVALID"));
     CHECK_THAT(grants.out, Catch::Contains("alice reader on pay"));
     {
@@ -329,7 +324,7 @@ TEST_CASE("nothing is appended onto entries the token does not vouch for, nor on
         auto s = with_history("audit-older-append");
         const fs::path saved = s.dir / "saved";
         copy_database(s.dir, saved);
-        ok(s.kw.run({"access", "grant", "bob", "writer", "--on", "pay"}));
+        expect_ok(s.kw.run({"access", "grant", "bob", "writer", "--on", "pay"}));
         copy_database(saved, s.dir);
         const auto n = last_seq(s);
         auto grant = s.kw.run({"access", "grant", "eve", "admin", "--on", "*"});

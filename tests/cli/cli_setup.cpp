@@ -36,6 +36,12 @@ CliSetup& CliSetup::shared() {
     return s;
 }
 
+CliResult expect_ok(const CliResult& r) {
+    INFO("stderr: " << r.err << "\nstdout: " << r.out);
+    REQUIRE(r.exit_code == 0);
+    return r;
+}
+
 void expect_refused(const CliResult& r, int exit, const std::string& says) {
     INFO("stderr: " << r.err);
     CHECK(r.exit_code == exit);

@@ -20,6 +20,9 @@ struct CliSetup {
     static CliSetup fresh(const std::string& name);
 };
 
+/// A success (exit 0; stdout and stderr shown on failure); returns r for chaining.
+CliResult expect_ok(const CliResult& r);
+
 /// A refusal: exit code `exit`, one line on stderr that contains `says`, nothing on stdout.
 void expect_refused(const CliResult& r, int exit, const std::string& says);
 

@@ -15,12 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CliResult ok(const CliResult& r) {
-    INFO("stderr: " << r.err << "\nstdout: " << r.out);
-    REQUIRE(r.exit_code == 0);
-    return r;
-}
-
 std::string last_line(const std::string& out) {
     std::string trimmed = out;
     if (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
@@ -31,8 +25,8 @@ std::string last_line(const std::string& out) {
 
 TEST_CASE("token create prints the token once, on its last line, and nothing keeps it") {
     auto s = CliSetup::fresh("tokens");
-    ok(s.kw.run({"keyring", "create", "pay"}));
-    auto made = ok(
+    expect_ok(s.kw.run({"keyring", "create", "pay"}));
+    auto made = expect_ok(
         s.kw.run({"token", "create", "--principal", "wallet-svc", "--role", "writer", "--on",
                   "keyring:pay", "--role", "reader", "--on", "pay", "--ttl", "1h", "--renewable"}));
     const std::string token = last_line(made.out);
@@ -42,17 +36,17 @@ TEST_CASE("token create prints the token once, on its last line, and nothing kee
     CHECK(made.out.find("granted wallet-svc reader on pay\n") != std::string::npos);
     CHECK(made.out.find(token) == made.out.size() - token.size() - 1);  // once, last
 
-    auto grants = ok(s.kw.run({"access", "list", "--principal", "wallet-svc"}));
+    auto grants = expect_ok(s.kw.run({"access", "list", "--principal", "wallet-svc"}));
     CHECK(grants.out == "wallet-svc writer on keyring:pay\nwallet-svc reader on pay\n");
 
-    auto listed = ok(s.kw.run({"token", "list"}));
+    auto listed = expect_ok(s.kw.run({"token", "list"}));
     CHECK(listed.out.find(" wallet-svc created ") != std::string::npos);
     CHECK(listed.out.find(" renewable\n") != std::string::npos);
-    auto json = ok(s.kw.run({"token", "list", "--json"}));
+    auto json = expect_ok(s.kw.run({"token", "list", "--json"}));
     CHECK(json.out.find("\"principal\":\"wallet-svc\"") != std::string::npos);
     CHECK(json.out.find("\"valid\":true") != std::string::npos);
 
-    auto log = ok(s.kw.run({"audit", "list", "--operation", "service-token.create"}));
+    auto log = expect_ok(s.kw.run({"audit", "list", "--operation", "service-token.create"}));
     CHECK(log.out.find(" owner service-token.create wallet-svc ok") != std::string::npos);
 
     const std::string hex = token.substr(4);
@@ -65,9 +59,9 @@ TEST_CASE("token create prints the token once, on its last line, and nothing kee
 
     // Revoke by id: exit 0, then listed as revoked; an unknown id is exit 4.
     const std::string id = listed.out.substr(0, 16);
-    auto revoked = ok(s.kw.run({"token", "revoke", id}));
+    auto revoked = expect_ok(s.kw.run({"token", "revoke", id}));
     CHECK(revoked.out.rfind("revoked " + id + " wallet-svc", 0) == 0);
-    CHECK(ok(s.kw.run({"token", "list"})).out.find(" REVOKED ") != std::string::npos);
+    CHECK(expect_ok(s.kw.run({"token", "list"})).out.find(" REVOKED ") != std::string::npos);
     expect_refused(s.kw.run({"token", "revoke", "0123456789abcdef"}), 4,
                    "no service token 0123456789abcdef");
 }
@@ -83,11 +77,11 @@ TEST_CASE("token create refuses bad arguments and callers without admin, and iss
                    2, "unknown role \"boss\"");
     expect_refused(s.kw.run({"token", "create", "--principal", "p", "--renewable"}), 2,
                    "a renewable token needs a ttl");
-    ok(s.kw.run({"access", "grant", "aud", "auditor", "--on", "*"}));
+    expect_ok(s.kw.run({"access", "grant", "aud", "auditor", "--on", "*"}));
     CliRunner auditor = s.kw;
     auditor.prefix = {"--principal", "aud"};
     expect_refused(auditor.run({"token", "create", "--principal", "p"}), 5, "access denied");
-    ok(auditor.run({"token", "list"}));  // auditors may list
+    expect_ok(auditor.run({"token", "list"}));  // auditors may list
     expect_refused(auditor.run({"token", "revoke", "0123456789abcdef"}), 5, "access denied");
-    CHECK(ok(s.kw.run({"token", "list"})).out == "no service tokens\n");
+    CHECK(expect_ok(s.kw.run({"token", "list"})).out == "no service tokens\n");
 }
