@@ -25,10 +25,6 @@ int cipher_encrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::siz
             *outlen = kMaxSize;  // a size query: no token work, no audit entry
             return 1;
         }
-        if (ctx->raw && ctx->key->version == 0) {
-            KW_RAISE(ctx->provider, kReasonBadParameter, raw_needs_version(*ctx->key));
-            return 0;
-        }
         // Room first: no token work (nor audit entry) for a result that cannot be delivered.
         const std::size_t need = ctx->raw ? raw_wrap_size(inlen) : longest_blob(*ctx->key, inlen);
         if (outsize < need) {

@@ -59,6 +59,16 @@ int set_format(OperationContext* ctx, const OSSL_PARAM params[]) {
         }
         return 0;
     }
+    if (format == "raw" && ctx->key != nullptr && ctx->key->version == 0) {
+        // Raw output names no version, so the key must pin one, both ways: refused here, once,
+        // rather than in each operation (parameters are set after the key, in init or later).
+        try {
+            KW_RAISE(ctx->provider, kReasonBadParameter, raw_needs_version(*ctx->key));
+        } catch (...) {
+            raise_unexpected(ctx->provider);
+        }
+        return 0;
+    }
     ctx->raw = format == "raw";
     return 1;
 }
@@ -84,10 +94,6 @@ int unwrap_into(OperationContext* ctx, unsigned char* out, std::size_t* outlen, 
         if (out == nullptr) {
             *outlen = 64;  // the longest data key docs/FORMAT.md allows; no token work
             return 1;
-        }
-        if (ctx->raw && ctx->key->version == 0) {
-            KW_RAISE(ctx->provider, kReasonBadParameter, raw_needs_version(*ctx->key));
-            return 0;
         }
         // Room first: no unwrap (nor audit entry) for a key that cannot be delivered.
         const std::size_t longest = longest_unwrapped(ByteView(in, inlen), ctx->raw);
