@@ -109,26 +109,31 @@ Result<std::vector<ServiceTokenCheck>> ServiceTokens::checked_rows() {
 }
 
 Result<ServiceTokenInfo> ServiceTokens::revoke(const std::string& id) {
-    KW_TRY(auto row, store_.service_token(id));
-    if (!row) return Error(Errc::not_found, "no service token " + id);
-    KW_TRY(bool ok, key_.verify(key_.service_token_message(*row), row->mac, row->key_version));
-    if (!ok) {
-        return Error(Errc::auth_failed,
-                     "service token " + id +
-                         "'s row does not verify in the token (edited or forged): it is never "
-                         "honoured, and keyward will not vouch for it by revoking it");
+    // A renewal that lands between the read and the write wins the compare-and-swap: read
+    // again and revoke that row, a bounded number of times.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        KW_TRY(auto row, store_.service_token(id));
+        if (!row) return Error(Errc::not_found, "no service token " + id);
+        KW_TRY(bool ok, key_.verify(key_.service_token_message(*row), row->mac, row->key_version));
+        if (!ok) {
+            return Error(Errc::auth_failed,
+                         "service token " + id +
+                             "'s row does not verify in the token (edited or forged): it is never "
+                             "honoured, and keyward will not vouch for it by revoking it");
+        }
+        if (row->info.revoked_at.empty()) {
+            const Bytes old_mac = row->mac;
+            row->info.revoked_at = utc_now_iso8601();
+            KW_TRY_STATUS(seal_row(*row));
+            auto updated = store_.update_service_token(*row, old_mac);
+            if (!updated.ok() && updated.error().code() == Errc::conflict) continue;
+            KW_TRY_STATUS(updated);
+        }
+        forget_cache();
+        return row->info;
     }
-    if (row->info.revoked_at.empty()) {
-        const Bytes old_mac = row->mac;
-        row->info.revoked_at = utc_now_iso8601();
-        KW_TRY_STATUS(seal_row(*row));
-        auto updated = store_.update_service_token(*row, old_mac);
-        // Lost to a renewal: read again and revoke that (at most a few rounds).
-        if (!updated.ok() && updated.error().code() == Errc::conflict) return revoke(id);
-        KW_TRY_STATUS(updated);
-    }
-    forget_cache();
-    return row->info;
+    return Error(Errc::conflict,
+                 "service token " + id + " kept changing while it was being revoked; try again");
 }
 
 Result<std::optional<ServiceTokenRow>> ServiceTokens::find(std::string_view token) {
