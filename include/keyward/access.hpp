@@ -76,7 +76,13 @@ struct ServiceTokenInfo {
 };
 
 /// Operations that need a second admin when the config's two_person_rule is on.
-enum class GuardedOperation : std::uint8_t { retire, purge, compromise, audit_rotate_key };
+enum class GuardedOperation : std::uint8_t {
+    retire,
+    purge,
+    compromise,
+    audit_rotate_key,
+    delete_keyring,
+};
 
 KEYWARD_API std::string_view guarded_operation_name(GuardedOperation op) noexcept;
 KEYWARD_API std::optional<GuardedOperation> parse_guarded_operation(std::string_view) noexcept;
@@ -85,7 +91,8 @@ KEYWARD_API std::optional<GuardedOperation> parse_guarded_operation(std::string_
 struct Proposal {
     std::string id;  ///< random, 16 hex digits
     GuardedOperation operation = GuardedOperation::retire;
-    /// retire/compromise: "KEYRING/VERSION"; purge: "NS/NAME"; audit_rotate_key: "audit".
+    /// retire/compromise: "KEYRING/VERSION"; purge: "NS/NAME"; audit_rotate_key: "audit";
+    /// delete_keyring: "KEYRING".
     std::string target;
     std::string proposed_by, proposed_at, expires_at;
     std::string state;  ///< pending, done, failed, expired

@@ -56,6 +56,8 @@ enum class Errc : std::uint16_t {
     pin_incorrect,
     pin_locked,
     token_mismatch,  // database bound to another token, or a KEK was replaced
+    // exit 5, added after the others so that the codes above keep their numbers
+    policy_refused,  // a keyring policy (min_decryption_version...) forbids the operation
 };
 
 /// Exit code of docs/CLI.md for an error code.

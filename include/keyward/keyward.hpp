@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,32 @@ struct KekVersionInfo {
     std::uint64_t gcm_wraps = 0;  ///< suite 2: wraps counted against the limit
 };
 
+/// A keyring's Transit-style version window and lifecycle settings (docs/SERVICE.md, "Key
+/// policies"). Kept in the token as a private data object, so a database writer cannot relax
+/// them; rotation, rollback and validate ignore them.
+struct KeyringPolicy {
+    /// Envelopes and data keys under an older KEK version are refused by open, rewrap and data
+    /// key decryption (Errc::policy_refused). At least 1.
+    std::uint32_t min_decryption_version = 1;
+    /// Wrapping under an older version is refused; 0 allows every version.
+    std::uint32_t min_encryption_version = 0;
+    /// Versions below it were trimmed (destroyed); 0 before the first trim.
+    std::uint32_t min_available_version = 0;
+    /// Whether delete_keyring may delete the keyring.
+    bool deletion_allowed = false;
+    /// keywardd rotates the keyring when its active version is this old; 0 never.
+    std::uint64_t auto_rotate_period_seconds = 0;
+    std::string updated_at;  ///< ISO 8601 UTC; "" while it has its defaults
+};
+
+/// What configure_keyring changes: the fields that are set.
+struct KeyringPolicyUpdate {
+    std::optional<std::uint32_t> min_decryption_version;
+    std::optional<std::uint32_t> min_encryption_version;
+    std::optional<bool> deletion_allowed;
+    std::optional<std::uint64_t> auto_rotate_period_seconds;
+};
+
 struct KeyringInfo {
     std::string name;
     Suite suite = Suite::kwp;
@@ -42,6 +69,7 @@ struct KeyringInfo {
     std::uint32_t cryptoperiod_days = 365;
     std::string rotation_due_at;  ///< active version's creation + cryptoperiod; "" when none
     bool rotation_due = false;    ///< rotation_due_at has passed
+    KeyringPolicy policy;
     std::vector<KekVersionInfo> versions;
 };
 
@@ -197,6 +225,20 @@ class KEYWARD_API Keyward {
                                        std::uint32_t cryptoperiod_days = 365);
     Result<KeyringInfo> keyring(const std::string& name);
     Result<std::vector<KeyringInfo>> keyrings();
+    /// Changes the keyring's policy (admin) under Vault Transit's rules: min_decryption_version
+    /// 1 to the latest version, min_encryption_version 0 or up to the latest and not below
+    /// min_decryption_version, neither below min_available_version, auto-rotate period 0 or at
+    /// least an hour. Errc::bad_input names the rule broken.
+    Result<KeyringInfo> configure_keyring(const std::string& name,
+                                          const KeyringPolicyUpdate& update);
+    /// Destroys every KEK version below min_available_version (admin; each as retire_kek
+    /// would, so the two-person rule applies), under Vault's trim rules. Refused
+    /// (Errc::state_refused, with the count) while stored records still use one of them.
+    Result<KeyringInfo> trim_keyring(const std::string& name, std::uint32_t min_available_version);
+    /// Deletes the keyring (admin; a guarded operation): only when its policy allows deletion
+    /// and no namespace, stored record or unfinished job uses it. Its KEKs are recorded
+    /// destroyed in the token's ledger, then destroyed, then its rows are removed.
+    Status delete_keyring(const std::string& name);
 
     // Rotation (docs/OPERATIONS.md). One rotation or rollback runs per keyring at a time
     // (a lease naming host and pid); seal, open, put and get keep working meanwhile.

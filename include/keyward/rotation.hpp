@@ -91,6 +91,9 @@ struct RotateOptions {
     unsigned threads = 2;     ///< token operations in parallel
     bool reencrypt = false;   ///< a new DEK and nonce for every record (after a compromise)
     std::function<void(const RotationReport&)> progress;  ///< after each committed batch
+    /// Once the new version is active (new wraps use it), before the first batch: a caller
+    /// can answer its own client there while the re-wrap goes on (keywardd's rotate).
+    std::function<void(const RotationReport&)> activated;
     const std::atomic<bool>* stop = nullptr;  ///< set it to stop after the current batch
 };
 

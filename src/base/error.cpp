@@ -36,6 +36,7 @@ int exit_code(Errc code) noexcept {
         case Errc::not_found:
             return 4;
         case Errc::access_denied:
+        case Errc::policy_refused:
             return 5;
         case Errc::hsm_unavailable:
         case Errc::pin_incorrect:
@@ -117,6 +118,8 @@ std::string_view errc_name(Errc code) noexcept {
             return "pin_locked";
         case Errc::token_mismatch:
             return "token_mismatch";
+        case Errc::policy_refused:
+            return "policy_refused";
     }
     return "unknown";
 }

@@ -39,4 +39,7 @@ class Args {
     std::vector<std::string> positional_;
 };
 
+/// "90", "90s", "15m", "24h", "30d" as seconds (positive); Errc::usage otherwise.
+Result<std::int64_t> parse_duration(const std::string& text, const char* option);
+
 }  // namespace keyward::cli

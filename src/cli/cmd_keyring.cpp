@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// keyring create | list | show: keyrings and their KEK versions.
+// keyring create | list | show: keyrings, their KEK versions and policies.
 #include <sstream>
 
 #include "command.hpp"
+#include "keyring_policy_output.hpp"
 #include "terminal_text.hpp"
 
 namespace keyward::cli {
@@ -17,6 +18,7 @@ void keyring_json(Json& j, const KeyringInfo& ring) {
         .field("cryptoperiod_days", ring.cryptoperiod_days)
         .field("rotation_due", ring.rotation_due);
     j.field_or_null("rotation_due_at", ring.rotation_due_at);
+    keyring_policy_json(j, ring.policy);
     j.key("versions").begin_array();
     for (const auto& v : ring.versions) {
         j.begin_object()
@@ -111,7 +113,7 @@ Status run_show(const Invocation& inv, const Args& args) {
         << (ring.suite == Suite::kwp ? " (RFC 5649 key wrap)" : " (AES-256-GCM)") << "\n"
         << "  created      " << escape_controls(ring.created_at) << "\n"
         << "  cryptoperiod " << ring.cryptoperiod_days << " days\n"
-        << "  VERSION  STATE         RECORDS  CREATED               LABEL\n";
+        << keyring_policy_text(ring.policy) << "  VERSION  STATE         RECORDS  CREATED               LABEL\n";
     for (const auto& v : ring.versions) {
         char line[200];
         std::snprintf(line, sizeof line, "  v%-7u %-13s %-8llu %-21s %s\n", v.version,
@@ -160,7 +162,8 @@ const Command kKeyringShowCommand = {
     "usage: keyward keyring show NAME [--json]\n\n"
     "Shows the keyring's suite and, per KEK version, its state (pre-active, active,\n"
     "decrypt-only, compromised, destroyed), the records it still protects, when it was\n"
-    "made and its token label. --json gives {\"name\", \"suite\", \"versions\": [{\"version\",\n"
+    "made and its token label, and the keyring's policy (keyward keyring config).\n"
+    "--json gives {\"name\", \"suite\", \"policy\": {...}, \"versions\": [{\"version\",\n"
     "\"state\", \"records\", \"created_at\", \"label\", \"object_id\"}]}.\n",
     {},
     1,

@@ -11,7 +11,7 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 46> table = {
+    static const std::array<const Command*, 49> table = {
         &kInitCommand,
         &kKeyringCreateCommand,
         &kKeyringListCommand,
@@ -21,6 +21,9 @@ std::span<const Command* const> commands() {
         &kKeyringHistoryCommand,
         &kKeyringCompromiseCommand,
         &kKeyringRetireCommand,
+        &kKeyringConfigCommand,
+        &kKeyringTrimCommand,
+        &kKeyringDeleteCommand,
         &kSealCommand,
         &kOpenCommand,
         &kRewrapCommand,

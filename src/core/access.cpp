@@ -43,13 +43,15 @@ std::string_view guarded_operation_name(GuardedOperation op) noexcept {
             return "compromise";
         case GuardedOperation::audit_rotate_key:
             return "audit-rotate-key";
+        case GuardedOperation::delete_keyring:
+            return "delete-keyring";
     }
     return "?";
 }
 
 std::optional<GuardedOperation> parse_guarded_operation(std::string_view name) noexcept {
     for (auto op : {GuardedOperation::retire, GuardedOperation::purge, GuardedOperation::compromise,
-                    GuardedOperation::audit_rotate_key}) {
+                    GuardedOperation::audit_rotate_key, GuardedOperation::delete_keyring}) {
         if (guarded_operation_name(op) == name) return op;
     }
     return std::nullopt;

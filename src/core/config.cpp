@@ -164,6 +164,8 @@ Result<Config> load_config(const fs::path& path) {
                 cfg.service.idle_timeout_ms = v;
             } else if (key == "service_drain_timeout_ms") {
                 cfg.service.drain_timeout_ms = v;
+            } else if (key == "service_auto_rotate_check_ms") {
+                cfg.service.auto_rotate_check_ms = v;
             } else {
                 return bad(path, line, "unknown key \"" + key + "\" (see docs/CONFIG.md)");
             }

@@ -10,9 +10,8 @@
 
 namespace keyward {
 
-namespace {
-
-Result<KeyringInfo> to_info(core::Store& store, const core::KeyringRow& ring) {
+Result<KeyringInfo> keyring_info(Keyward::Impl& impl, const core::KeyringRow& ring) {
+    core::Store& store = *impl.store;
     KeyringInfo info;
     info.name = ring.name;
     info.suite = ring.suite;
@@ -34,10 +33,9 @@ Result<KeyringInfo> to_info(core::Store& store, const core::KeyringRow& ring) {
         vi.gcm_wraps = v.wrap_count;
         info.versions.push_back(std::move(vi));
     }
+    KW_TRY(info.policy, impl.policies.get(ring.name));
     return info;
 }
-
-}  // namespace
 
 Keyward::Keyward(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Keyward::~Keyward() = default;
@@ -96,7 +94,10 @@ Result<KeyringInfo> Keyward::create_keyring(const std::string& name, Suite suite
             note.detail = "suite " + std::string(suite_name(suite)) + ", cryptoperiod " +
                           std::to_string(cryptoperiod_days) + " days";
             KW_TRY(auto ring, impl_->keyrings.create(name, suite, cryptoperiod_days));
-            return to_info(*impl_->store, ring);
+            // A deleted keyring of this name whose policy objects a kill left behind must
+            // not hand its policy to the new one.
+            KW_TRY_STATUS(impl_->policies.remove(name));
+            return keyring_info(*impl_, ring);
         });
 }
 
@@ -104,7 +105,7 @@ Result<KeyringInfo> Keyward::keyring(const std::string& name) {
     return impl_->audited(core::ops::keyring_show, core::Resource::of_keyring(name),
                           "keyring:" + name, [&](AuditNote&) -> Result<KeyringInfo> {
                               KW_TRY(auto ring, impl_->keyrings.show(name));
-                              return to_info(*impl_->store, ring);
+                              return keyring_info(*impl_, ring);
                           });
 }
 
@@ -119,7 +120,7 @@ Result<std::vector<KeyringInfo>> Keyward::keyrings() {
                 KW_TRY(bool visible, impl_->access.allows(c.principal, core::Permission::metadata,
                                                           core::Resource::of_keyring(ring.name)));
                 if (!visible) continue;
-                KW_TRY(auto info, to_info(*impl_->store, ring));
+                KW_TRY(auto info, keyring_info(*impl_, ring));
                 out.push_back(std::move(info));
             }
             note.detail = std::to_string(out.size()) + " shown";
@@ -127,30 +128,40 @@ Result<std::vector<KeyringInfo>> Keyward::keyrings() {
         });
 }
 
-// The keyring an envelope or data key blob names, read from its header without the token.
-Result<std::string> keyring_named_in(ByteView input) {
+Result<NamedKek> kek_named_in(ByteView input) {
     const auto kind = crypto::detect_kind(input);
     if (kind == BlobKind::data_key) {
         KW_TRY(auto header, crypto::parse_data_key_blob(input));
-        return header.keyring;
+        return NamedKek{std::move(header.keyring), header.kek_version};
     }
     KW_TRY(auto env, crypto::parse_envelope(input));
-    return env.header.keyring;
+    return NamedKek{std::move(env.header.keyring), env.header.kek_version};
+}
+
+Result<std::string> keyring_named_in(ByteView input) {
+    KW_TRY(auto kek, kek_named_in(input));
+    return std::move(kek.keyring);
 }
 
 Result<Bytes> Keyward::seal(const std::string& keyring, ByteView plaintext, ByteView context) {
     return impl_->audited(
         core::ops::seal, core::Resource::of_keyring(keyring), "keyring:" + keyring,
-        [&](AuditNote&) { return impl_->envelopes.seal(keyring, plaintext, context); });
+        [&](AuditNote&) -> Result<Bytes> {
+            KW_TRY(auto sealed, impl_->envelopes.seal(keyring, plaintext, context));
+            KW_TRY(auto kek, kek_named_in(sealed));
+            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
+            return sealed;
+        });
 }
 
 Result<SecretBytes> Keyward::open(ByteView envelope, ByteView context) {
-    auto ring = keyring_named_in(envelope);
-    if (!ring.ok()) {
-        return impl_->rejected_input(core::ops::open, ring.error());
+    auto kek = kek_named_in(envelope);
+    if (!kek.ok()) {
+        return impl_->rejected_input(core::ops::open, kek.error());
     }
-    return impl_->audited(core::ops::open, core::Resource::of_keyring(*ring), "keyring:" + *ring,
-                          [&](AuditNote& note) {
+    const std::string& ring = kek->keyring;
+    return impl_->audited(core::ops::open, core::Resource::of_keyring(ring), "keyring:" + ring,
+                          [&](AuditNote& note) -> Result<SecretBytes> {
                               // A stored record's envelope opened outside the record
                               // commands: its context names the record (never a secret;
                               // other contexts are the caller's and are not logged).
@@ -159,47 +170,72 @@ Result<SecretBytes> Keyward::open(ByteView envelope, ByteView context) {
                               if (text.rfind("record:", 0) == 0 && text.size() <= 600) {
                                   note.detail = "context " + std::string(text);
                               }
+                              KW_TRY_STATUS(check_decryption_policy(*impl_, ring, kek->version));
                               return impl_->envelopes.open(envelope, context);
                           });
 }
 
 Result<Bytes> Keyward::rewrap(ByteView envelope_or_blob) {
-    auto ring = keyring_named_in(envelope_or_blob);
-    if (!ring.ok()) {
-        return impl_->rejected_input(core::ops::rewrap, ring.error());
+    auto kek = kek_named_in(envelope_or_blob);
+    if (!kek.ok()) {
+        return impl_->rejected_input(core::ops::rewrap, kek.error());
     }
-    return impl_->audited(core::ops::rewrap, core::Resource::of_keyring(*ring), "keyring:" + *ring,
-                          [&](AuditNote&) { return impl_->envelopes.rewrap(envelope_or_blob); });
+    const std::string& ring = kek->keyring;
+    return impl_->audited(core::ops::rewrap, core::Resource::of_keyring(ring), "keyring:" + ring,
+                          [&](AuditNote&) -> Result<Bytes> {
+                              KW_TRY_STATUS(check_decryption_policy(*impl_, ring, kek->version));
+                              KW_TRY(auto out, impl_->envelopes.rewrap(envelope_or_blob));
+                              KW_TRY(auto to, kek_named_in(out));
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, ring, to.version));
+                              return out;
+                          });
 }
 
 Result<DataKey> Keyward::generate_data_key(const std::string& keyring, std::size_t bytes,
                                            std::uint32_t version) {
     return impl_->audited(
         core::ops::datakey, core::Resource::of_keyring(keyring), "keyring:" + keyring,
-        [&](AuditNote&) { return impl_->envelopes.generate_data_key(keyring, bytes, version); });
+        [&](AuditNote&) -> Result<DataKey> {
+            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, version));
+            KW_TRY(auto key, impl_->envelopes.generate_data_key(keyring, bytes, version));
+            KW_TRY(auto kek, kek_named_in(key.blob));
+            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
+            return key;
+        });
 }
 
 Result<Bytes> Keyward::wrap_data_key(const std::string& keyring, ByteView key,
                                      std::uint32_t version) {
     return impl_->audited(
         core::ops::datakey_wrap, core::Resource::of_keyring(keyring), "keyring:" + keyring,
-        [&](AuditNote&) { return impl_->envelopes.wrap_data_key(keyring, key, version); });
+        [&](AuditNote&) -> Result<Bytes> {
+            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, version));
+            KW_TRY(auto blob, impl_->envelopes.wrap_data_key(keyring, key, version));
+            KW_TRY(auto kek, kek_named_in(blob));
+            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
+            return blob;
+        });
 }
 
 Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {
-    auto ring = keyring_named_in(blob);
-    if (!ring.ok()) {
-        return impl_->rejected_input(core::ops::datakey_decrypt, ring.error());
+    auto kek = kek_named_in(blob);
+    if (!kek.ok()) {
+        return impl_->rejected_input(core::ops::datakey_decrypt, kek.error());
     }
-    return impl_->audited(core::ops::datakey_decrypt, core::Resource::of_keyring(*ring),
-                          "keyring:" + *ring,
-                          [&](AuditNote&) { return impl_->envelopes.decrypt_data_key(blob); });
+    const std::string& ring = kek->keyring;
+    return impl_->audited(core::ops::datakey_decrypt, core::Resource::of_keyring(ring),
+                          "keyring:" + ring, [&](AuditNote&) -> Result<SecretBytes> {
+                              KW_TRY_STATUS(check_decryption_policy(*impl_, ring, kek->version));
+                              return impl_->envelopes.decrypt_data_key(blob);
+                          });
 }
 
 Result<Bytes> Keyward::wrap_key_raw(const std::string& keyring, std::uint32_t version,
                                     ByteView key) {
     return impl_->audited(core::ops::datakey_wrap_raw, core::Resource::of_keyring(keyring),
-                          "keyring:" + keyring + "/v" + std::to_string(version), [&](AuditNote&) {
+                          "keyring:" + keyring + "/v" + std::to_string(version),
+                          [&](AuditNote&) -> Result<Bytes> {
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, version));
                               return impl_->envelopes.wrap_key_raw(keyring, version, key);
                           });
 }
@@ -207,7 +243,9 @@ Result<Bytes> Keyward::wrap_key_raw(const std::string& keyring, std::uint32_t ve
 Result<SecretBytes> Keyward::unwrap_key_raw(const std::string& keyring, std::uint32_t version,
                                             ByteView wrapped) {
     return impl_->audited(core::ops::datakey_unwrap_raw, core::Resource::of_keyring(keyring),
-                          "keyring:" + keyring + "/v" + std::to_string(version), [&](AuditNote&) {
+                          "keyring:" + keyring + "/v" + std::to_string(version),
+                          [&](AuditNote&) -> Result<SecretBytes> {
+                              KW_TRY_STATUS(check_decryption_policy(*impl_, keyring, version));
                               return impl_->envelopes.unwrap_key_raw(keyring, version, wrapped);
                           });
 }

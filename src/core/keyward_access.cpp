@@ -111,6 +111,9 @@ Result<core::Resource> guarded_resource(Keyward::Impl& impl, GuardedOperation op
             KW_TRY(auto a, core::parse_record_address(target));
             return impl.namespace_resource(a.ns);
         }
+        case GuardedOperation::delete_keyring:
+            KW_TRY_STATUS(core::check_keyring_name(target));
+            return core::Resource::of_keyring(target);
         case GuardedOperation::audit_rotate_key:
             if (target != "audit") {
                 return Error(Errc::usage, "the audit-rotate-key target is \"audit\"");
@@ -219,6 +222,9 @@ Result<Proposal> Keyward::approve(const std::string& id) {
                         break;
                     case GuardedOperation::audit_rotate_key:
                         outcome = rotate_audit_key();
+                        break;
+                    case GuardedOperation::delete_keyring:
+                        outcome = delete_keyring(p.target);
                         break;
                 }
             }

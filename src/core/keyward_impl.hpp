@@ -15,6 +15,7 @@
 #include "core/busy_budget.hpp"
 #include "core/envelopes.hpp"
 #include "core/hsm.hpp"
+#include "core/keyring_policies.hpp"
 #include "core/keyrings.hpp"
 #include "core/operations.hpp"
 #include "core/record_address.hpp"
@@ -59,6 +60,7 @@ struct Keyward::Impl {
           store(std::move(s)),
           audit_store(std::move(audit_connection)),
           keyrings(*hsm, *store),
+          policies(*hsm),
           budget(*store, cfg.gcm_wrap_limit, cfg.gcm_wrap_reserve),
           envelopes(*hsm, keyrings, budget),
           records(*store, *hsm, keyrings, envelopes),
@@ -76,6 +78,7 @@ struct Keyward::Impl {
     std::unique_ptr<core::Store> audit_store;
     core::Store& audit_db() { return audit_store ? *audit_store : *store; }
     core::Keyrings keyrings;
+    core::KeyringPolicies policies;
     core::WrapBudget budget;
     core::Envelopes envelopes;
     core::Records records;
@@ -191,6 +194,23 @@ auto on_record(Keyward::Impl& impl, const core::Operation& op, const std::string
 
 /// The keyring an envelope or data key blob names, read from its header without the token.
 Result<std::string> keyring_named_in(ByteView input);
+
+/// The KEK (keyring and version) an envelope or data key blob names, from its header.
+struct NamedKek {
+    std::string keyring;
+    std::uint32_t version = 0;
+};
+Result<NamedKek> kek_named_in(ByteView input);
+
+/// The public view of a keyring row: states, record counts, due date and policy.
+Result<KeyringInfo> keyring_info(Keyward::Impl& impl, const core::KeyringRow& ring);
+
+/// Errc::policy_refused when the keyring's min_decryption_version is above `version`.
+Status check_decryption_policy(Keyward::Impl& impl, const std::string& keyring,
+                               std::uint32_t version);
+/// Errc::policy_refused when the keyring's min_encryption_version is above `version`.
+Status check_encryption_policy(Keyward::Impl& impl, const std::string& keyring,
+                               std::uint32_t version);
 
 /// Marks the current thread as running an approved proposal while it lives.
 class ApprovedRun {

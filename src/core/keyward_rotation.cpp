@@ -37,6 +37,10 @@ core::RotationOptions core_options(const RotateOptions& o) {
         auto progress = o.progress;
         c.progress = [progress](const core::RotationJob& j) { progress(to_report(j)); };
     }
+    if (o.activated) {
+        auto activated = o.activated;
+        c.activated = [activated](const core::RotationJob& j) { activated(to_report(j)); };
+    }
     return c;
 }
 

@@ -30,6 +30,9 @@ inline constexpr Operation keyring_rotate{"keyring.rotate", Permission::rotate, 
 inline constexpr Operation keyring_rollback{"keyring.rollback", Permission::rotate, OperationClass::management};
 inline constexpr Operation keyring_compromise{"keyring.compromise", Permission::admin, OperationClass::management};
 inline constexpr Operation keyring_retire{"keyring.retire", Permission::admin, OperationClass::management};
+inline constexpr Operation keyring_config{"keyring.config", Permission::admin, OperationClass::management};
+inline constexpr Operation keyring_trim{"keyring.trim", Permission::admin, OperationClass::management};
+inline constexpr Operation keyring_delete{"keyring.delete", Permission::admin, OperationClass::management};
 inline constexpr Operation seal{"seal", Permission::write, OperationClass::stateless};
 inline constexpr Operation open{"open", Permission::read, OperationClass::stateless};
 inline constexpr Operation rewrap{"rewrap", Permission::write, OperationClass::stateless};

@@ -186,6 +186,8 @@ Result<RotationOutcome> Rotation::run(RotationJob job, bool resumed, const Rotat
     }
     RotationOutcome outcome;
     outcome.resumed = resumed;
+    // begin_rotation (or begin_rollback) committed the switch: new wraps use the target.
+    if (options.activated) options.activated(job);
     const std::size_t batch_size = std::max<std::size_t>(1, options.batch);
     // A writer that read the old active version just before the job began can insert its
     // version behind the cursor; one sweep from the start after the pass catches those

@@ -25,7 +25,9 @@ struct RotationOptions {
     std::size_t batch = 500;  ///< record versions per transaction (docs/PERFORMANCE.md)
     unsigned threads = 2;     ///< token operations of a batch run on this many threads
     std::function<void(const RotationJob&)> progress;  ///< after every committed batch
-    const std::atomic<bool>* stop = nullptr;           ///< checked between batches
+    /// Once the job's target version is active, before its first batch.
+    std::function<void(const RotationJob&)> activated;
+    const std::atomic<bool>* stop = nullptr;  ///< checked between batches
 };
 
 struct RotationOutcome {

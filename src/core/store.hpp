@@ -60,6 +60,10 @@ class Store : public RecordStore, public RotationStore, public MaintenanceStore,
     /// How many stored records each version still protects (0 before records exist).
     virtual Result<std::uint64_t> records_under(const std::string& keyring,
                                                 std::uint32_t version) = 0;
+
+    /// Removes the keyring's rows (versions, jobs, leases) in one transaction, refusing
+    /// (Errc::state_refused, with the counts) while a namespace or a record version names it.
+    virtual Status delete_keyring(const std::string& keyring) = 0;
 };
 
 }  // namespace keyward::core

@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
     if (!kw.ok()) return fail(kw.error().message(), exit_code(kw.error().code()));
     service::TransitOptions options;
     options.max_batch_items = s.max_batch_items;
+    options.auto_rotate_check = std::chrono::milliseconds(s.auto_rotate_check_ms);
     transit = std::make_unique<service::Transit>(**kw, options);
 
     const auto ports = server.bound_ports();

@@ -94,11 +94,19 @@ Error key_error(const Error& e) {
     return e;
 }
 
+// Vault's words for a version outside the key's window (keysutil's ErrTooOld and kin).
+constexpr std::string_view kTooOld =
+    "ciphertext or signature version is disallowed by policy (too old)";
+constexpr std::string_view kBelowMinEncryption =
+    "requested version for encryption is less than the minimum encryption key version";
+
 // An error from the library as Vault would answer it.
 HttpResponse answer_error(const Error& e) {
     switch (e.code()) {
         case Errc::access_denied:
             return permission_denied();
+        case Errc::policy_refused:
+            return vault_error(400, {e.message()});
         case Errc::auth_failed:
             return vault_error(400, {"cipher: message authentication failed"});
         case Errc::hsm_unavailable:
@@ -196,6 +204,69 @@ Result<Bytes> context_of(const Fields& f) {
     KW_TRY(auto ad, base64_field(ad_text, "associated_data"));
     return transit_context(ByteView(context.data(), context.size()),
                            ByteView(ad.data(), ad.size()));
+}
+
+// A key as Vault's `GET keys/:name` shows it: versions still available, the policy.
+void key_json(Json& d, const KeyringInfo& ring) {
+    std::uint32_t latest = 0;
+    d.begin_object().field("name", ring.name).field("type", kKeyType).key("keys");
+    d.begin_object();
+    for (const auto& v : ring.versions) {
+        if (v.state == KekState::destroyed || v.state == KekState::pre_active) continue;
+        d.field(std::to_string(v.version), unix_of(v.created_at));
+        if (v.state == KekState::active) latest = v.version;
+    }
+    const KeyringPolicy& p = ring.policy;
+    d.end_object()
+        .field("latest_version", latest)
+        .field("min_decryption_version", p.min_decryption_version)
+        .field("min_encryption_version", p.min_encryption_version)
+        .field("min_available_version", p.min_available_version)
+        .field("deletion_allowed", p.deletion_allowed)
+        .field("derived", false)
+        .field("exportable", false)
+        .field("allow_plaintext_backup", false)
+        .field("supports_encryption", true)
+        .field("supports_decryption", true)
+        .field("supports_derivation", false)
+        .field("supports_signing", false)
+        .field("imported_key", false)
+        .field("auto_rotate_period", p.auto_rotate_period_seconds)
+        .end_object();
+}
+
+// "1h", "90m", "3600s", "3600" or a number of seconds, as Vault's duration fields take them.
+Result<std::uint64_t> seconds_field(const Fields& f, std::string_view name) {
+    const JsonValue* v = f.get(name);
+    if (v == nullptr) return Error(Errc::not_found, "absent");
+    if (v->type == JsonValue::Type::number) {
+        if (auto i = v->integer(); i && *i >= 0) return static_cast<std::uint64_t>(*i);
+    } else if (v->type == JsonValue::Type::string) {
+        const std::string text(v->string.data(), v->string.size());
+        std::size_t digits = 0;
+        while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+            ++digits;
+        }
+        const std::string unit = text.substr(digits);
+        std::uint64_t scale = 0;
+        if (unit.empty() || unit == "s") scale = 1;
+        if (unit == "m") scale = 60;
+        if (unit == "h") scale = 3600;
+        if (unit == "d") scale = 86400;
+        if (digits > 0 && digits <= 9 && scale != 0) return std::stoull(text.substr(0, digits)) * scale;
+    }
+    return Error(Errc::bad_input, "field \"" + std::string(name) +
+                                      "\" must be a duration such as 3600, \"1h\" or \"30d\"");
+}
+
+// A non-negative version number field, with Vault's message for a negative one.
+Result<std::optional<std::uint32_t>> version_field(const Fields& f, std::string_view name,
+                                                   const char* what) {
+    KW_TRY(auto v, f.integer(name));
+    if (!v) return std::optional<std::uint32_t>();
+    if (*v < 0) return Error(Errc::bad_input, std::string(what) + " cannot be negative");
+    if (*v > 0xffffffffLL) return Error(Errc::bad_input, std::string(what) + " is out of range");
+    return std::optional<std::uint32_t>(static_cast<std::uint32_t>(*v));
 }
 
 HttpResponse datakey(Keyward& kw, const std::string& request_id, const std::string& name,
@@ -356,14 +427,91 @@ HttpResponse Transit::handle(HttpRequest& req) {
             d.end_array().end_object();
             return respond(vault_data(request_id, &d));
         }
+        if (parts.size() == 4 && req.method == "DELETE") {
+            auto deleted = kw_.delete_keyring(name);
+            if (deleted.ok()) return respond(vault_no_content());
+            const Error& e = deleted.error();
+            if (e.code() == Errc::access_denied && e.message().find("two admins") == std::string::npos) {
+                return respond(permission_denied());
+            }
+            const std::string why = e.code() == Errc::not_found ? "could not delete key; not found"
+                                    : e.message().rfind("deletion is not allowed", 0) == 0
+                                        ? "deletion is not allowed for this policy"
+                                        : e.message();
+            return respond(vault_error(e.code() == Errc::access_denied ? 403 : 400,
+                                       {"error deleting policy " + name + ": " + why}));
+        }
+        if (parts.size() == 5 && req.method != "POST") {
+            return respond(vault_error(405, {"unsupported operation"}));
+        }
+        if (parts.size() == 5 && parts[4] == "config") {
+            KeyringPolicyUpdate u;
+            auto min_dec = version_field(*fields, "min_decryption_version", "min decryption version");
+            if (!min_dec.ok()) return respond(answer_error(min_dec.error()));
+            auto min_enc = version_field(*fields, "min_encryption_version", "min encryption version");
+            if (!min_enc.ok()) return respond(answer_error(min_enc.error()));
+            u.min_decryption_version = *min_dec;
+            u.min_encryption_version = *min_enc;
+            if (fields->get("deletion_allowed") != nullptr) {
+                auto allowed = fields->boolean("deletion_allowed");
+                if (!allowed.ok()) return respond(answer_error(allowed.error()));
+                u.deletion_allowed = *allowed;
+            }
+            if (fields->get("auto_rotate_period") != nullptr) {
+                auto period = seconds_field(*fields, "auto_rotate_period");
+                if (!period.ok()) return respond(answer_error(period.error()));
+                u.auto_rotate_period_seconds = *period;
+            }
+            for (const char* never : {"exportable", "allow_plaintext_backup"}) {
+                auto wanted = fields->boolean(never);
+                if (!wanted.ok()) return respond(answer_error(wanted.error()));
+                if (*wanted) {
+                    return respond(vault_error(
+                        400, {std::string(never) +
+                              " cannot be set: keywardd keys never leave the HSM"}));
+                }
+            }
+            auto ring = kw_.configure_keyring(name, u);
+            if (!ring.ok()) {
+                if (ring.error().code() == Errc::not_found) {
+                    return respond(vault_error(400, {"no existing key named " + name +
+                                                     " could be found"}));
+                }
+                return respond(answer_error(ring.error()));
+            }
+            Json d;
+            key_json(d, *ring);
+            return respond(vault_data(request_id, &d));
+        }
+        if (parts.size() == 5 && parts[4] == "trim") {
+            auto wanted = version_field(*fields, "min_available_version",
+                                        "minimum available version");
+            if (!wanted.ok()) return respond(answer_error(wanted.error()));
+            if (!*wanted) return respond(vault_error(400, {"missing min_available_version"}));
+            auto ring = kw_.trim_keyring(name, **wanted);
+            if (!ring.ok()) {
+                if (ring.error().code() == Errc::not_found) {
+                    return respond(vault_error(400, {"invalid key name"}));
+                }
+                return respond(answer_error(ring.error()));
+            }
+            Json d;
+            key_json(d, *ring);
+            return respond(vault_data(request_id, &d));
+        }
         if (parts.size() == 4 || (parts.size() == 5 && parts[4] == "rotate")) {
             std::vector<std::string> warnings;
             if (parts.size() == 5) {
-                if (req.method != "POST")
-                    return respond(vault_error(405, {"unsupported operation"}));
-                auto rotated = kw_.rotate_keyring(name, RotateOptions{});
-                if (!rotated.ok()) return respond(answer_error(rotated.error()));
-            } else if (req.method == "POST" || req.method == "PUT") {
+                // Answered once the new version is active; the stored records' re-wrap goes on
+                // in the background as keyward's resumable job.
+                auto rotated = rotator_.rotate(name, context);
+                if (!rotated.ok()) {
+                    if (rotated.error().code() == Errc::not_found) {
+                        return respond(vault_error(400, {"key not found"}));
+                    }
+                    return respond(answer_error(rotated.error()));
+                }
+            } else if (req.method == "POST") {
                 auto type = fields->string("type");
                 if (!type.ok()) return respond(answer_error(type.error()));
                 if (*type && std::string_view((*type)->data(), (*type)->size()) != kKeyType) {
@@ -399,31 +547,8 @@ HttpResponse Transit::handle(HttpRequest& req) {
                 if (ring.error().code() == Errc::not_found) return respond(vault_error(404, {}));
                 return respond(answer_error(ring.error()));
             }
-            std::uint32_t latest = 0;
             Json d;
-            d.begin_object().field("name", ring->name).field("type", kKeyType).key("keys");
-            d.begin_object();
-            for (const auto& v : ring->versions) {
-                if (v.state == KekState::destroyed || v.state == KekState::pre_active) continue;
-                d.field(std::to_string(v.version), unix_of(v.created_at));
-                if (v.state == KekState::active) latest = v.version;
-            }
-            d.end_object()
-                .field("latest_version", latest)
-                .field("min_decryption_version", 1)
-                .field("min_encryption_version", 0)
-                .field("min_available_version", 0)
-                .field("deletion_allowed", false)
-                .field("derived", false)
-                .field("exportable", false)
-                .field("allow_plaintext_backup", false)
-                .field("supports_encryption", true)
-                .field("supports_decryption", true)
-                .field("supports_derivation", false)
-                .field("supports_signing", false)
-                .field("imported_key", false)
-                .field("auto_rotate_period", 0)
-                .end_object();
+            key_json(d, *ring);
             return respond(vault_data(request_id, &d, warnings));
         }
         return respond(vault_error(404, {"unsupported path"}));
@@ -454,6 +579,9 @@ HttpResponse Transit::handle(HttpRequest& req) {
                 std::int64_t latest = 0;
                 for (const auto& v : ring->versions) {
                     if (v.state == KekState::active) latest = v.version;
+                }
+                if (*version < ring->policy.min_encryption_version) {
+                    return Error(Errc::policy_refused, std::string(kBelowMinEncryption));
                 }
                 if (*version != latest) {
                     return Error(Errc::bad_input,
@@ -494,18 +622,25 @@ HttpResponse Transit::handle(HttpRequest& req) {
         return {};
     };
 
+    // A version outside the key's window, in Vault's words (clients match on them).
+    auto vault_words = [&](Error e) {
+        if (e.code() != Errc::policy_refused) return e;
+        return Error(Errc::policy_refused,
+                     std::string(op == "encrypt" ? kBelowMinEncryption : kTooOld));
+    };
     const JsonValue* batch = fields->root().find("batch_input");
     if (batch == nullptr || batch->type == JsonValue::Type::null) {
         Json d;
         d.begin_object();
         auto done = one(*fields, d);
-        if (!done.ok()) return respond(answer_error(done.error()));
+        if (!done.ok()) return respond(answer_error(vault_words(done.error())));
         d.end_object();
         return respond(vault_data(request_id, &d));
     }
     if (batch->type != JsonValue::Type::array) {
         return respond(vault_error(400, {"field \"batch_input\" must be an array"}));
     }
+    if (batch->items.empty()) return respond(vault_error(400, {"missing batch input to process"}));
     if (batch->items.size() > options_.max_batch_items) {
         return respond(vault_error(
             400, {"batch_input has " + std::to_string(batch->items.size()) + " items; at most " +
@@ -531,7 +666,7 @@ HttpResponse Transit::handle(HttpRequest& req) {
             any_failed = true;
             d.field("error", done.error().code() == Errc::auth_failed
                                  ? std::string("cipher: message authentication failed")
-                                 : done.error().message());
+                                 : vault_words(done.error()).message());
         }
         if (reference.ok() && *reference) {
             d.field("reference", std::string_view((*reference)->data(), (*reference)->size()));

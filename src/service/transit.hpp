@@ -9,17 +9,20 @@
 #include <string>
 
 #include "http_server.hpp"
+#include "rotator.hpp"
 #include "keyward/keyward.hpp"
 
 namespace keyward::service {
 
 struct TransitOptions {
     std::size_t max_batch_items = 1000;
+    std::chrono::milliseconds auto_rotate_check{60000};  ///< 0: no auto-rotation
 };
 
 class Transit {
   public:
-    Transit(Keyward& kw, TransitOptions options) : kw_(kw), options_(options) {}
+    Transit(Keyward& kw, TransitOptions options)
+        : kw_(kw), options_(options), rotator_(kw, options.auto_rotate_check) {}
 
     /// The whole API: routes the request and answers it. Never throws.
     HttpResponse handle(HttpRequest& request);
@@ -27,6 +30,7 @@ class Transit {
   private:
     Keyward& kw_;
     TransitOptions options_;
+    Rotator rotator_;
     std::atomic<std::uint64_t> request_counter_{0};
 };
 

@@ -446,4 +446,33 @@ Status SqliteStore::retire_version(const std::string& keyring, std::uint32_t ver
     return tx.commit();
 }
 
+Status SqliteStore::delete_keyring(const std::string& keyring) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto tx, Transaction::begin(db_));
+    std::int64_t users[2] = {0, 0};
+    const char* counts[2] = {"SELECT count(*) FROM namespaces WHERE keyring = ?1",
+                             "SELECT count(*) FROM record_versions WHERE keyring = ?1"};
+    for (int i = 0; i < 2; ++i) {
+        KW_TRY(auto s, db_.prepare(counts[i]));
+        s.bind(1, keyring);
+        KW_TRY(bool row, s.step());
+        users[i] = row ? s.column_int(0) : 0;
+    }
+    if (users[0] != 0 || users[1] != 0) {
+        return Error(Errc::state_refused,
+                     "keyring " + keyring + " is still used by " + std::to_string(users[0]) +
+                         " namespaces and " + std::to_string(users[1]) + " record versions");
+    }
+    for (const char* sql :
+         {"DELETE FROM kept_wraps WHERE job_id IN (SELECT id FROM rotation_jobs WHERE keyring = ?1)",
+          "DELETE FROM rotation_jobs WHERE keyring = ?1",
+          "DELETE FROM rotation_leases WHERE keyring = ?1",
+          "DELETE FROM kek_versions WHERE keyring = ?1", "DELETE FROM keyrings WHERE name = ?1"}) {
+        KW_TRY(auto s, db_.prepare(sql));
+        s.bind(1, keyring);
+        KW_TRY_STATUS(s.run());
+    }
+    return tx.commit();
+}
+
 }  // namespace keyward::store

@@ -100,6 +100,7 @@ class SqliteStore final : public core::Store {
     Result<std::uint64_t> kept_under(const std::string& keyring, std::uint32_t version) override;
     Status mark_compromised(const std::string& keyring, std::uint32_t version) override;
     Status retire_version(const std::string& keyring, std::uint32_t version) override;
+    Status delete_keyring(const std::string& keyring) override;
     Status apply_token_state(const std::string& keyring, std::uint32_t version,
                              KekState state) override;
 
