@@ -134,8 +134,9 @@ void proposal_json(Json& j, const Proposal& p) {
 Status run_propose(const Invocation& inv, const Args& args) {
     auto op = parse_guarded_operation(args.positional()[0]);
     if (!op) {
-        return Error(Errc::usage, "unknown operation \"" + escape_controls(args.positional()[0]) +
-                                      "\" (retire, compromise, purge, audit-rotate-key)");
+        return Error(Errc::usage,
+                     "unknown operation \"" + escape_controls(args.positional()[0]) +
+                         "\" (retire, compromise, purge, audit-rotate-key, delete-keyring)");
     }
     KW_TRY(auto kw, inv.open_keyward());
     KW_TRY(auto p, kw->propose(*op, args.positional()[1], args.get("--reason").value_or("")));
@@ -232,7 +233,8 @@ const Command kProposeCommand = {
     "  retire KEYRING/VERSION      keyring retire\n"
     "  compromise KEYRING/VERSION  keyring compromise\n"
     "  purge NS/NAME               purge a deleted record\n"
-    "  audit-rotate-key audit      a new audit key version\n\n"
+    "  audit-rotate-key audit      a new audit key version\n"
+    "  delete-keyring KEYRING      keyring delete\n\n"
     "With two_person_rule = on these run only through a proposal that a different admin\n"
     "approves within 24 hours. Prints the proposal id on the last line.\n",
     {{"--reason", true}},

@@ -50,9 +50,14 @@ std::optional<DecodedPolicy> decode_keyring_policy(ByteView value) {
         lines.push_back(text.substr(i, nl - i));
         i = nl + 1;
     }
-    static constexpr std::string_view kKeys[] = {
-        "keyring",          "seq", "min_decryption_version", "min_encryption_version",
-        "min_available_version", "deletion_allowed", "auto_rotate_period", "at"};
+    static constexpr std::string_view kKeys[] = {"keyring",
+                                                 "seq",
+                                                 "min_decryption_version",
+                                                 "min_encryption_version",
+                                                 "min_available_version",
+                                                 "deletion_allowed",
+                                                 "auto_rotate_period",
+                                                 "at"};
     if (lines.size() != 1 + std::size(kKeys) || lines[0] != kMagic) return std::nullopt;
     std::string_view v[std::size(kKeys)];
     for (std::size_t k = 0; k < std::size(kKeys); ++k) {

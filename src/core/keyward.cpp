@@ -144,14 +144,14 @@ Result<std::string> keyring_named_in(ByteView input) {
 }
 
 Result<Bytes> Keyward::seal(const std::string& keyring, ByteView plaintext, ByteView context) {
-    return impl_->audited(
-        core::ops::seal, core::Resource::of_keyring(keyring), "keyring:" + keyring,
-        [&](AuditNote&) -> Result<Bytes> {
-            KW_TRY(auto sealed, impl_->envelopes.seal(keyring, plaintext, context));
-            KW_TRY(auto kek, kek_named_in(sealed));
-            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
-            return sealed;
-        });
+    return impl_->audited(core::ops::seal, core::Resource::of_keyring(keyring),
+                          "keyring:" + keyring, [&](AuditNote&) -> Result<Bytes> {
+                              KW_TRY(auto sealed,
+                                     impl_->envelopes.seal(keyring, plaintext, context));
+                              KW_TRY(auto kek, kek_named_in(sealed));
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
+                              return sealed;
+                          });
 }
 
 Result<SecretBytes> Keyward::open(ByteView envelope, ByteView context) {
@@ -193,28 +193,28 @@ Result<Bytes> Keyward::rewrap(ByteView envelope_or_blob) {
 
 Result<DataKey> Keyward::generate_data_key(const std::string& keyring, std::size_t bytes,
                                            std::uint32_t version) {
-    return impl_->audited(
-        core::ops::datakey, core::Resource::of_keyring(keyring), "keyring:" + keyring,
-        [&](AuditNote&) -> Result<DataKey> {
-            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, version));
-            KW_TRY(auto key, impl_->envelopes.generate_data_key(keyring, bytes, version));
-            KW_TRY(auto kek, kek_named_in(key.blob));
-            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
-            return key;
-        });
+    return impl_->audited(core::ops::datakey, core::Resource::of_keyring(keyring),
+                          "keyring:" + keyring, [&](AuditNote&) -> Result<DataKey> {
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, version));
+                              KW_TRY(auto key,
+                                     impl_->envelopes.generate_data_key(keyring, bytes, version));
+                              KW_TRY(auto kek, kek_named_in(key.blob));
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
+                              return key;
+                          });
 }
 
 Result<Bytes> Keyward::wrap_data_key(const std::string& keyring, ByteView key,
                                      std::uint32_t version) {
-    return impl_->audited(
-        core::ops::datakey_wrap, core::Resource::of_keyring(keyring), "keyring:" + keyring,
-        [&](AuditNote&) -> Result<Bytes> {
-            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, version));
-            KW_TRY(auto blob, impl_->envelopes.wrap_data_key(keyring, key, version));
-            KW_TRY(auto kek, kek_named_in(blob));
-            KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
-            return blob;
-        });
+    return impl_->audited(core::ops::datakey_wrap, core::Resource::of_keyring(keyring),
+                          "keyring:" + keyring, [&](AuditNote&) -> Result<Bytes> {
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, version));
+                              KW_TRY(auto blob,
+                                     impl_->envelopes.wrap_data_key(keyring, key, version));
+                              KW_TRY(auto kek, kek_named_in(blob));
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, kek.version));
+                              return blob;
+                          });
 }
 
 Result<SecretBytes> Keyward::decrypt_data_key(ByteView blob) {

@@ -50,7 +50,8 @@ Status apply_update(KeyringPolicy& next, const KeyringPolicyUpdate& u, std::uint
     if (u.deletion_allowed) next.deletion_allowed = *u.deletion_allowed;
     if (u.auto_rotate_period_seconds) {
         const std::uint64_t s = *u.auto_rotate_period_seconds;
-        if (s != 0 && s < 3600) return bad("auto rotate period must be 0 to disable or at least an hour");
+        if (s != 0 && s < 3600)
+            return bad("auto rotate period must be 0 to disable or at least an hour");
         next.auto_rotate_period_seconds = s;
     }
     if (next.min_available_version > next.min_encryption_version) {
@@ -74,8 +75,8 @@ std::string describe(const KeyringPolicy& p) {
     return "min_decryption_version " + std::to_string(p.min_decryption_version) +
            ", min_encryption_version " + std::to_string(p.min_encryption_version) +
            ", min_available_version " + std::to_string(p.min_available_version) +
-           ", deletion_allowed " + (p.deletion_allowed ? "yes" : "no") +
-           ", auto_rotate_period " + std::to_string(p.auto_rotate_period_seconds) + "s";
+           ", deletion_allowed " + (p.deletion_allowed ? "yes" : "no") + ", auto_rotate_period " +
+           std::to_string(p.auto_rotate_period_seconds) + "s";
 }
 
 }  // namespace
@@ -104,20 +105,19 @@ Status check_encryption_policy(Keyward::Impl& impl, const std::string& keyring,
 
 Result<KeyringInfo> Keyward::configure_keyring(const std::string& name,
                                                const KeyringPolicyUpdate& update) {
-    return impl_->audited(
-        core::ops::keyring_config, core::Resource::of_keyring(name), "keyring:" + name,
-        [&](AuditNote& note) -> Result<KeyringInfo> {
-            KW_TRY(auto ring, impl_->keyrings.show(name));
-            KW_TRY(const auto current, impl_->policies.get(name));
-            KeyringPolicy next = current;
-            KW_TRY_STATUS(apply_update(next, update, newest_version(ring)));
-            if (!same_policy(next, current)) {
-                next.updated_at = core::utc_now_iso8601();
-                KW_TRY_STATUS(impl_->policies.put(name, next));
-            }
-            note.detail = describe(next);
-            return keyring_info(*impl_, ring);
-        });
+    return impl_->audited(core::ops::keyring_config, core::Resource::of_keyring(name),
+                          "keyring:" + name, [&](AuditNote& note) -> Result<KeyringInfo> {
+                              KW_TRY(auto ring, impl_->keyrings.show(name));
+                              KW_TRY(const auto current, impl_->policies.get(name));
+                              KeyringPolicy next = current;
+                              KW_TRY_STATUS(apply_update(next, update, newest_version(ring)));
+                              if (!same_policy(next, current)) {
+                                  next.updated_at = core::utc_now_iso8601();
+                                  KW_TRY_STATUS(impl_->policies.put(name, next));
+                              }
+                              note.detail = describe(next);
+                              return keyring_info(*impl_, ring);
+                          });
 }
 
 Result<KeyringInfo> Keyward::trim_keyring(const std::string& name,
@@ -167,10 +167,10 @@ Result<KeyringInfo> Keyward::trim_keyring(const std::string& name,
             for (const auto& v : ring.versions) {
                 if (v.version >= m || v.state == KekState::destroyed) continue;
                 if (v.state == KekState::active || v.state == KekState::pre_active) {
-                    return Error(Errc::state_refused,
-                                 "cannot trim: version " + std::to_string(v.version) +
-                                     " of keyring " + name + " is " +
-                                     std::string(kek_state_name(v.state)));
+                    return Error(Errc::state_refused, "cannot trim: version " +
+                                                          std::to_string(v.version) +
+                                                          " of keyring " + name + " is " +
+                                                          std::string(kek_state_name(v.state)));
                 }
                 KW_TRY(auto n, impl_->store->records_under(name, v.version));
                 in_use += n;
@@ -214,9 +214,10 @@ Status Keyward::delete_keyring(const std::string& name) {
             }
             KW_TRY(auto running, impl_->store->running_job(name));
             if (running) {
-                return Error(Errc::state_refused, "keyring " + name + " has an unfinished " +
-                                                      std::string(rotation_kind_name(running->kind)) +
-                                                      " (job " + std::to_string(running->id) + ")");
+                return Error(Errc::state_refused,
+                             "keyring " + name + " has an unfinished " +
+                                 std::string(rotation_kind_name(running->kind)) + " (job " +
+                                 std::to_string(running->id) + ")");
             }
             std::uint64_t in_use = 0;
             for (const auto& v : ring.versions) {
@@ -227,10 +228,10 @@ Status Keyward::delete_keyring(const std::string& name) {
             std::size_t mapped = 0;
             for (const auto& ns : spaces) mapped += ns.keyring == name ? 1 : 0;
             if (in_use > 0 || mapped > 0) {
-                return Error(Errc::state_refused,
-                             "keyring " + name + " is still used by " + std::to_string(mapped) +
-                                 " namespaces and " + std::to_string(in_use) +
-                                 " stored record versions; it is not deleted");
+                return Error(Errc::state_refused, "keyring " + name + " is still used by " +
+                                                      std::to_string(mapped) + " namespaces and " +
+                                                      std::to_string(in_use) +
+                                                      " stored record versions; it is not deleted");
             }
             // The token's ledger first: from then on no process wraps or unwraps under these
             // KEKs, and a keyring made later under the same name cannot adopt one of them.

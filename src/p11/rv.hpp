@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "keyward/error.hpp"
+#include "p11/call_counts.hpp"
 #include "p11/call_trace.hpp"
 #include "p11/pkcs11.hpp"
 
@@ -84,10 +85,14 @@ template <typename Fn, typename... Args>
 /// always the function actually called.
 template <typename Fn, typename... Args>
 Call call(std::string_view name, Fn fn, Args&&... args) noexcept {
+    CK_RV rv;
     if (call_trace_enabled()) [[unlikely]] {
-        return Call(name, detail::traced_call(name, fn, std::forward<Args>(args)...));
+        rv = detail::traced_call(name, fn, std::forward<Args>(args)...);
+    } else {
+        rv = fn(std::forward<Args>(args)...);
     }
-    return Call(name, fn(std::forward<Args>(args)...));
+    count_call(name, rv);
+    return Call(name, rv);
 }
 
 /// CK_RVs that unwrap/decrypt return for a blob that fails its integrity check. SoftHSM 2.6

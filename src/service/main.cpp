@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     service::TransitOptions options;
     options.max_batch_items = s.max_batch_items;
     options.auto_rotate_check = std::chrono::milliseconds(s.auto_rotate_check_ms);
+    options.queue_depth = [&server] { return server.queue_depth(); };
     transit = std::make_unique<service::Transit>(**kw, options);
 
     const auto ports = server.bound_ports();

@@ -25,7 +25,8 @@ std::int64_t unix_seconds(const std::string& stamp) {
 }  // namespace
 
 Rotator::Rotator(Keyward& kw, std::chrono::milliseconds check_every) : kw_(kw) {
-    if (check_every.count() > 0) checker_ = std::thread([this, check_every] { check_loop(check_every); });
+    if (check_every.count() > 0)
+        checker_ = std::thread([this, check_every] { check_loop(check_every); });
 }
 
 Rotator::~Rotator() {
@@ -129,8 +130,9 @@ void Rotator::rotate_due() {
             who.request_id = "auto-rotate";
             auto rotated = rotate(ring.name, who);
             std::fprintf(stderr, "keywardd: auto-rotate %s: %s\n", ring.name.c_str(),
-                         rotated.ok() ? ("v" + std::to_string(rotated->to_version) + " active").c_str()
-                                      : rotated.error().message().c_str());
+                         rotated.ok()
+                             ? ("v" + std::to_string(rotated->to_version) + " active").c_str()
+                             : rotated.error().message().c_str());
         }
     }
 }

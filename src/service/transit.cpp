@@ -253,7 +253,8 @@ Result<std::uint64_t> seconds_field(const Fields& f, std::string_view name) {
         if (unit == "m") scale = 60;
         if (unit == "h") scale = 3600;
         if (unit == "d") scale = 86400;
-        if (digits > 0 && digits <= 9 && scale != 0) return std::stoull(text.substr(0, digits)) * scale;
+        if (digits > 0 && digits <= 9 && scale != 0)
+            return std::stoull(text.substr(0, digits)) * scale;
     }
     return Error(Errc::bad_input, "field \"" + std::string(name) +
                                       "\" must be a duration such as 3600, \"1h\" or \"30d\"");
@@ -303,6 +304,14 @@ HttpResponse datakey(Keyward& kw, const std::string& request_id, const std::stri
 }  // namespace
 
 HttpResponse Transit::handle(HttpRequest& req) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string route_name = route_of(req.path);
+    HttpResponse r = route(req);
+    metrics_.record(route_name, r.status, std::chrono::steady_clock::now() - started);
+    return r;
+}
+
+HttpResponse Transit::route(HttpRequest& req) {
     const std::string request_id = new_request_id(req.header("x-request-id"));
     const auto parts = split_path(req.path);
     if (parts.size() < 2 || parts[0] != "v1") return vault_error(404, {"unsupported path"});
@@ -345,6 +354,21 @@ HttpResponse Transit::handle(HttpRequest& req) {
         r.principal = who->principal;
         return r;
     };
+
+    if (parts.size() == 3 && parts[1] == "sys" && parts[2] == "metrics") {
+        if (req.method != "GET") return respond(vault_error(405, {"unsupported operation"}));
+        if (!query_has(req.query, "format=prometheus")) {
+            return respond(vault_error(400, {"keywardd serves metrics as format=prometheus"}));
+        }
+        Metrics::Gauges g;
+        g.queue_depth = options_.queue_depth ? options_.queue_depth() : 0;
+        g.rotations_running = rotator_.running();
+        const std::string text = metrics_.prometheus(g);
+        HttpResponse r;
+        r.body.assign(text.begin(), text.end());
+        r.content_type = "text/plain; version=0.0.4";
+        return respond(std::move(r));
+    }
 
     if (parts.size() == 4 && parts[1] == "auth" && parts[2] == "token") {
         ServiceTokenInfo info = *who;
@@ -431,7 +455,8 @@ HttpResponse Transit::handle(HttpRequest& req) {
             auto deleted = kw_.delete_keyring(name);
             if (deleted.ok()) return respond(vault_no_content());
             const Error& e = deleted.error();
-            if (e.code() == Errc::access_denied && e.message().find("two admins") == std::string::npos) {
+            if (e.code() == Errc::access_denied &&
+                e.message().find("two admins") == std::string::npos) {
                 return respond(permission_denied());
             }
             const std::string why = e.code() == Errc::not_found ? "could not delete key; not found"
@@ -446,9 +471,11 @@ HttpResponse Transit::handle(HttpRequest& req) {
         }
         if (parts.size() == 5 && parts[4] == "config") {
             KeyringPolicyUpdate u;
-            auto min_dec = version_field(*fields, "min_decryption_version", "min decryption version");
+            auto min_dec =
+                version_field(*fields, "min_decryption_version", "min decryption version");
             if (!min_dec.ok()) return respond(answer_error(min_dec.error()));
-            auto min_enc = version_field(*fields, "min_encryption_version", "min encryption version");
+            auto min_enc =
+                version_field(*fields, "min_encryption_version", "min encryption version");
             if (!min_enc.ok()) return respond(answer_error(min_enc.error()));
             u.min_decryption_version = *min_dec;
             u.min_encryption_version = *min_enc;
@@ -466,16 +493,16 @@ HttpResponse Transit::handle(HttpRequest& req) {
                 auto wanted = fields->boolean(never);
                 if (!wanted.ok()) return respond(answer_error(wanted.error()));
                 if (*wanted) {
-                    return respond(vault_error(
-                        400, {std::string(never) +
-                              " cannot be set: keywardd keys never leave the HSM"}));
+                    return respond(
+                        vault_error(400, {std::string(never) +
+                                          " cannot be set: keywardd keys never leave the HSM"}));
                 }
             }
             auto ring = kw_.configure_keyring(name, u);
             if (!ring.ok()) {
                 if (ring.error().code() == Errc::not_found) {
-                    return respond(vault_error(400, {"no existing key named " + name +
-                                                     " could be found"}));
+                    return respond(
+                        vault_error(400, {"no existing key named " + name + " could be found"}));
                 }
                 return respond(answer_error(ring.error()));
             }
@@ -484,8 +511,8 @@ HttpResponse Transit::handle(HttpRequest& req) {
             return respond(vault_data(request_id, &d));
         }
         if (parts.size() == 5 && parts[4] == "trim") {
-            auto wanted = version_field(*fields, "min_available_version",
-                                        "minimum available version");
+            auto wanted =
+                version_field(*fields, "min_available_version", "minimum available version");
             if (!wanted.ok()) return respond(answer_error(wanted.error()));
             if (!*wanted) return respond(vault_error(400, {"missing min_available_version"}));
             auto ring = kw_.trim_keyring(name, **wanted);

@@ -8,15 +8,19 @@
 #include <atomic>
 #include <string>
 
+#include <functional>
+
 #include "http_server.hpp"
-#include "rotator.hpp"
 #include "keyward/keyward.hpp"
+#include "metrics.hpp"
+#include "rotator.hpp"
 
 namespace keyward::service {
 
 struct TransitOptions {
     std::size_t max_batch_items = 1000;
     std::chrono::milliseconds auto_rotate_check{60000};  ///< 0: no auto-rotation
+    std::function<std::size_t()> queue_depth;            ///< the server's, for metrics
 };
 
 class Transit {
@@ -24,10 +28,12 @@ class Transit {
     Transit(Keyward& kw, TransitOptions options)
         : kw_(kw), options_(options), rotator_(kw, options.auto_rotate_check) {}
 
-    /// The whole API: routes the request and answers it. Never throws.
+    /// The whole API: routes the request, answers it and counts it. Never throws.
     HttpResponse handle(HttpRequest& request);
 
   private:
+    HttpResponse route(HttpRequest& request);
+    Metrics metrics_;
     Keyward& kw_;
     TransitOptions options_;
     Rotator rotator_;

@@ -459,12 +459,13 @@ Status SqliteStore::delete_keyring(const std::string& keyring) {
         users[i] = row ? s.column_int(0) : 0;
     }
     if (users[0] != 0 || users[1] != 0) {
-        return Error(Errc::state_refused,
-                     "keyring " + keyring + " is still used by " + std::to_string(users[0]) +
-                         " namespaces and " + std::to_string(users[1]) + " record versions");
+        return Error(Errc::state_refused, "keyring " + keyring + " is still used by " +
+                                              std::to_string(users[0]) + " namespaces and " +
+                                              std::to_string(users[1]) + " record versions");
     }
     for (const char* sql :
-         {"DELETE FROM kept_wraps WHERE job_id IN (SELECT id FROM rotation_jobs WHERE keyring = ?1)",
+         {"DELETE FROM kept_wraps WHERE job_id IN (SELECT id FROM rotation_jobs WHERE keyring = "
+          "?1)",
           "DELETE FROM rotation_jobs WHERE keyring = ?1",
           "DELETE FROM rotation_leases WHERE keyring = ?1",
           "DELETE FROM kek_versions WHERE keyring = ?1", "DELETE FROM keyrings WHERE name = ?1"}) {

@@ -341,6 +341,34 @@ def main():
     time.sleep(1)
     check(read("auto")["latest_version"] == 2, "and only once (v2 is new)")
 
+    # --- /v1/sys/metrics?format=prometheus: counted by route template, never by key name.
+    status, text = request(port, "GET", "/v1/sys/metrics?format=prometheus", token=app)
+    text = text.decode()
+    lines = text.splitlines()
+    encrypts = [ln for ln in lines if ln.startswith(
+        'keywardd_requests_total{route="transit/encrypt/:name",status="200"} ')]
+    check(status == 200 and encrypts and int(encrypts[0].split()[-1]) >= 5,
+          "metrics: encrypt requests counted by route and status", text[:400])
+    check(any(ln.startswith('keywardd_requests_total{route="transit/decrypt/:name",status="400"}')
+              for ln in lines), "metrics: the refused decrypts counted as 400")
+    inf = [ln for ln in lines if ln.startswith(
+        'keywardd_request_duration_seconds_bucket{route="transit/encrypt/:name",le="+Inf"} ')]
+    count = [ln for ln in lines if ln.startswith(
+        'keywardd_request_duration_seconds_count{route="transit/encrypt/:name"} ')]
+    check(inf and count and inf[0].split()[-1] == count[0].split()[-1],
+          "metrics: the latency histogram's +Inf bucket equals its count")
+    wraps = [ln for ln in lines if ln.startswith('keywardd_hsm_calls_total{function="C_')]
+    check(any('rv="CKR_OK"' in ln for ln in wraps) and
+          "# TYPE keywardd_hsm_errors_total counter" in text,
+          "metrics: HSM calls by function and CK_RV, errors by CK_RV", wraps[:5])
+    check("keywardd_worker_queue_depth " in text and "keywardd_rotations_running 0" in text,
+          "metrics: worker queue depth and running rotations")
+    check("aes256" not in text and "bulk" not in text, "metrics: no key name in any label")
+    status, _ = request(port, "GET", "/v1/sys/metrics?format=prometheus")
+    check(status == 403, "metrics without a token: 403")
+    status, _ = request(port, "GET", "/v1/sys/metrics", token=app)
+    check(status == 400, "metrics without format=prometheus: 400")
+
     check(server.stop() == 0, "SIGTERM: exit 0")
     print("%d failed" % failed())
     return 1 if failed() else 0
