@@ -107,9 +107,20 @@ Status KeyringPolicies::load_locked() {
 Status KeyringPolicies::refresh_locked() {
     if (loaded_ && std::chrono::steady_clock::now() - loaded_at_ < kMaxAge) return {};
     auto loaded = load_locked();
-    // A failed re-read keeps the last one; the first read must succeed.
-    if (!loaded.ok() && !loaded_) return loaded;
+    if (loaded.ok()) return {};
+    // The first read must succeed. A failed re-read keeps the last one and is tried again
+    // after kMaxAge, not on every call: the operation then meets the token itself.
+    if (!loaded_) return loaded;
+    loaded_at_ = std::chrono::steady_clock::now();
     return {};
+}
+
+bool same_policy(const KeyringPolicy& a, const KeyringPolicy& b) {
+    return a.min_decryption_version == b.min_decryption_version &&
+           a.min_encryption_version == b.min_encryption_version &&
+           a.min_available_version == b.min_available_version &&
+           a.deletion_allowed == b.deletion_allowed &&
+           a.auto_rotate_period_seconds == b.auto_rotate_period_seconds;
 }
 
 Result<KeyringPolicy> KeyringPolicies::get(const std::string& keyring) {
@@ -120,9 +131,29 @@ Result<KeyringPolicy> KeyringPolicies::get(const std::string& keyring) {
     return it->second.policy;
 }
 
-Status KeyringPolicies::put(const std::string& keyring, const KeyringPolicy& policy) {
+Result<std::pair<KeyringPolicy, bool>> KeyringPolicies::read_now(const std::string& keyring) {
     std::lock_guard lock(mutex_);
-    KW_TRY_STATUS(load_locked());  // the newest sequence number, whoever wrote it
+    KW_TRY_STATUS(load_locked());
+    auto it = entries_.find(keyring);
+    if (it == entries_.end()) return std::pair{KeyringPolicy{}, false};
+    return std::pair{it->second.policy, true};
+}
+
+Result<KeyringPolicy> KeyringPolicies::update(const std::string& keyring,
+                                              const std::function<Status(KeyringPolicy&)>& change) {
+    std::lock_guard lock(mutex_);
+    KW_TRY_STATUS(load_locked());  // what the token says now, whoever wrote it
+    auto it = entries_.find(keyring);
+    const KeyringPolicy current = it == entries_.end() ? KeyringPolicy{} : it->second.policy;
+    KeyringPolicy next = current;
+    KW_TRY_STATUS(change(next));
+    if (same_policy(next, current)) return current;
+    next.updated_at = utc_now_iso8601();
+    KW_TRY_STATUS(put_locked(keyring, next));
+    return next;
+}
+
+Status KeyringPolicies::put_locked(const std::string& keyring, const KeyringPolicy& policy) {
     const Entry before = entries_.count(keyring) ? entries_[keyring] : Entry{};
     const std::uint64_t seq = before.seq + 1;
     DataObject object;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -32,15 +33,25 @@ struct DecodedPolicy {
 /// Inverse of encode_keyring_policy; nullopt for anything else.
 std::optional<DecodedPolicy> decode_keyring_policy(ByteView value);
 
+/// Whether two policies say the same (updated_at aside).
+bool same_policy(const KeyringPolicy& a, const KeyringPolicy& b);
+
 class KeyringPolicies {
   public:
     explicit KeyringPolicies(Hsm& hsm) : hsm_(hsm) {}
 
     /// The keyring's policy (its defaults when the token holds none). Re-read from the token
-    /// when the last read is older than kMaxAge, so that another process's change is seen.
+    /// when the last read is older than kMaxAge, so that another process's change is seen; a
+    /// failed re-read keeps the last one and is retried after kMaxAge.
     Result<KeyringPolicy> get(const std::string& keyring);
-    /// Writes a new policy object, then destroys the older ones.
-    Status put(const std::string& keyring, const KeyringPolicy& policy);
+    /// The keyring's policy as the token holds it now, and whether it holds one.
+    Result<std::pair<KeyringPolicy, bool>> read_now(const std::string& keyring);
+    /// Reads the policy from the token now, lets `change` edit it, and writes it when it
+    /// changed (updated_at set): a new object, then the older ones destroyed. Callers hold the
+    /// database's write lock (Store::with_write_lock), so that two processes' changes cannot
+    /// interleave and one undo the other. Returns the policy in force afterwards.
+    Result<KeyringPolicy> update(const std::string& keyring,
+                                 const std::function<Status(KeyringPolicy&)>& change);
     /// Destroys every policy object of the keyring (it was deleted).
     Status remove(const std::string& keyring);
 
@@ -54,6 +65,7 @@ class KeyringPolicies {
     };
     Status load_locked();
     Status refresh_locked();
+    Status put_locked(const std::string& keyring, const KeyringPolicy& policy);
 
     Hsm& hsm_;
     std::mutex mutex_;

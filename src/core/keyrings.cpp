@@ -46,6 +46,13 @@ Result<Keyrings::Made> Keyrings::generate_or_adopt(const std::string& label, Sui
         KW_TRY_STATUS(hsm_.destroy_kek(label));
         existing.clear();
     }
+    if (existing.size() == 1 && destroyed_in_ledger(label, existing[0])) {
+        // The token recorded this very object destroyed (a keyring deleted, or a version
+        // retired, by a process that died before destroying the object): it must never come
+        // back to protect anything. Finish the destruction and make the version's KEK again.
+        KW_TRY_STATUS(hsm_.destroy_kek(label));
+        existing.clear();
+    }
     if (existing.size() == 1) {
         // A crash between generating the KEK and recording it leaves exactly this: adopt it
         // only when it is a KEK keyward would itself have made.
@@ -61,6 +68,14 @@ Result<Keyrings::Made> Keyrings::generate_or_adopt(const std::string& label, Sui
     }
     KW_TRY(auto attributes, generate(label, suite));
     return Made{std::move(attributes), false};
+}
+
+bool Keyrings::destroyed_in_ledger(const std::string& label, const KekAttributes& object) {
+    ledger_.refresh_if_stale();
+    KekVersionRow row;
+    row.label = label;
+    row.object_id = object.id;
+    return ledger_.recorded(row, KekState::destroyed).has_value();
 }
 
 Result<KekAttributes> Keyrings::generate(const std::string& label, Suite suite) {

@@ -66,6 +66,9 @@ class Keyrings {
 
     KekLedger& ledger() { return ledger_; }
 
+    /// Whether the token's ledger records this object (label and CKA_ID) destroyed.
+    bool destroyed_in_ledger(const std::string& label, const KekAttributes& object);
+
   private:
     /// The token object for a new version: a crash leftover with exactly the spec's attributes
     /// (adopted = true), else a new KEK.

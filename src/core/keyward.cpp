@@ -79,6 +79,36 @@ Result<std::unique_ptr<Keyward>> assemble(std::unique_ptr<Hsm> hsm, std::unique_
 
 }  // namespace core
 
+namespace {
+
+// A policy in the token for a keyring this database does not know. Left by a deletion that
+// died before removing it, it goes (its KEKs are condemned by the ledger). But while a KEK of
+// the keyring is still alive in the token, the database lost rows someone removed behind
+// keyward's back: creating the keyring would adopt the old KEK and drop its policy, letting
+// ciphertexts the policy refuses open again.
+Status forget_leftover_policy(Keyward::Impl& impl, const std::string& name) {
+    KW_TRY(auto known, impl.store->find_keyring(name));
+    if (known) return {};  // keyrings.create refuses it by name
+    KW_TRY(auto held, impl.policies.read_now(name));
+    if (!held.second) return {};
+    std::uint32_t probe[] = {1, std::max<std::uint32_t>(1, held.first.min_available_version)};
+    for (std::uint32_t v : probe) {
+        const std::string label = kek_label(name, v);
+        KW_TRY(auto found, impl.hsm->find_keks(label));
+        for (const auto& object : found) {
+            if (impl.keyrings.destroyed_in_ledger(label, object)) continue;
+            return Error(Errc::token_mismatch,
+                         "the token holds a live KEK of keyring \"" + name + "\" (" + label +
+                             ") and its policy, but this database does not know the keyring: "
+                             "its rows were removed outside keyward. Restore the database from "
+                             "a backup rather than creating the keyring again");
+        }
+    }
+    return impl.policies.remove(name);
+}
+
+}  // namespace
+
 const TokenSummary& Keyward::token() const noexcept {
     return impl_->token;
 }
@@ -93,10 +123,8 @@ Result<KeyringInfo> Keyward::create_keyring(const std::string& name, Suite suite
             }
             note.detail = "suite " + std::string(suite_name(suite)) + ", cryptoperiod " +
                           std::to_string(cryptoperiod_days) + " days";
+            KW_TRY_STATUS(forget_leftover_policy(*impl_, name));
             KW_TRY(auto ring, impl_->keyrings.create(name, suite, cryptoperiod_days));
-            // A deleted keyring of this name whose policy objects a kill left behind must
-            // not hand its policy to the new one.
-            KW_TRY_STATUS(impl_->policies.remove(name));
             return keyring_info(*impl_, ring);
         });
 }
@@ -146,6 +174,7 @@ Result<std::string> keyring_named_in(ByteView input) {
 Result<Bytes> Keyward::seal(const std::string& keyring, ByteView plaintext, ByteView context) {
     return impl_->audited(core::ops::seal, core::Resource::of_keyring(keyring),
                           "keyring:" + keyring, [&](AuditNote&) -> Result<Bytes> {
+                              KW_TRY_STATUS(check_encryption_policy(*impl_, keyring, 0));
                               KW_TRY(auto sealed,
                                      impl_->envelopes.seal(keyring, plaintext, context));
                               KW_TRY(auto kek, kek_named_in(sealed));

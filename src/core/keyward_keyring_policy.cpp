@@ -10,9 +10,14 @@ namespace keyward {
 
 namespace {
 
-std::uint32_t newest_version(const core::KeyringRow& ring) {
+// The version that encrypts, which Vault calls the latest: the active one (after a rollback,
+// older than the newest), else the newest.
+std::uint32_t encrypting_version(const core::KeyringRow& ring) {
     std::uint32_t newest = 0;
-    for (const auto& v : ring.versions) newest = std::max(newest, v.version);
+    for (const auto& v : ring.versions) {
+        if (v.state == KekState::active) return v.version;
+        newest = std::max(newest, v.version);
+    }
     return newest;
 }
 
@@ -63,14 +68,6 @@ Status apply_update(KeyringPolicy& next, const KeyringPolicyUpdate& u, std::uint
     return {};
 }
 
-bool same_policy(const KeyringPolicy& a, const KeyringPolicy& b) {
-    return a.min_decryption_version == b.min_decryption_version &&
-           a.min_encryption_version == b.min_encryption_version &&
-           a.min_available_version == b.min_available_version &&
-           a.deletion_allowed == b.deletion_allowed &&
-           a.auto_rotate_period_seconds == b.auto_rotate_period_seconds;
-}
-
 std::string describe(const KeyringPolicy& p) {
     return "min_decryption_version " + std::to_string(p.min_decryption_version) +
            ", min_encryption_version " + std::to_string(p.min_encryption_version) +
@@ -94,8 +91,15 @@ Status check_decryption_policy(Keyward::Impl& impl, const std::string& keyring,
 
 Status check_encryption_policy(Keyward::Impl& impl, const std::string& keyring,
                                std::uint32_t version) {
-    if (version == 0) return {};  // "the active one", checked on the result
     KW_TRY(auto p, impl.policies.get(keyring));
+    if (p.min_encryption_version == 0) return {};
+    if (version == 0) {
+        // "The active one": looked up only when a minimum is set, so that a refused wrap
+        // costs no token operation (and, on suite 2, nothing from the wrap budget).
+        KW_TRY(auto active, impl.store->active_version(keyring));
+        if (!active) return {};  // the operation itself says what is wrong
+        version = active->version;
+    }
     if (version >= p.min_encryption_version) return {};
     return Error(Errc::policy_refused,
                  "KEK version " + std::to_string(version) + " of keyring \"" + keyring +
@@ -105,19 +109,24 @@ Status check_encryption_policy(Keyward::Impl& impl, const std::string& keyring,
 
 Result<KeyringInfo> Keyward::configure_keyring(const std::string& name,
                                                const KeyringPolicyUpdate& update) {
-    return impl_->audited(core::ops::keyring_config, core::Resource::of_keyring(name),
-                          "keyring:" + name, [&](AuditNote& note) -> Result<KeyringInfo> {
-                              KW_TRY(auto ring, impl_->keyrings.show(name));
-                              KW_TRY(const auto current, impl_->policies.get(name));
-                              KeyringPolicy next = current;
-                              KW_TRY_STATUS(apply_update(next, update, newest_version(ring)));
-                              if (!same_policy(next, current)) {
-                                  next.updated_at = core::utc_now_iso8601();
-                                  KW_TRY_STATUS(impl_->policies.put(name, next));
-                              }
-                              note.detail = describe(next);
-                              return keyring_info(*impl_, ring);
-                          });
+    return impl_->audited(
+        core::ops::keyring_config, core::Resource::of_keyring(name), "keyring:" + name,
+        [&](AuditNote& note) -> Result<KeyringInfo> {
+            KW_TRY(auto ring, impl_->keyrings.show(name));
+            const std::uint32_t latest = encrypting_version(ring);
+            // Read, changed and written under the database's write lock: a change another
+            // process makes at the same time is read first, never undone.
+            KeyringPolicy next;
+            KW_TRY_STATUS(impl_->store->with_write_lock([&]() -> Status {
+                auto updated = impl_->policies.update(
+                    name, [&](KeyringPolicy& p) { return apply_update(p, update, latest); });
+                if (!updated.ok()) return updated.error();
+                next = *updated;
+                return {};
+            }));
+            note.detail = describe(next);
+            return keyring_info(*impl_, ring);
+        });
 }
 
 Result<KeyringInfo> Keyward::trim_keyring(const std::string& name,
@@ -139,7 +148,8 @@ Result<KeyringInfo> Keyward::trim_keyring(const std::string& name,
         core::ops::keyring_trim, core::Resource::of_keyring(name), target,
         [&](AuditNote& note) -> Result<KeyringInfo> {
             KW_TRY(auto ring, impl_->keyrings.show(name));
-            KW_TRY(auto p, impl_->policies.get(name));
+            KW_TRY(auto now, impl_->policies.read_now(name));
+            const KeyringPolicy& p = now.first;
             const std::uint32_t m = min_available_version;
             note.detail = "min_available_version " + std::to_string(m);
             if (m < p.min_available_version) {
@@ -188,9 +198,16 @@ Result<KeyringInfo> Keyward::trim_keyring(const std::string& name,
                 // above, and records the destruction in the token before destroying the KEK.
                 KW_TRY_STATUS(impl_->rotation.retire(name, v));
             }
-            p.min_available_version = m;
-            p.updated_at = core::utc_now_iso8601();
-            KW_TRY_STATUS(impl_->policies.put(name, p));
+            // Only min_available_version changes, on the policy as it is now: a change made
+            // while the versions were being destroyed stays.
+            KW_TRY_STATUS(impl_->store->with_write_lock([&]() -> Status {
+                auto updated = impl_->policies.update(name, [&](KeyringPolicy& q) -> Status {
+                    q.min_available_version = std::max(q.min_available_version, m);
+                    return {};
+                });
+                if (!updated.ok()) return updated.error();
+                return {};
+            }));
             note.detail += ", " + std::to_string(doomed.size()) + " versions destroyed";
             KW_TRY(ring, impl_->keyrings.show(name));
             return keyring_info(*impl_, ring);
@@ -205,53 +222,40 @@ Status Keyward::delete_keyring(const std::string& name) {
     return impl_->audited(
         core::ops::keyring_delete, core::Resource::of_keyring(name), target,
         [&](AuditNote& note) -> Status {
-            KW_TRY(auto ring, impl_->keyrings.show(name));
-            KW_TRY(auto p, impl_->policies.get(name));
-            if (!p.deletion_allowed) {
+            KW_TRY(auto ring, impl_->keyrings.show(name));  // not_found for a missing keyring
+            (void)ring;
+            KW_TRY(auto now, impl_->policies.read_now(name));
+            if (!now.first.deletion_allowed) {
                 return Error(Errc::state_refused,
                              "deletion is not allowed for this policy (keyward keyring config " +
                                  name + " --deletion-allowed yes allows it)");
             }
-            KW_TRY(auto running, impl_->store->running_job(name));
-            if (running) {
-                return Error(Errc::state_refused,
-                             "keyring " + name + " has an unfinished " +
-                                 std::string(rotation_kind_name(running->kind)) + " (job " +
-                                 std::to_string(running->id) + ")");
-            }
-            std::uint64_t in_use = 0;
-            for (const auto& v : ring.versions) {
-                KW_TRY(auto n, impl_->store->records_under(name, v.version));
-                in_use += n;
-            }
-            KW_TRY(auto spaces, impl_->store->list_namespaces());
-            std::size_t mapped = 0;
-            for (const auto& ns : spaces) mapped += ns.keyring == name ? 1 : 0;
-            if (in_use > 0 || mapped > 0) {
-                return Error(Errc::state_refused, "keyring " + name + " is still used by " +
-                                                      std::to_string(mapped) + " namespaces and " +
-                                                      std::to_string(in_use) +
-                                                      " stored record versions; it is not deleted");
-            }
-            // The token's ledger first: from then on no process wraps or unwraps under these
-            // KEKs, and a keyring made later under the same name cannot adopt one of them.
-            // Then the rows (refused again, atomically, if a record arrived meanwhile), then the
-            // objects and the policy.
+            // Under the database's write lock, after the store has checked that no namespace,
+            // record or running job uses the keyring (no writer can add one meanwhile): the
+            // token's ledger records every version destroyed, from then on unusable by any
+            // process and never adopted again, then the rows go in the same transaction.
+            std::vector<std::uint32_t> versions;
+            auto record_all = [&](const std::vector<core::KekVersionRow>& rows) -> Status {
+                for (const auto& row : rows) {
+                    KW_TRY_STATUS(impl_->keyrings.ledger().record(row, KekState::destroyed));
+                    versions.push_back(row.version);
+                }
+                return {};
+            };
+            KW_TRY_STATUS(impl_->store->delete_keyring(name, record_all));
+            // Then the objects, every version's label whatever its state (a retire that died
+            // before destroying its object left one), and the policy. A failure here leaves
+            // objects the ledger already condemns: a keyring made under the name later destroys
+            // them instead of adopting them.
             std::size_t destroyed = 0;
-            for (const auto& v : ring.versions) {
-                if (v.state == KekState::destroyed) continue;
-                KW_TRY(auto row, impl_->store->find_version(name, v.version));
-                if (row) KW_TRY_STATUS(impl_->keyrings.ledger().record(*row, KekState::destroyed));
-            }
-            KW_TRY_STATUS(impl_->store->delete_keyring(name));
-            for (const auto& v : ring.versions) {
-                if (v.state == KekState::destroyed) continue;
-                auto gone = impl_->hsm->destroy_kek(kek_label(name, v.version));
+            for (std::uint32_t v : versions) {
+                auto gone = impl_->hsm->destroy_kek(kek_label(name, v));
+                if (gone.ok()) ++destroyed;
                 if (!gone.ok() && gone.error().code() != Errc::not_found) return gone;
-                ++destroyed;
             }
             KW_TRY_STATUS(impl_->policies.remove(name));
-            note.detail = std::to_string(destroyed) + " KEK versions destroyed";
+            note.detail = std::to_string(versions.size()) + " KEK versions recorded destroyed, " +
+                          std::to_string(destroyed) + " objects destroyed";
             return {};
         });
 }

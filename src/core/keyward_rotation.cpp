@@ -59,9 +59,24 @@ Result<RotationReport> Keyward::rotate_keyring(const std::string& name,
     return impl_->audited(
         core::ops::keyring_rotate, core::Resource::of_keyring(name), "keyring:" + name,
         [&](AuditNote& note) -> Result<RotationReport> {
+            core::RotationOptions o = core_options(options);
+            if (options.activated) {
+                // The caller answers its own client at activation, long before this call
+                // returns and writes its entry: the switch is audited first, or not announced.
+                auto announce = options.activated;
+                const Caller c = impl_->caller();
+                o.activated = [this, announce, c, name](const core::RotationJob& j) {
+                    auto written = impl_->write_entry(
+                        core::ops::keyring_rotate, c,
+                        "keyring:" + name + "/v" + std::to_string(j.to_version), "ok", "",
+                        "v" + std::to_string(j.from_version) + " to v" +
+                            std::to_string(j.to_version) +
+                            " active; the re-wrap of stored records goes on");
+                    if (written.ok()) announce(to_report(j));
+                };
+            }
             KW_TRY(auto outcome,
-                   impl_->rotation.rotate(name, options.reencrypt, core_options(options),
-                                          current_actor(*impl_)));
+                   impl_->rotation.rotate(name, options.reencrypt, o, current_actor(*impl_)));
             auto r = from_outcome(std::move(outcome));
             note.target += "/v" + std::to_string(r.to_version);
             note.detail = std::string(options.reencrypt ? "re-encrypt" : "rotate") + " v" +

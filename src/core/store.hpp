@@ -61,9 +61,19 @@ class Store : public RecordStore, public RotationStore, public MaintenanceStore,
     virtual Result<std::uint64_t> records_under(const std::string& keyring,
                                                 std::uint32_t version) = 0;
 
-    /// Removes the keyring's rows (versions, jobs, leases) in one transaction, refusing
-    /// (Errc::state_refused, with the counts) while a namespace or a record version names it.
-    virtual Status delete_keyring(const std::string& keyring) = 0;
+    /// Removes the keyring's rows (versions, jobs, leases) in one transaction that holds the
+    /// database's write lock throughout: refused (Errc::state_refused, with the counts) while
+    /// a namespace, a record version or a running job names it; otherwise before_rows_go runs
+    /// with the keyring's versions as the transaction sees them (no writer can add one), and
+    /// the rows go only if it succeeds. before_rows_go must not call the store.
+    virtual Status delete_keyring(
+        const std::string& keyring,
+        const std::function<Status(const std::vector<KekVersionRow>&)>& before_rows_go) = 0;
+
+    /// Runs fn holding the database's write lock (BEGIN IMMEDIATE), so that no process writes
+    /// the database meanwhile: for changes kept in the token that must not interleave (keyring
+    /// policies). fn must not call the store.
+    virtual Status with_write_lock(const std::function<Status()>& fn) = 0;
 };
 
 }  // namespace keyward::core

@@ -2,6 +2,8 @@
 // C_* call counts (see call_counts.hpp).
 #include "p11/call_counts.hpp"
 
+#include <pthread.h>
+
 #include <map>
 #include <mutex>
 #include <utility>
@@ -16,6 +18,12 @@ std::map<std::pair<std::string_view, CK_RV>, std::uint64_t>& table() {
     static auto* t = new std::map<std::pair<std::string_view, CK_RV>, std::uint64_t>();
     return *t;  // never destroyed: calls may come from other threads during exit
 }
+
+// A child forked while another thread held the lock would wait on it for ever at its first
+// C_* call (the OpenSSL provider's children call C_Initialize): the lock is taken around
+// fork() and released on both sides.
+const int g_atfork_registered =
+    pthread_atfork([] { g_mutex.lock(); }, [] { g_mutex.unlock(); }, [] { g_mutex.unlock(); });
 
 }  // namespace
 

@@ -508,6 +508,7 @@ void HttpServer::run(std::chrono::milliseconds drain_timeout) {
         }
         std::fprintf(stderr, "keywardd: draining (signal %d)\n", sig);
         state->draining.store(true);
+        if (on_drain_) on_drain_();
         for (auto& a : state->tcp_acceptors) a->close();
         for (auto& a : state->unix_acceptors) a->close();
         {

@@ -80,10 +80,15 @@ class HttpServer {
     /// Requests served and waiting for a worker, for metrics.
     std::size_t queue_depth() const;
 
+    /// Called on the I/O thread when draining begins (before in-flight requests finish), so
+    /// that work they may be waiting on can stop.
+    void on_drain(std::function<void()> fn) { on_drain_ = std::move(fn); }
+
     struct State;  ///< the listeners, sessions' shared state and pools (http_server.cpp)
 
   private:
     std::shared_ptr<State> state_;
+    std::function<void()> on_drain_;
 };
 
 /// Whether host is a loopback address (127.0.0.0/8, ::1, "localhost").

@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
     options.auto_rotate_check = std::chrono::milliseconds(s.auto_rotate_check_ms);
     options.queue_depth = [&server] { return server.queue_depth(); };
     transit = std::make_unique<service::Transit>(**kw, options);
+    server.on_drain([&transit] { transit->begin_shutdown(); });
 
     const auto ports = server.bound_ports();
     for (std::size_t i = 0; i < ports.size(); ++i) {

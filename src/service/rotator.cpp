@@ -29,12 +29,16 @@ Rotator::Rotator(Keyward& kw, std::chrono::milliseconds check_every) : kw_(kw) {
         checker_ = std::thread([this, check_every] { check_loop(check_every); });
 }
 
-Rotator::~Rotator() {
+void Rotator::stop() {
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
     }
     wake_.notify_all();
+}
+
+Rotator::~Rotator() {
+    stop();
     if (checker_.joinable()) checker_.join();
     std::lock_guard lock(mutex_);
     for (auto& job : jobs_) job->thread.join();
@@ -62,11 +66,19 @@ Result<RotationReport> Rotator::rotate(const std::string& keyring, const CallCon
     // one started meanwhile would resume it instead of making a version. Checked and taken
     // under one lock, so two requests at once cannot both start.
     std::unique_lock lock(mutex_);
+    const auto give_up = std::chrono::steady_clock::now() + kWaitForPrevious;
     for (;;) {
         if (stop_) return Error(Errc::hsm_unavailable, "keywardd is stopping");
         bool busy = false;
         for (const auto& j : jobs_) busy = busy || (j->keyring == keyring && !j->done);
         if (!busy) break;
+        if (std::chrono::steady_clock::now() > give_up) {
+            return Error(Errc::conflict,
+                         "the previous rotation of key " + keyring +
+                             " is still re-wrapping stored records; rotate again when it has "
+                             "finished (keyward keyring history " +
+                             keyring + ")");
+        }
         lock.unlock();
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         lock.lock();
@@ -121,9 +133,14 @@ void Rotator::rotate_due() {
     for (const auto& ring : *rings) {
         const std::uint64_t period = ring.policy.auto_rotate_period_seconds;
         if (period == 0) continue;
+        // Vault's rule: the newest version's age, so that a rollback (which makes an older
+        // version active again) does not set off a rotation at once.
+        const KekVersionInfo* newest = nullptr;
         for (const auto& v : ring.versions) {
-            if (v.state != KekState::active) continue;
-            const std::int64_t made = unix_seconds(v.created_at);
+            if (newest == nullptr || v.version > newest->version) newest = &v;
+        }
+        if (newest != nullptr) {
+            const std::int64_t made = unix_seconds(newest->created_at);
             if (made == 0 || now - made < static_cast<std::int64_t>(period)) continue;
             CallContext who;
             who.principal = kw_.principal();

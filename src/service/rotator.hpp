@@ -28,8 +28,16 @@ class Rotator {
 
     /// Starts a rotation of the keyring as `who` and returns once its new version is active
     /// (the report then), or the job's error if it failed before that. A rotation of a keyring
-    /// whose previous re-wrap is still running waits for it (as Vault, one version a call).
+    /// whose previous re-wrap is still running waits for it up to kWaitForPrevious (as Vault,
+    /// one version a call), then is refused (Errc::conflict) rather than hold a worker.
     Result<RotationReport> rotate(const std::string& keyring, const CallContext& who);
+
+    /// Asks running re-wraps to stop after their current batch (resumable) and refuses new
+    /// rotations: keywardd calls it when draining begins.
+    void stop();
+
+    /// How long a rotate waits for the keyring's previous re-wrap before refusing.
+    static constexpr std::chrono::seconds kWaitForPrevious{5};
 
     /// Rotations started and not yet finished.
     std::size_t running() const { return running_.load(); }

@@ -287,7 +287,12 @@ HttpResponse datakey(Keyward& kw, const std::string& request_id, const std::stri
         return vault_error(500, {"the random generator failed"});
     }
     auto envelope = kw.seal(name, ByteView(key.data(), key.size()), *ctx);
-    if (!envelope.ok()) return answer_error(key_error(envelope.error()));
+    if (!envelope.ok()) {
+        if (envelope.error().code() == Errc::policy_refused) {
+            return vault_error(400, {std::string(kBelowMinEncryption)});
+        }
+        return answer_error(key_error(envelope.error()));
+    }
     auto header = inspect_blob(*envelope);
     auto ciphertext = to_vault_form(*envelope);
     if (!header.ok() || !ciphertext.ok()) return vault_error(500, {"sealed data key unreadable"});
@@ -531,12 +536,23 @@ HttpResponse Transit::route(HttpRequest& req) {
             if (parts.size() == 5) {
                 // Answered once the new version is active; the stored records' re-wrap goes on
                 // in the background as keyward's resumable job.
-                auto rotated = rotator_.rotate(name, context);
-                if (!rotated.ok()) {
-                    if (rotated.error().code() == Errc::not_found) {
+                auto before = kw_.keyring(name);
+                if (!before.ok()) {
+                    if (before.error().code() == Errc::not_found) {
                         return respond(vault_error(400, {"key not found"}));
                     }
-                    return respond(answer_error(rotated.error()));
+                    return respond(answer_error(before.error()));
+                }
+                std::uint32_t newest = 0;
+                for (const auto& v : before->versions) newest = std::max(newest, v.version);
+                auto rotated = rotator_.rotate(name, context);
+                if (!rotated.ok()) return respond(answer_error(rotated.error()));
+                if (rotated->to_version <= newest) {
+                    // An unfinished rotation (stopped at a shutdown) was resumed instead.
+                    warnings.push_back("an unfinished rotation to version " +
+                                       std::to_string(rotated->to_version) +
+                                       " was resumed; no new version was made: rotate again "
+                                       "for one");
                 }
             } else if (req.method == "POST") {
                 auto type = fields->string("type");
@@ -652,8 +668,10 @@ HttpResponse Transit::route(HttpRequest& req) {
     // A version outside the key's window, in Vault's words (clients match on them).
     auto vault_words = [&](Error e) {
         if (e.code() != Errc::policy_refused) return e;
-        return Error(Errc::policy_refused,
-                     std::string(op == "encrypt" ? kBelowMinEncryption : kTooOld));
+        // rewrap meets both windows: the input's version, then the one it wraps under.
+        const bool encrypting =
+            op == "encrypt" || e.message().find("min_encryption_version") != std::string::npos;
+        return Error(Errc::policy_refused, std::string(encrypting ? kBelowMinEncryption : kTooOld));
     };
     const JsonValue* batch = fields->root().find("batch_input");
     if (batch == nullptr || batch->type == JsonValue::Type::null) {

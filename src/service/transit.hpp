@@ -30,6 +30,8 @@ class Transit {
 
     /// The whole API: routes the request, answers it and counts it. Never throws.
     HttpResponse handle(HttpRequest& request);
+    /// Draining began: running re-wraps stop after their batch, new rotations are refused.
+    void begin_shutdown() { rotator_.stop(); }
 
   private:
     HttpResponse route(HttpRequest& request);

@@ -446,23 +446,35 @@ Status SqliteStore::retire_version(const std::string& keyring, std::uint32_t ver
     return tx.commit();
 }
 
-Status SqliteStore::delete_keyring(const std::string& keyring) {
+Status SqliteStore::delete_keyring(
+    const std::string& keyring,
+    const std::function<Status(const std::vector<core::KekVersionRow>&)>& before_rows_go) {
     std::lock_guard lock(mutex_);
     KW_TRY(auto tx, Transaction::begin(db_));
-    std::int64_t users[2] = {0, 0};
-    const char* counts[2] = {"SELECT count(*) FROM namespaces WHERE keyring = ?1",
-                             "SELECT count(*) FROM record_versions WHERE keyring = ?1"};
-    for (int i = 0; i < 2; ++i) {
+    std::int64_t users[3] = {0, 0, 0};
+    const char* counts[3] = {
+        "SELECT count(*) FROM namespaces WHERE keyring = ?1",
+        "SELECT count(*) FROM record_versions WHERE keyring = ?1",
+        "SELECT count(*) FROM rotation_jobs WHERE keyring = ?1 AND state = 'running'"};
+    for (int i = 0; i < 3; ++i) {
         KW_TRY(auto s, db_.prepare(counts[i]));
         s.bind(1, keyring);
         KW_TRY(bool row, s.step());
         users[i] = row ? s.column_int(0) : 0;
     }
+    if (users[2] != 0) {
+        return Error(Errc::state_refused, "keyring " + keyring +
+                                              " has an unfinished rotation job; finish it with "
+                                              "keyward keyring rotate (or rollback) first");
+    }
     if (users[0] != 0 || users[1] != 0) {
         return Error(Errc::state_refused, "keyring " + keyring + " is still used by " +
                                               std::to_string(users[0]) + " namespaces and " +
-                                              std::to_string(users[1]) + " record versions");
+                                              std::to_string(users[1]) +
+                                              " stored record versions; it is not deleted");
     }
+    KW_TRY(auto versions, versions_of(keyring));
+    KW_TRY_STATUS(before_rows_go(versions));
     for (const char* sql :
          {"DELETE FROM kept_wraps WHERE job_id IN (SELECT id FROM rotation_jobs WHERE keyring = "
           "?1)",
@@ -473,6 +485,13 @@ Status SqliteStore::delete_keyring(const std::string& keyring) {
         s.bind(1, keyring);
         KW_TRY_STATUS(s.run());
     }
+    return tx.commit();
+}
+
+Status SqliteStore::with_write_lock(const std::function<Status()>& fn) {
+    std::lock_guard lock(mutex_);
+    KW_TRY(auto tx, Transaction::begin(db_));
+    KW_TRY_STATUS(fn());
     return tx.commit();
 }
 

@@ -100,7 +100,10 @@ class SqliteStore final : public core::Store {
     Result<std::uint64_t> kept_under(const std::string& keyring, std::uint32_t version) override;
     Status mark_compromised(const std::string& keyring, std::uint32_t version) override;
     Status retire_version(const std::string& keyring, std::uint32_t version) override;
-    Status delete_keyring(const std::string& keyring) override;
+    Status delete_keyring(const std::string& keyring,
+                          const std::function<Status(const std::vector<core::KekVersionRow>&)>&
+                              before_rows_go) override;
+    Status with_write_lock(const std::function<Status()>& fn) override;
     Status apply_token_state(const std::string& keyring, std::uint32_t version,
                              KekState state) override;
 

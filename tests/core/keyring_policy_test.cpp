@@ -4,6 +4,8 @@
 // and the token object's encoding.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "core/keyring_policies.hpp"
 #include "services_fixture.hpp"
 #include "support/secret_text.hpp"
@@ -53,6 +55,12 @@ TEST_CASE("a new keyring has the default policy, and config follows Vault's rule
     CHECK(set->policy.min_encryption_version == 3);
     CHECK_FALSE(set->policy.updated_at.empty());
     CHECK(f.kw->keyring("ring")->policy.min_encryption_version == 3);
+    // The policy is a token object (the database holds no copy a writer could edit).
+    std::vector<std::string> held;
+    for (const auto& o : f.hsm->data_objects()) {
+        if (o.application == core::kPolicyApplication) held.push_back(o.label);
+    }
+    CHECK(held == std::vector<std::string>{"keyward-policy:ring:1"});
     CHECK(f.kw->configure_keyring("nope", window(1, 0)).error().code() == Errc::not_found);
 }
 
@@ -78,7 +86,7 @@ TEST_CASE("below min_decryption_version, open, rewrap and data key decryption ar
     auto fine = f.kw->open(*new_envelope, test::text("ctx"));
     REQUIRE(fine.ok());
     CHECK(std::string(fine->begin(), fine->end()) == "new");
-    // validate ignores the window: it checks that data opens, not whether callers may.
+    // Lowering the window again lets the old envelope open.
     CHECK(f.kw->configure_keyring("ring", window(1, 0)).ok());
     CHECK(f.kw->open(*old_envelope, test::text("ctx")).ok());
 }
@@ -109,7 +117,6 @@ TEST_CASE("trim destroys versions below the minimum, never one a record still us
     RotateOptions o;
     o.stop = &stop;
     REQUIRE(f.kw->rotate_keyring("ring", o).ok());
-    rotate_to(*f.kw, "ring", 1);
     REQUIRE(f.kw->configure_keyring("ring", window(2, 2)).ok());
     auto refused = f.kw->trim_keyring("ring", 2);
     REQUIRE_FALSE(refused.ok());
@@ -177,6 +184,83 @@ TEST_CASE("under the two-person rule, delete and trim are refused to one admin")
     REQUIRE_FALSE(trimmed.ok());
     CHECK(trimmed.error().code() == Errc::access_denied);
     CHECK(f.kw->keyring("ring").ok());
+}
+
+TEST_CASE("after a rollback the window's limit is the version that encrypts, not the newest") {
+    ServicesFixture f;
+    REQUIRE(f.kw->create_keyring("ring").ok());
+    rotate_to(*f.kw, "ring", 2);
+    REQUIRE(f.kw->rollback_keyring("ring", {}).ok());  // v1 active again, v2 the newest
+    auto refused = f.kw->configure_keyring("ring", window(2, 0));
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message() ==
+          "cannot set min decryption version of 2, latest key version is 1");
+    CHECK(f.kw->configure_keyring("ring", window(1, 2)).error().code() == Errc::bad_input);
+    CHECK(f.kw->seal("ring", test::text("still wraps under v1")).ok());
+}
+
+TEST_CASE("a KEK the ledger condemned is destroyed, never adopted, when the name is reused") {
+    ServicesFixture f;
+    REQUIRE(f.kw->create_keyring("ring").ok());
+    auto old_object = f.hsm->find_keks(kek_label("ring", 1));
+    REQUIRE(old_object.ok());
+    REQUIRE(old_object->size() == 1);
+    KeyringPolicyUpdate allow;
+    allow.deletion_allowed = true;
+    REQUIRE(f.kw->configure_keyring("ring", allow).ok());
+    REQUIRE(f.kw->delete_keyring("ring").ok());
+    // A deletion that died after the ledger and the rows, before destroying the object.
+    core::KekAttributes leftover = old_object->front();
+    f.hsm->plant(leftover, SecretBytes(32, 0x11));
+    REQUIRE(f.hsm->find_keks(kek_label("ring", 1))->size() == 1);
+    auto again = f.kw->create_keyring("ring");
+    REQUIRE(again.ok());
+    CHECK(again->versions[0].object_id_hex != to_hex(leftover.id));
+    auto now = f.hsm->find_keks(kek_label("ring", 1));
+    REQUIRE(now->size() == 1);
+    CHECK(now->front().id != leftover.id);
+}
+
+TEST_CASE("a policy whose keyring's rows vanished while its KEK lives blocks re-creation") {
+    ServicesFixture f;
+    REQUIRE(f.kw->create_keyring("ring").ok());
+    auto sealed = f.kw->seal("ring", test::text("x"));
+    REQUIRE(sealed.ok());
+    rotate_to(*f.kw, "ring", 2);
+    REQUIRE(f.kw->configure_keyring("ring", window(2, 0)).ok());
+    // A database writer removes the keyring's rows, bypassing deletion_allowed.
+    f.sql(
+        "DELETE FROM kept_wraps; DELETE FROM rotation_jobs; DELETE FROM kek_versions; "
+        "DELETE FROM keyrings WHERE name = 'ring'");
+    auto made = f.kw->create_keyring("ring");
+    REQUIRE_FALSE(made.ok());
+    CHECK(made.error().code() == Errc::token_mismatch);
+    CHECK_THAT(made.error().message(), Catch::Contains("rows were removed outside keyward"));
+}
+
+TEST_CASE("a policy change made meanwhile is kept: config reads the token, not its cache") {
+    ServicesFixture f;
+    REQUIRE(f.kw->create_keyring("ring").ok());
+    rotate_to(*f.kw, "ring", 3);
+    REQUIRE(f.kw->configure_keyring("ring", window(2, 0)).ok());  // cached here: 2
+    // Another process raises the window to 3: its policy object replaces ours in the token.
+    auto& objects = f.hsm->data_objects();
+    auto mine = std::find_if(objects.begin(), objects.end(), [](const core::DataObject& o) {
+        return o.application == core::kPolicyApplication;
+    });
+    REQUIRE(mine != objects.end());
+    KeyringPolicy theirs;
+    theirs.min_decryption_version = 3;
+    theirs.updated_at = "2026-12-07T00:00:00Z";
+    const std::string value = core::encode_keyring_policy("ring", 2, theirs);
+    mine->label = "keyward-policy:ring:2";
+    mine->value.assign(value.begin(), value.end());
+    KeyringPolicyUpdate allow;
+    allow.deletion_allowed = true;
+    auto after = f.kw->configure_keyring("ring", allow);
+    REQUIRE(after.ok());
+    CHECK(after->policy.min_decryption_version == 3);
+    CHECK(after->policy.deletion_allowed);
 }
 
 TEST_CASE("a policy object's value is exactly keyward's encoding") {

@@ -122,6 +122,32 @@ def main():
     listed = c.secrets.transit.list_keys()["data"]["keys"]
     check(listed == ["orders"], "hvac: list_keys", listed)
 
+    # hvac's key configuration, trim and delete, on a key of its own.
+    c.secrets.transit.create_key(name="hv")
+    w_hv = c.secrets.transit.encrypt_data(name="hv", plaintext=b64(b"v1 data"))
+    c.secrets.transit.rotate_key(name="hv")
+    # hvac itself refuses min_encryption_version <= min_decryption_version in one call.
+    c.secrets.transit.update_key_configuration(name="hv", min_encryption_version=2)
+    conf_hv = c.secrets.transit.update_key_configuration(
+        name="hv", min_decryption_version=2, deletion_allowed=True)
+    check(conf_hv["data"]["min_decryption_version"] == 2 and
+          conf_hv["data"]["deletion_allowed"] is True,
+          "hvac: update_key_configuration", conf_hv)
+    try:
+        c.secrets.transit.decrypt_data(name="hv", ciphertext=w_hv["data"]["ciphertext"])
+        check(False, "hvac: a v1 ciphertext below min_decryption_version must be refused")
+    except hvac.exceptions.InvalidRequest as e:
+        check("disallowed by policy (too old)" in str(e),
+              "hvac: decrypt below the window is 400 too old", e)
+    trimmed = c.secrets.transit.trim_key(name="hv", min_version=2)
+    check(sorted(trimmed["data"]["keys"]) == ["2"], "hvac: trim_key leaves v2", trimmed)
+    c.secrets.transit.delete_key(name="hv")
+    try:
+        c.secrets.transit.read_key(name="hv")
+        check(False, "hvac: a deleted key must be gone")
+    except hvac.exceptions.InvalidPath:
+        check(True, "hvac: delete_key, then read_key: 404")
+
     # Batch: results in order, references echoed, a bad item fails alone (HTTP 400).
     try:
         w.secrets.transit.encrypt_data(
