@@ -16,6 +16,7 @@
 
 #include "keyward/access.hpp"
 #include "keyward/audit.hpp"
+#include "keyward/compliance.hpp"
 #include "keyward/bytes.hpp"
 #include "keyward/config.hpp"
 #include "keyward/error.hpp"
@@ -353,6 +354,15 @@ class KEYWARD_API Keyward {
     /// schema is not newer than this keyward, and that no rotation is running.
     Result<BackupInfo> restore_backup(const std::string& path);
 
+    /// Runs the compliance checks (docs/COMPLIANCE.md; auditor or admin of everything) and
+    /// returns the report; the run is audited with its verdict.
+    Result<ComplianceReport> compliance(const ComplianceOptions& options = {});
+    /// The report file's text: compliance_report_json's bytes, then the audit key's MAC over
+    /// them (made in the token), so that an edit anywhere is detected.
+    Result<std::string> seal_compliance_report(const ComplianceReport& report);
+    /// Checks a report file's MAC in the token (auditor or admin).
+    Result<ReportVerification> verify_compliance_report(std::string_view text);
+
     /// The library's inside: defined only in the library, so a handle can only come from
     /// open() (or, inside the library and its tests, from core::assemble over a token and a
     /// store that are not PKCS#11 and SQLite: docs/ARCHITECTURE.md).
@@ -365,6 +375,7 @@ class KEYWARD_API Keyward {
     Result<BackupInfo> backup_unaudited(const std::string& out_path);
     Result<BackupInfo> restore_unaudited(const std::string& path);
     Result<HealthReport> health_unaudited();
+    Result<std::vector<ComplianceCheck>> compliance_checks(const ComplianceOptions& options);
 
     std::unique_ptr<Impl> impl_;
 };

@@ -62,6 +62,8 @@ extern const Command kKeyringRetireCommand;
 extern const Command kKeyringConfigCommand;
 extern const Command kKeyringTrimCommand;
 extern const Command kKeyringDeleteCommand;
+extern const Command kComplianceCommand;
+extern const Command kComplianceVerifyCommand;
 extern const Command kSealCommand;
 extern const Command kOpenCommand;
 extern const Command kRewrapCommand;

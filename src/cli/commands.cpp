@@ -11,7 +11,7 @@
 namespace keyward::cli {
 
 std::span<const Command* const> commands() {
-    static const std::array<const Command*, 49> table = {
+    static const std::array<const Command*, 51> table = {
         &kInitCommand,
         &kKeyringCreateCommand,
         &kKeyringListCommand,
@@ -61,6 +61,8 @@ std::span<const Command* const> commands() {
         &kTokenCreateCommand,
         &kTokenListCommand,
         &kTokenRevokeCommand,
+        &kComplianceCommand,
+        &kComplianceVerifyCommand,
     };
     return table;
 }

@@ -18,6 +18,7 @@ struct TokenIdentity {
     std::string serial;  // CK_TOKEN_INFO.serialNumber, trailing blanks removed
     std::string manufacturer;
     std::string model;
+    std::string firmware;  // CK_TOKEN_INFO.firmwareVersion, "MAJOR.MINOR"
 };
 
 /// Attributes of a secret-key object as read back from the token. An attribute the token
@@ -69,6 +70,20 @@ struct DataObject {
     std::string label;        ///< CKA_LABEL: unique within its application
     Bytes value;
     bool readable = true;
+};
+
+/// What a negative probe of a live KEK found: each field is empty when the token refused, as
+/// it must, else says what happened.
+struct KekProbe {
+    std::string value_read;  ///< C_GetAttributeValue(CKA_VALUE)
+    std::string wrapped_out;  ///< C_WrapKey of the KEK under a fresh session key
+};
+
+/// One of the token's mechanism known-answer tests, run now.
+struct KnownAnswer {
+    std::string name;  ///< "suite 1 (RFC 5649)", "suite 2 (AES-GCM)"
+    bool passed = false;
+    std::string detail;  ///< the mechanism, or why it failed
 };
 
 class Hsm {
@@ -148,6 +163,16 @@ class Hsm {
     /// Destroys the private data objects of this application with this label (none: ok).
     virtual Status destroy_data_object(const std::string& application,
                                        const std::string& label) = 0;
+
+    // Compliance runs (docs/COMPLIANCE.md).
+
+    /// Every token object, private or public, whose label starts with `prefix` (label, class,
+    /// key type, CKA_PRIVATE, CKA_ID; other attributes as the token reveals them).
+    virtual Result<std::vector<KekAttributes>> objects_labelled(std::string_view prefix) = 0;
+    /// Tries to read the KEK's value and to wrap it out of the token; both must be refused.
+    virtual Result<KekProbe> probe_kek(const KekRef& kek) = 0;
+    /// Runs the mechanism known-answer tests again, in a session of their own.
+    virtual Result<std::vector<KnownAnswer>> known_answer_tests() = 0;
 
     /// Random bytes from the token's RNG.
     virtual Status generate_random(MutableByteView out) = 0;

@@ -69,6 +69,12 @@ class Keyrings {
     /// Whether the token's ledger records this object (label and CKA_ID) destroyed.
     bool destroyed_in_ledger(const std::string& label, const KekAttributes& object);
 
+    /// Every live version of the live database checked now as verify_binding does (compliance
+    /// runs): each refusal is collected, none stops the others.
+    Status check_live_versions(const std::vector<KeyringRow>& rings, std::vector<KekFault>& faults) {
+        return verify_versions(rings, RowsOf::live_database, "", &faults);
+    }
+
   private:
     /// The token object for a new version: a crash leftover with exactly the spec's attributes
     /// (adopted = true), else a new KEK.

@@ -70,6 +70,8 @@ inline constexpr Operation service_token_list{"service-token.list", Permission::
 inline constexpr Operation service_token_revoke{"service-token.revoke", Permission::admin, OperationClass::management};
 inline constexpr Operation service_token_renew{"service-token.renew", Permission::metadata, OperationClass::record};
 inline constexpr Operation audit_verify{"audit.verify", Permission::audit, OperationClass::record};
+inline constexpr Operation compliance{"compliance", Permission::audit, OperationClass::record};
+inline constexpr Operation compliance_verify{"compliance.verify-report", Permission::audit, OperationClass::record};
 inline constexpr Operation audit_list{"audit.list", Permission::audit, OperationClass::record};
 inline constexpr Operation audit_archive{"audit.archive", Permission::admin, OperationClass::management};
 inline constexpr Operation audit_rotate_key{"audit.rotate-key", Permission::admin, OperationClass::management};

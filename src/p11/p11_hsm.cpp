@@ -215,6 +215,8 @@ Result<std::unique_ptr<P11Hsm>> P11Hsm::connect(ConnectOptions options) {
     hsm->identity_.manufacturer =
         trim_field(a.token.info.manufacturerID, sizeof a.token.info.manufacturerID);
     hsm->identity_.model = trim_field(a.token.info.model, sizeof a.token.info.model);
+    hsm->identity_.firmware = std::to_string(a.token.info.firmwareVersion.major) + "." +
+                              std::to_string(a.token.info.firmwareVersion.minor);
     hsm->login_session_ = std::move(a.login_session);
     hsm->check_kek_attributes_ = options.check_kek_attributes;
     // The token is known now: the whole profile (moment 2), the one this connection keeps.

@@ -110,6 +110,9 @@ class P11Hsm final : public core::Hsm {
     Status destroy_data_object(const std::string& application, const std::string& label) override;
     Status generate_random(MutableByteView out) override;
     Result<bool> logged_in() override;
+    Result<std::vector<core::KekAttributes>> objects_labelled(std::string_view prefix) override;
+    Result<core::KekProbe> probe_kek(const core::KekRef& kek) override;
+    Result<std::vector<core::KnownAnswer>> known_answer_tests() override;
 
     /// Whether the suite passed its known-answer test at connect time.
     bool supports(Suite suite) const noexcept;

@@ -19,7 +19,7 @@ constexpr char kCheckAad[] = "keyward check value v1";
 
 }  // namespace
 
-FakeHsm::FakeHsm() : identity_{"fake-token", "fake-serial-1", "keyward tests", "FakeHsm"} {}
+FakeHsm::FakeHsm() : identity_{"fake-token", "fake-serial-1", "keyward tests", "FakeHsm", "1.0"} {}
 
 core::KekAttributes FakeHsm::spec_attributes(const std::string& label, Suite suite, ByteView id) {
     core::KekAttributes a;
@@ -215,6 +215,28 @@ Status FakeHsm::destroy_data_object(const std::string& application, const std::s
 
 Status FakeHsm::generate_random(MutableByteView out) {
     return crypto::random_bytes(out);
+}
+
+Result<std::vector<core::KekAttributes>> FakeHsm::objects_labelled(std::string_view prefix) {
+    std::vector<core::KekAttributes> out;
+    for (const auto& [label, object] : objects_) {
+        if (label.substr(0, prefix.size()) == prefix) out.push_back(object.attrs);
+    }
+    return out;
+}
+
+Result<core::KekProbe> FakeHsm::probe_kek(const core::KekRef& kek) {
+    KW_TRY(auto obj, one(kek.label));
+    core::KekProbe probe;
+    // The fake refuses as a token must, unless the planted object says otherwise.
+    if (obj->attrs.sensitive != true) probe.value_read = "CKA_VALUE was revealed";
+    if (obj->attrs.extractable != false) probe.wrapped_out = "C_WrapKey wrapped it";
+    return probe;
+}
+
+Result<std::vector<core::KnownAnswer>> FakeHsm::known_answer_tests() {
+    return std::vector<core::KnownAnswer>{{"suite 1 (RFC 5649)", true, "fake"},
+                                          {"suite 2 (AES-GCM)", true, "fake"}};
 }
 
 }  // namespace keyward::test

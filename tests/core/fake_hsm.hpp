@@ -40,6 +40,9 @@ class FakeHsm final : public core::Hsm {
     Status destroy_data_object(const std::string& application, const std::string& label) override;
     Status generate_random(MutableByteView out) override;
     Result<bool> logged_in() override { return true; }
+    Result<std::vector<core::KekAttributes>> objects_labelled(std::string_view prefix) override;
+    Result<core::KekProbe> probe_kek(const core::KekRef& kek) override;
+    Result<std::vector<core::KnownAnswer>> known_answer_tests() override;
 
     // Test controls.
     void set_identity(core::TokenIdentity id) { identity_ = std::move(id); }

@@ -130,7 +130,7 @@ TEST_CASE("the database refuses a token with another serial") {
     REQUIRE(f.kw->create_keyring("bound").ok());
     f.kw.reset();
     auto other = std::make_unique<FakeHsm>();
-    other->set_identity({"fake-token", "another-serial", "m", "x"});
+    other->set_identity({"fake-token", "another-serial", "m", "x", "1.0"});
     REQUIRE_THROWS_WITH(f.reopen(std::move(other)), Catch::Contains("another-serial"));
 }
 

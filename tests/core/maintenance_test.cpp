@@ -250,7 +250,7 @@ TEST_CASE("backup never overwrites a file, and restore refuses what does not bel
     SECTION("a backup of another token's database") {
         ServicesFixture other;
         auto fake = std::make_unique<FakeHsm>();
-        fake->set_identity({"other-token", "fake-serial-2", "keyward tests", "FakeHsm"});
+        fake->set_identity({"other-token", "fake-serial-2", "keyward tests", "FakeHsm", "1.0"});
         other.kw.reset();
         std::filesystem::remove(other.db_path);
         std::filesystem::remove(other.db_path.string() + "-wal");
