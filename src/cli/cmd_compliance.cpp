@@ -18,7 +18,11 @@ constexpr std::size_t kMaxReportBytes = std::size_t{16} << 20;
 Status run_compliance(const Invocation& inv, const Args& args) {
     ComplianceOptions options;
     options.deep = args.has("--deep");
-    KW_TRY(auto kw, inv.open_keyward());
+    // Diagnose mode: a KEK the token no longer vouches for is a finding to report, not a
+    // reason to stop before the report.
+    OpenOptions diagnose;
+    diagnose.diagnose = true;
+    KW_TRY(auto kw, inv.open_keyward(diagnose));
     KW_TRY(auto report, kw->compliance(options));
     if (auto path = args.get("--report")) {
         KW_TRY(auto text, kw->seal_compliance_report(report));
@@ -33,8 +37,9 @@ Status run_compliance(const Invocation& inv, const Args& args) {
             false));
     }
     if (inv.json) {
-        const std::string text = compliance_report_json(report);
-        inv.print_text(text + "\n");
+        // The report is the one JSON document, also when a check failed (exit 1 follows).
+        inv.print_text(compliance_report_json(report) + "\n");
+        inv.printed_document = true;
     } else {
         std::ostringstream out;
         out << "compliance of token \"" << escape_controls(report.token_label) << "\" ("
