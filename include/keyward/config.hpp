@@ -66,6 +66,9 @@ struct Config {
     /// Destructive operations (retire, purge, compromise, audit key rotation) need a second
     /// admin's approval (`two_person_rule = on`, docs/ACCESS.md).
     bool two_person_rule = false;
+    /// How long rollback copies may be kept after a rotation before `keyward compliance`
+    /// reports them (docs/COMPLIANCE.md, rotation.kept-copies).
+    std::uint32_t rollback_window_days = 30;
     ServiceSettings service;
 };
 

@@ -131,6 +131,12 @@ Result<Config> load_config(const fs::path& path) {
                 return bad(path, line, "two_person_rule must be on or off, not \"" + value + "\"");
             }
             cfg.two_person_rule = value == "on";
+        } else if (key == "rollback_window_days") {
+            KW_TRY(auto days, parse_count(path, line, key, value));
+            if (days == 0 || days > 36500) {
+                return bad(path, line, "rollback_window_days is 1 to 36500 days");
+            }
+            cfg.rollback_window_days = static_cast<std::uint32_t>(days);
         } else if (key == "reconnect_after_objects") {
             // 0 is meaningful here: never reconnect (and keep no PIN).
             if (value == "0") {

@@ -11,6 +11,7 @@
 
 #include "core/clock.hpp"
 #include "core/keyward_impl.hpp"
+#include "core/record_rules.hpp"
 #include "crypto/envelope_codec.hpp"
 #include "keyward/compliance.hpp"
 #include "keyward/json.hpp"
@@ -322,6 +323,63 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
         out.push_back(std::move(c));
     }
 
+    // 6b. Rollback copies kept past the rollback window.
+    {
+        auto c =
+            check("rotation.kept-copies", "SP 800-57 Part 1 Rev. 5, 8.3.4 (timely destruction)",
+                  "wrapped data keys kept for a rollback are not older than the rollback "
+                  "window (rollback_window_days, " +
+                      std::to_string(impl_->config.rollback_window_days) + " days)");
+        std::size_t kept_versions = 0;
+        for (const auto& ring : rings) {
+            KW_TRY(auto jobs, impl_->store->jobs(ring.name));
+            std::set<std::uint32_t> seen;
+            for (const auto& j : jobs) {
+                if (j.kind == RotationKind::rollback || j.state != RotationState::finished ||
+                    j.finished_at.empty() || !seen.insert(j.from_version).second) {
+                    continue;
+                }
+                KW_TRY(auto kept, impl_->store->kept_under(ring.name, j.from_version));
+                if (kept == 0) continue;
+                ++kept_versions;
+                const std::string until =
+                    core::add_days(j.finished_at, impl_->config.rollback_window_days);
+                if (until > now) continue;
+                worse(c, CheckStatus::warn);
+                c.objects.push_back(ring.name + " v" + std::to_string(j.from_version) + ": " +
+                                    std::to_string(kept) + " copies kept since " + j.finished_at +
+                                    " (keyward keyring retire " + ring.name + " --version " +
+                                    std::to_string(j.from_version) + ")");
+            }
+        }
+        c.evidence = std::to_string(kept_versions) + " KEK versions still have kept copies";
+        out.push_back(std::move(c));
+    }
+
+    // 6c. Record policies: rotation dates and expiry.
+    {
+        auto c = check("records.policies",
+                       "SP 800-57 Part 1 Rev. 5, 5.3 (cryptoperiods of the data's secrets)",
+                       "no live credential is past its rotate-after date or its expiry");
+        KW_TRY(auto all, impl_->records.list(RecordFilter{}, now));
+        std::size_t live = 0;
+        for (const auto& r : all) {
+            if (r.state != RecordState::active) continue;
+            ++live;
+            const std::string name = r.ns + "/" + r.name;
+            if (r.expires_at && *r.expires_at <= now) {
+                fail(c, name + ": expired " + *r.expires_at + " and still active (keyward revoke " +
+                            name + ", or put a new value)");
+            }
+            if (auto due = core::rotation_due_at(r); due && *due <= now) {
+                fail(c,
+                     name + ": rotation was due " + *due + " (keyward rotate-secret " + name + ")");
+            }
+        }
+        c.evidence = std::to_string(live) + " live records checked at " + now;
+        out.push_back(std::move(c));
+    }
+
     // 7. Files: owned by this user, not readable by others.
     {
         auto c = check("files.permissions",
@@ -361,7 +419,21 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                        "checkpoint");
         KW_TRY(auto a, impl_->audit.verify());
         if (!a.ok) fail(c, "audit log: " + a.problem);
-        c.evidence = std::to_string(a.entries) + " entries, " + std::to_string(a.macs_checked) +
+        // The audit key has the KEKs' guarantees: private, sensitive, never extractable, made
+        // in the token.
+        KW_TRY(auto keys, impl_->hsm->objects_labelled(
+                              "keyward-audit-key:" + impl_->audit_key.chain_id() + ":"));
+        for (const auto& k : keys) {
+            std::string why;
+            if (k.private_ != true) why += " public";
+            if (k.sensitive != true) why += " not sensitive";
+            if (k.extractable != false) why += " extractable";
+            if (k.local != true) why += " not generated in the token";
+            if (!why.empty()) fail(c, k.label + ":" + why);
+        }
+        if (keys.empty()) fail(c, "no audit key of this chain in the token");
+        c.evidence = std::to_string(keys.size()) + " audit key versions in the token; " +
+                     std::to_string(a.entries) + " entries, " + std::to_string(a.macs_checked) +
                      " chain heads verified in the token, checkpoint at entry " +
                      std::to_string(a.checkpoint_seq);
         out.push_back(std::move(c));
@@ -420,8 +492,8 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
         for (const auto& ring : rings) {
             for (const auto& v : ring.versions) {
                 if (v.state == KekState::destroyed || v.state == KekState::pre_active) continue;
-                auto probe =
-                    impl_->hsm->probe_kek(core::KekRef{kek_label(ring.name, v.version), ring.suite});
+                auto probe = impl_->hsm->probe_kek(
+                    core::KekRef{kek_label(ring.name, v.version), ring.suite});
                 if (!probe.ok()) {
                     // A KEK missing or refused is kek.attributes' finding; named here too.
                     worse(c, CheckStatus::warn);

@@ -108,16 +108,16 @@ def main():
         text = f.read()
     body = json.loads(text)
     ids = [c["id"] for c in body["checks"]]
-    check(len(ids) == 13 and body["summary"]["fail"] == 0 and body["token"]["model"] and
+    check(len(ids) == 15 and body["summary"]["fail"] == 0 and body["token"]["model"] and
           body["token"]["firmware"] and body["tool_version"],
-          "the report holds 13 checks, the token's identity and the tool version", ids)
+          "the report holds 15 checks, the token's identity and the tool version", ids)
     check(oct(os.stat(report).st_mode & 0o777) == "0o600", "the report file is mode 0600")
     r = s.run("compliance", "verify-report", report)
     check(r.returncode == 0 and r.stdout.startswith("genuine"), "verify-report: genuine",
           r.stdout + r.stderr)
     with open(page) as f:
         html = f.read()
-    check(html.startswith("<!DOCTYPE html>") and html.count("<tr class=") == 13 and
+    check(html.startswith("<!DOCTYPE html>") and html.count("<tr class=") == 15 and
           "<script" not in html and "kek.probes" in html,
           "the HTML page: one self-contained table row per check, no script")
     for tampered, what in ((text.replace('"pass"', '"fail"', 1), "a status changed"),
@@ -196,6 +196,33 @@ def main():
     code, _, r = s.compliance("--deep")
     check(code == 1 and "every record version opened" in r.stdout,
           "--deep opens every record version", r.stdout[-300:])
+
+    # An expired credential still active, and one past its rotate-after date.
+    s = Setup(cli, tmp, "policies")
+    s.run("put", "pay/old", "--kind", "api_key", "--rotate-after", "30", input="v1")
+    s.sql("UPDATE records SET expires_at = '2020-01-01T00:00:00Z' WHERE name = 'api'")
+    s.sql("UPDATE records SET value_since = '2020-01-01T00:00:00Z' WHERE name = 'old'")
+    expect_failure(s, "records.policies", "pay/api: expired 2020-01-01T00:00:00Z",
+                   "an expired credential still active")
+    _, checks, _ = s.compliance()
+    check(any(o.startswith("pay/old: rotation was due")
+              for o in checks["records.policies"]["objects"]),
+          "records.policies also names the credential past its rotate-after date",
+          checks["records.policies"])
+
+    # Rollback copies kept past the rollback window: a warning, not a failure.
+    s = Setup(cli, tmp, "kept")
+    r = s.run("keyring", "rotate", "pay")
+    check(r.returncode == 0, "keyring rotate pay (keeps a rollback copy under v1)", r.stderr)
+    code, checks, _ = s.compliance()
+    check(code == 0 and checks["rotation.kept-copies"]["status"] == "pass",
+          "a fresh rotation's copies are inside the window")
+    s.sql("UPDATE rotation_jobs SET finished_at = '2020-01-01T00:00:00Z' WHERE keyring = 'pay'")
+    code, checks, _ = s.compliance()
+    c = checks.get("rotation.kept-copies", {})
+    check(code == 0 and c.get("status") == "warn" and
+          any(o.startswith("pay v1: 1 copies kept since 2020-01-01") for o in c.get("objects", [])),
+          "copies kept past the window: a warning naming the version (exit 0)", c)
 
     print("%d failed" % failures)
     return 1 if failures else 0
