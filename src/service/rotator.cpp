@@ -6,23 +6,9 @@
 #include <ctime>
 #include <future>
 
+#include "iso_time.hpp"
+
 namespace keyward::service {
-
-namespace {
-
-// Unix seconds of an ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" stamp; 0 when unreadable.
-std::int64_t unix_seconds(const std::string& stamp) {
-    std::tm tm{};
-    if (std::sscanf(stamp.c_str(), "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-        return 0;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&tm));
-}
-
-}  // namespace
 
 Rotator::Rotator(Keyward& kw, std::chrono::milliseconds check_every) : kw_(kw) {
     if (check_every.count() > 0)
@@ -140,7 +126,7 @@ void Rotator::rotate_due() {
             if (newest == nullptr || v.version > newest->version) newest = &v;
         }
         if (newest != nullptr) {
-            const std::int64_t made = unix_seconds(newest->created_at);
+            const std::int64_t made = unix_of(newest->created_at);
             if (made == 0 || now - made < static_cast<std::int64_t>(period)) continue;
             CallContext who;
             who.principal = kw_.principal();

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "iso_time.hpp"
 #include "json_value.hpp"
 #include "keyward/base64.hpp"
 #include "keyward/format.hpp"
@@ -74,18 +75,6 @@ std::string_view token_of(const HttpRequest& req) {
     constexpr std::string_view bearer = "Bearer ";
     if (auth.substr(0, bearer.size()) == bearer) return auth.substr(bearer.size());
     return {};
-}
-
-// Unix seconds of an ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" stamp (Vault's keys map), 0 if unreadable.
-std::int64_t unix_of(const std::string& stamp) {
-    std::tm tm{};
-    if (std::sscanf(stamp.c_str(), "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-        return 0;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&tm));
 }
 
 // A keyring that does not exist, as Vault words it for encrypt and datakey (no upsert here).
