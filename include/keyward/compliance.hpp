@@ -37,6 +37,9 @@ struct ComplianceReport {
     std::string token_label, token_manufacturer, token_model, token_serial, token_firmware;
     bool deep = false;  ///< every record version was opened
     std::vector<ComplianceCheck> checks;
+    /// The report file's text: compliance_report_json's bytes, then the MAC the token's audit
+    /// key made over them (with its key version) as the last member. Not part of the JSON.
+    std::string sealed;
 
     std::size_t count(CheckStatus s) const {
         std::size_t n = 0;

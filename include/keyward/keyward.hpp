@@ -16,8 +16,8 @@
 
 #include "keyward/access.hpp"
 #include "keyward/audit.hpp"
-#include "keyward/compliance.hpp"
 #include "keyward/bytes.hpp"
+#include "keyward/compliance.hpp"
 #include "keyward/config.hpp"
 #include "keyward/error.hpp"
 #include "keyward/maintenance.hpp"
@@ -355,11 +355,9 @@ class KEYWARD_API Keyward {
     Result<BackupInfo> restore_backup(const std::string& path);
 
     /// Runs the compliance checks (docs/COMPLIANCE.md; auditor or admin of everything) and
-    /// returns the report; the run is audited with its verdict.
+    /// returns the report with its sealed file text (ComplianceReport::sealed); the run is
+    /// audited with its verdict and the file's SHA-256.
     Result<ComplianceReport> compliance(const ComplianceOptions& options = {});
-    /// The report file's text: compliance_report_json's bytes, then the audit key's MAC over
-    /// them (made in the token), so that an edit anywhere is detected.
-    Result<std::string> seal_compliance_report(const ComplianceReport& report);
     /// Checks a report file's MAC in the token (auditor or admin).
     Result<ReportVerification> verify_compliance_report(std::string_view text);
 
@@ -376,6 +374,8 @@ class KEYWARD_API Keyward {
     Result<BackupInfo> restore_unaudited(const std::string& path);
     Result<HealthReport> health_unaudited();
     Result<std::vector<ComplianceCheck>> compliance_checks(const ComplianceOptions& options);
+    /// compliance_report_json's bytes, then the audit key's MAC over them, made in the token.
+    Result<std::string> seal_compliance_report(const ComplianceReport& report);
 
     std::unique_ptr<Impl> impl_;
 };

@@ -77,6 +77,7 @@ struct DataObject {
 struct KekProbe {
     std::string value_read;  ///< C_GetAttributeValue(CKA_VALUE)
     std::string wrapped_out;  ///< C_WrapKey of the KEK under a fresh session key
+    std::string inconclusive;  ///< a probe that got neither the refusal nor the secret
 };
 
 /// One of the token's mechanism known-answer tests, run now.

@@ -5,14 +5,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <set>
 
 #include "core/clock.hpp"
+#include "core/kek_spec.hpp"
 #include "core/keyward_impl.hpp"
 #include "core/record_rules.hpp"
 #include "crypto/envelope_codec.hpp"
+#include "crypto/sha256.hpp"
 #include "keyward/compliance.hpp"
 #include "keyward/json.hpp"
 #include "keyward_build_config.h"
@@ -85,7 +89,8 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
     std::vector<ComplianceCheck> out;
     const std::string now = core::utc_now_iso8601();
     KW_TRY(auto db_rings, impl_->store->list_keyrings());  // as the database says them
-    impl_->keyrings.ledger().refresh_if_stale();
+    // The token's ledger read now: a failed read stops the run rather than judge stale data.
+    KW_TRY_STATUS(impl_->keyrings.ledger().load());
 
     // 1. Every live KEK version is in the token, once, with keyward's attributes and the
     //    CKA_ID and check value recorded when it was made.
@@ -118,10 +123,12 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                        "database knows; objects of keyrings it does not know are listed; a public "
                        "object with a keyward label fails (someone without the PIN made it)");
         KW_TRY(auto objects, impl_->hsm->objects_labelled("keyward:"));
-        std::map<std::string, std::set<std::uint32_t>> known;
+        std::map<std::string, std::map<std::uint32_t, KekState>> known;
         for (const auto& ring : db_rings) {
             auto& versions = known[ring.name];
-            for (const auto& v : ring.versions) versions.insert(v.version);
+            for (const auto& v : ring.versions) {
+                versions[v.version] = impl_->keyrings.ledger().effective_state(v);
+            }
         }
         std::size_t foreign = 0;
         for (const auto& o : objects) {
@@ -130,17 +137,34 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                             " (made without the PIN; keyward never uses it)");
                 continue;
             }
-            // keyward:<keyring>:v<version>
-            const auto colon = o.label.rfind(":v");
-            const std::string ring = colon == std::string::npos || colon < 8
-                                         ? std::string()
-                                         : o.label.substr(8, colon - 8);
+            // keyward:<keyring>:v<version>, exactly as kek_label writes it.
+            std::string ring;
             std::uint32_t version = 0;
-            try {
-                if (colon != std::string::npos)
-                    version = static_cast<std::uint32_t>(std::stoul(o.label.substr(colon + 2)));
-            } catch (const std::exception&) {
-                version = 0;
+            const auto colon = o.label.rfind(":v");
+            if (colon != std::string::npos && colon > 8) {
+                ring = o.label.substr(8, colon - 8);
+                const std::string digits = o.label.substr(colon + 2);
+                auto [end, ec] =
+                    std::from_chars(digits.data(), digits.data() + digits.size(), version);
+                if (ec != std::errc() || end != digits.data() + digits.size()) version = 0;
+            }
+            if (version == 0 || !is_valid_keyring_name(ring) ||
+                o.label != kek_label(ring, version)) {
+                fail(c, o.label + ": not a label keyward makes (keyward:KEYRING:vN)");
+                continue;
+            }
+            if (o.object_class != std::optional<std::string>("CKO_SECRET_KEY")) {
+                fail(c, o.label + ": a " + o.object_class.value_or("object") +
+                            ", not a secret key, under a KEK's label");
+                continue;
+            }
+            // A KEK the token's ledger condemned that still exists: a destruction that did not
+            // finish, or a deleted keyring's leftover.
+            if (impl_->keyrings.destroyed_in_ledger(o.label, o)) {
+                fail(c, o.label +
+                            ": recorded destroyed in the token's ledger, but still in "
+                            "the token (retire the version again, or destroy the object)");
+                continue;
             }
             auto it = known.find(ring);
             if (it == known.end()) {
@@ -149,13 +173,20 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                 c.objects.push_back(o.label +
                                     ": a keyring this database does not know "
                                     "(another installation may share the token)");
-            } else if (version == 0 || it->second.count(version) == 0) {
+                continue;
+            }
+            auto v = it->second.find(version);
+            if (v == it->second.end()) {
                 fail(c, o.label + ": keyring " + ring +
                             " is this database's, but it has no such version (planted, or "
                             "left over)" +
                             (o.key_type ? ", " + *o.key_type : std::string()) +
                             (o.value_len ? ", " + std::to_string(*o.value_len * 8) + " bits"
                                          : std::string()));
+            } else if (v->second == KekState::destroyed) {
+                fail(c, o.label +
+                            ": the database says destroyed, but the object is still in "
+                            "the token");
             }
         }
         c.evidence = std::to_string(objects.size()) + " token objects carry a keyward: label; " +
@@ -186,9 +217,9 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
     // 3. Exactly one active version per keyring; the states are SP 800-57's.
     KW_TRY(auto rings, impl_->keyrings.list());  // at the states the token allows
     {
-        auto c = check("keyring.states", "SP 800-57 Part 1 Rev. 5, 7.1 and 7.2",
-                       "exactly one active KEK version per keyring; every version in a legal "
-                       "state, versions above the active one only when a rollback put it back");
+        auto c =
+            check("keyring.states", "SP 800-57 Part 1 Rev. 5, 7.1 and 7.2",
+                  "exactly one active KEK version per keyring, at the states the token allows");
         for (const auto& ring : rings) {
             std::size_t active = 0;
             for (const auto& v : ring.versions) active += v.state == KekState::active ? 1 : 0;
@@ -210,7 +241,11 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                        "(warn past 90%)");
         for (const auto& ring : rings) {
             for (const auto& v : ring.versions) {
-                if (v.state == KekState::active) {
+                if (v.state == KekState::active && !core::unix_from_iso8601(v.created_at)) {
+                    fail(c, ring.name + " v" + std::to_string(v.version) +
+                                ": its creation time is not a timestamp (\"" + v.created_at +
+                                "\"): the database was edited");
+                } else if (v.state == KekState::active) {
                     const std::string due = core::add_days(v.created_at, ring.cryptoperiod_days);
                     const std::string soon =
                         core::add_days(now.substr(0, 10) + now.substr(10), kWarnDays);
@@ -225,14 +260,16 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                     }
                 }
                 if (ring.suite != Suite::gcm) continue;
+                // The wrap budget lets a version reach the limit exactly, never pass it; a
+                // version near it matters only while it still wraps (the active one).
                 const double limit = static_cast<double>(impl_->config.gcm_wrap_limit);
                 const double used = static_cast<double>(v.wrap_count);
                 const std::string what = ring.name + " v" + std::to_string(v.version) + ": " +
                                          std::to_string(v.wrap_count) + " of " +
                                          std::to_string(impl_->config.gcm_wrap_limit) + " wraps";
-                if (used >= limit) {
-                    fail(g, what);
-                } else if (used >= kWarnShare * limit) {
+                if (v.wrap_count > impl_->config.gcm_wrap_limit) {
+                    fail(g, what + ", past the limit");
+                } else if (v.state == KekState::active && used >= kWarnShare * limit) {
                     worse(g, CheckStatus::warn);
                     g.objects.push_back(what);
                 }
@@ -334,6 +371,8 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
         for (const auto& ring : rings) {
             KW_TRY(auto jobs, impl_->store->jobs(ring.name));
             std::set<std::uint32_t> seen;
+            // Newest first: the copies under a version were kept by its latest rotation.
+            std::reverse(jobs.begin(), jobs.end());
             for (const auto& j : jobs) {
                 if (j.kind == RotationKind::rollback || j.state != RotationState::finished ||
                     j.finished_at.empty() || !seen.insert(j.from_version).second) {
@@ -344,7 +383,7 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                 ++kept_versions;
                 const std::string until =
                     core::add_days(j.finished_at, impl_->config.rollback_window_days);
-                if (until > now) continue;
+                if (core::unix_from_iso8601(j.finished_at) && until > now) continue;
                 worse(c, CheckStatus::warn);
                 c.objects.push_back(ring.name + " v" + std::to_string(j.from_version) + ": " +
                                     std::to_string(kept) + " copies kept since " + j.finished_at +
@@ -419,20 +458,25 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                        "checkpoint");
         KW_TRY(auto a, impl_->audit.verify());
         if (!a.ok) fail(c, "audit log: " + a.problem);
-        // The audit key has the KEKs' guarantees: private, sensitive, never extractable, made
-        // in the token.
-        KW_TRY(auto keys, impl_->hsm->objects_labelled(
-                              "keyward-audit-key:" + impl_->audit_key.chain_id() + ":"));
-        for (const auto& k : keys) {
-            std::string why;
-            if (k.private_ != true) why += " public";
-            if (k.sensitive != true) why += " not sensitive";
-            if (k.extractable != false) why += " extractable";
-            if (k.local != true) why += " not generated in the token";
-            if (!why.empty()) fail(c, k.label + ":" + why);
+        // The audit key has the KEKs' guarantees: every version of this chain's key checked
+        // against the attributes keyward generates it with (sign/verify only, sensitive,
+        // never extractable, local, not modifiable where the token allows).
+        std::size_t key_versions = 0;
+        for (std::uint32_t kv = 1; kv <= impl_->audit_key.version(); ++kv) {
+            const std::string label = impl_->audit_key.label(kv);
+            KW_TRY(auto found, impl_->hsm->find_keks(label));
+            if (found.size() != 1) {
+                fail(c, label + ": " + std::to_string(found.size()) +
+                            " private objects carry the label (one expected)");
+                continue;
+            }
+            ++key_versions;
+            if (auto why =
+                    core::mac_key_spec_mismatch(found[0], impl_->hsm->accepts_modifiable_keks())) {
+                fail(c, label + ": " + *why);
+            }
         }
-        if (keys.empty()) fail(c, "no audit key of this chain in the token");
-        c.evidence = std::to_string(keys.size()) + " audit key versions in the token; " +
+        c.evidence = std::to_string(key_versions) + " audit key versions checked in the token; " +
                      std::to_string(a.entries) + " entries, " + std::to_string(a.macs_checked) +
                      " chain heads verified in the token, checkpoint at entry " +
                      std::to_string(a.checkpoint_seq);
@@ -469,7 +513,7 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                 ++expired;
                 worse(c, CheckStatus::info);
                 c.objects.push_back("grant past expiry " + info.id + " (" + info.principal + ")");
-            } else if (info.role == Role::admin && info.scope == "*") {
+            } else if (info.role == Role::admin && info.scope == "*" && !info.break_glass) {
                 admins.insert(info.principal);
             }
         }
@@ -508,11 +552,17 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                 if (!probe->wrapped_out.empty()) {
                     fail(c, kek_label(ring.name, v.version) + ": " + probe->wrapped_out);
                 }
+                if (!probe->inconclusive.empty()) {
+                    worse(c, CheckStatus::warn);
+                    c.objects.push_back(kek_label(ring.name, v.version) +
+                                        ": inconclusive: " + probe->inconclusive);
+                }
             }
         }
         c.evidence = std::to_string(probed) +
-                     " KEK versions probed: C_GetAttributeValue(CKA_VALUE) and C_WrapKey under "
-                     "a fresh session key";
+                     " KEK versions probed: C_GetAttributeValue(CKA_VALUE) must answer "
+                     "CKR_ATTRIBUTE_SENSITIVE, and C_WrapKey under an AES key the token "
+                     "generated for the probe CKR_KEY_UNEXTRACTABLE";
         out.push_back(std::move(c));
     }
 
@@ -522,7 +572,10 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
                        "the token's RFC 5649 key wrap and AES-GCM pass their known-answer tests "
                        "(a suite no keyring uses only informs)");
         bool uses[3] = {false, false, false};
-        for (const auto& ring : rings) uses[static_cast<int>(ring.suite)] = true;
+        for (const auto& ring : rings) {
+            const int suite = static_cast<int>(ring.suite);
+            if (suite >= 1 && suite <= 2) uses[suite] = true;
+        }
         KW_TRY(auto kats, impl_->hsm->known_answer_tests());
         std::string evidence;
         for (std::size_t i = 0; i < kats.size(); ++i) {
@@ -593,33 +646,43 @@ std::string compliance_report_json(const ComplianceReport& r) {
 }
 
 Result<ComplianceReport> Keyward::compliance(const ComplianceOptions& options) {
-    return impl_->audited(core::ops::compliance, core::Resource::all(), "*",
-                          [&](AuditNote& note) -> Result<ComplianceReport> {
-                              ComplianceReport r;
-                              r.tool_version = KEYWARD_VERSION;
-                              r.generated_at = core::utc_now_iso8601();
-                              r.principal = impl_->caller().principal;
-                              const auto& id = impl_->hsm->identity();
-                              r.token_label = id.label;
-                              r.token_manufacturer = id.manufacturer;
-                              r.token_model = id.model;
-                              r.token_serial = id.serial;
-                              r.token_firmware = id.firmware;
-                              r.deep = options.deep;
-                              KW_TRY(r.checks, compliance_checks(options));
-                              note.detail = std::to_string(r.count(CheckStatus::pass)) + " pass, " +
-                                            std::to_string(r.count(CheckStatus::warn)) + " warn, " +
-                                            std::to_string(r.count(CheckStatus::fail)) + " fail" +
-                                            (options.deep ? " (deep)" : "");
-                              return r;
-                          });
+    return impl_->audited(
+        core::ops::compliance, core::Resource::all(), "*",
+        [&](AuditNote& note) -> Result<ComplianceReport> {
+            ComplianceReport r;
+            r.tool_version = KEYWARD_VERSION;
+            r.generated_at = core::utc_now_iso8601();
+            r.principal = impl_->caller().principal;
+            const auto& id = impl_->hsm->identity();
+            r.token_label = id.label;
+            r.token_manufacturer = id.manufacturer;
+            r.token_model = id.model;
+            r.token_serial = id.serial;
+            r.token_firmware = id.firmware;
+            r.deep = options.deep;
+            KW_TRY(r.checks, compliance_checks(options));
+            // Sealed here, under this run's authorisation, and named in its audit entry: a
+            // report that verifies came out of a run the log records.
+            KW_TRY(r.sealed, seal_compliance_report(r));
+            const auto digest = crypto::sha256(
+                ByteView(reinterpret_cast<const std::uint8_t*>(r.sealed.data()), r.sealed.size()));
+            note.detail = std::to_string(r.count(CheckStatus::pass)) + " pass, " +
+                          std::to_string(r.count(CheckStatus::warn)) + " warn, " +
+                          std::to_string(r.count(CheckStatus::fail)) + " fail" +
+                          (options.deep ? " (deep)" : "") + "; report sha256 " +
+                          to_hex(ByteView(digest.data(), digest.size()));
+            return r;
+        });
 }
 
 namespace {
 
-core::MacMessage report_message(const std::string& chain_id, std::string_view body) {
+// The MAC covers the key version that makes it, so that the number written beside it cannot
+// be edited either.
+core::MacMessage report_message(const std::string& chain_id, std::uint32_t key_version,
+                                std::string_view body) {
     core::MacMessage m(kReportDomain);
-    m.field(chain_id).field(body);
+    m.field(chain_id).number(key_version).field(body);
     return m;
 }
 
@@ -628,9 +691,11 @@ core::MacMessage report_message(const std::string& chain_id, std::string_view bo
 Result<std::string> Keyward::seal_compliance_report(const ComplianceReport& report) {
     std::string text = compliance_report_json(report);
     text.pop_back();  // the closing brace: the MAC is the last member
-    KW_TRY(auto tag, impl_->audit_key.mac(report_message(impl_->audit_key.chain_id(), text)));
-    text += std::string(kMacMarker) + std::to_string(tag.second) + ",\"hmac_sha256\":\"" +
-            to_hex(tag.first) + "\"}}\n";
+    const std::uint32_t version = impl_->audit_key.version();
+    KW_TRY(auto tag, impl_->audit_key.mac_with(
+                         report_message(impl_->audit_key.chain_id(), version, text), version));
+    text += std::string(kMacMarker) + std::to_string(version) + ",\"hmac_sha256\":\"" +
+            to_hex(tag) + "\"}}\n";
     return text;
 }
 
@@ -655,6 +720,12 @@ Result<ReportVerification> Keyward::verify_compliance_report(std::string_view te
                    tail[digits] <= '9') {
                 ++digits;
             }
+            std::uint32_t key_version = 0;
+            auto [parsed, ec] = std::from_chars(tail.data(), tail.data() + digits, key_version);
+            if (ec != std::errc() || parsed != tail.data() + digits || key_version == 0 ||
+                tail[0] == '0') {
+                return refuse("the MAC's key version is malformed");
+            }
             constexpr std::string_view kHmacField = ",\"hmac_sha256\":\"";
             constexpr std::string_view kEnd = "\"}}\n";
             if (digits == 0 || tail.substr(digits, kHmacField.size()) != kHmacField ||
@@ -664,12 +735,11 @@ Result<ReportVerification> Keyward::verify_compliance_report(std::string_view te
             }
             auto tag = parse_hex(tail.substr(digits + kHmacField.size(), 64));
             if (!tag) return refuse("the MAC at the end of the file is not hex");
-            v.key_version =
-                static_cast<std::uint32_t>(std::stoul(std::string(tail.substr(0, digits))));
+            v.key_version = key_version;
             const std::string_view body = text.substr(0, at);
-            KW_TRY(bool ok,
-                   impl_->audit_key.verify(report_message(impl_->audit_key.chain_id(), body), *tag,
-                                           v.key_version));
+            KW_TRY(bool ok, impl_->audit_key.verify(
+                                report_message(impl_->audit_key.chain_id(), key_version, body),
+                                *tag, key_version));
             if (!ok) {
                 return refuse(
                     "the MAC does not verify: the report was edited after it was made, or made "
@@ -690,7 +760,7 @@ Result<ReportVerification> Keyward::verify_compliance_report(std::string_view te
             };
             v.generated_at = fact("generated_at");
             const std::string fails = fact("fail");
-            v.failed_checks = fails.empty() ? 0 : std::stoul(fails);
+            std::from_chars(fails.data(), fails.data() + fails.size(), v.failed_checks);
             note.detail = "genuine, made " + v.generated_at;
             return v;
         });

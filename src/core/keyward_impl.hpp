@@ -32,7 +32,8 @@ namespace keyward {
 /// result) when the log cannot take their own entry.
 inline bool reports_on_audit(const core::Operation& op) {
     return &op == &core::ops::audit_verify || &op == &core::ops::audit_list ||
-           &op == &core::ops::health || &op == &core::ops::compliance;
+           &op == &core::ops::health || &op == &core::ops::compliance ||
+           &op == &core::ops::compliance_verify;
 }
 
 /// Who is calling now: the principal whose grants apply, who acted as it (`--principal`), and

@@ -14,16 +14,6 @@
 
 namespace keyward::p11 {
 
-namespace {
-
-// The fixed value of the session key the wrap probe wraps under: the probe must show that the
-// token refuses, so nothing about the key matters but that it may wrap.
-constexpr std::array<std::uint8_t, 32> kProbeWrappingKey = {
-    0x6b, 0x65, 0x79, 0x77, 0x61, 0x72, 0x64, 0x20, 0x70, 0x72, 0x6f, 0x62, 0x65, 0x20, 0x6b, 0x65,
-    0x79, 0x20, 0x6f, 0x6e, 0x6c, 0x79, 0x2c, 0x20, 0x6e, 0x6f, 0x74, 0x20, 0x61, 0x20, 0x6b, 0x65};
-
-}  // namespace
-
 Result<std::vector<core::KekAttributes>> P11Hsm::objects_labelled(std::string_view prefix) {
     KW_TRY_STATUS(check_process());
     KW_TRY(auto lease, this->lease());
@@ -39,21 +29,25 @@ Result<std::vector<core::KekAttributes>> P11Hsm::objects_labelled(std::string_vi
                                                                  CKA_VALUE_LEN};
     std::vector<core::KekAttributes> out;
     for (CK_OBJECT_HANDLE h : handles) {
-        KW_TRY(auto label, read_bytes(s, h, CKA_LABEL));
-        const std::string text(label.value.begin(), label.value.end());
-        if (!label.revealed || text.substr(0, prefix.size()) != prefix) continue;
-        KW_TRY(auto fixed, read_fixed(s, h, kBools, kUlongs));
-        KW_TRY(auto id, read_bytes(s, h, CKA_ID));
+        // One object another process destroyed meanwhile, or a vendor's odd object, must not
+        // end the run: an object whose label cannot be read is skipped.
+        auto label = read_bytes(s, h, CKA_LABEL);
+        if (!label.ok() || !label->revealed) continue;
+        const std::string text(label->value.begin(), label->value.end());
+        if (text.substr(0, prefix.size()) != prefix) continue;
+        auto fixed = read_fixed(s, h, kBools, kUlongs);
+        auto id = read_bytes(s, h, CKA_ID);
+        if (!fixed.ok()) continue;
         core::KekAttributes a;
         a.label = text;
-        a.id = std::move(id.value);
-        a.private_ = fixed.bools[0];
-        a.sensitive = fixed.bools[1];
-        a.extractable = fixed.bools[2];
-        a.local = fixed.bools[3];
-        if (fixed.ulongs[0]) a.object_class = object_class_name(*fixed.ulongs[0]);
-        if (fixed.ulongs[1]) a.key_type = key_type_name(*fixed.ulongs[1]);
-        a.value_len = fixed.ulongs[2];
+        if (id.ok()) a.id = std::move(id->value);
+        a.private_ = fixed->bools[0];
+        a.sensitive = fixed->bools[1];
+        a.extractable = fixed->bools[2];
+        a.local = fixed->bools[3];
+        if (fixed->ulongs[0]) a.object_class = object_class_name(*fixed->ulongs[0]);
+        if (fixed->ulongs[1]) a.key_type = key_type_name(*fixed->ulongs[1]);
+        a.value_len = fixed->ulongs[2];
         out.push_back(std::move(a));
     }
     return out;
@@ -61,36 +55,65 @@ Result<std::vector<core::KekAttributes>> P11Hsm::objects_labelled(std::string_vi
 
 Result<core::KekProbe> P11Hsm::probe_kek(const core::KekRef& kek) {
     KW_TRY_STATUS(check_process());
-    // The handle as every use finds it: looked up by label, its attributes checked first.
     KW_TRY(auto lease, this->lease());
-    KW_TRY(const CK_OBJECT_HANDLE handle, kek_handle(lease.session(), kek));
+    const Session& s = lease.session();
+    // Looked up by label without the attribute gate that every use applies: a KEK whose
+    // attributes are wrong is exactly the one to probe.
+    KW_TRY(const CK_OBJECT_HANDLE handle, find_unique_kek(s, kek.label));
+    core::KekProbe probe;
+    // 1. Its value: a sensitive key's CKA_VALUE is refused with CKR_ATTRIBUTE_SENSITIVE. Any
+    //    other answer is not the refusal the check needs.
     {
-        const Session& s = lease.session();
-        core::KekProbe probe;
-        // 1. The value: a sensitive key's CKA_VALUE is refused (CKR_ATTRIBUTE_SENSITIVE).
-        std::array<std::uint8_t, 64> value{};
+        SecretBytes value(64);
         CK_ATTRIBUTE read{CKA_VALUE, value.data(), value.size()};
         auto c = KW_P11_CALL(s.functions(), C_GetAttributeValue, s.handle(), handle, &read, 1);
         if (c.ok() && read.ulValueLen != kUnavailable) {
             probe.value_read = "C_GetAttributeValue(CKA_VALUE) returned " +
                                std::to_string(read.ulValueLen) + " bytes";
+        } else if (c.rv() != CKR_ATTRIBUTE_SENSITIVE) {
+            probe.inconclusive = "C_GetAttributeValue(CKA_VALUE) answered " + rv_name(c.rv()) +
+                                 ", not CKR_ATTRIBUTE_SENSITIVE";
         }
-        volatile std::uint8_t* wipe = value.data();
-        for (std::size_t i = 0; i < value.size(); ++i) wipe[i] = 0;
-        // 2. Wrapping it out under a session key this process knows: refused for a key that
-        //    is not extractable (CKR_KEY_UNEXTRACTABLE).
-        KW_TRY(auto wrapping,
-               import_session_key(s, ByteView(kProbeWrappingKey.data(), kProbeWrappingKey.size()),
-                                  KeyUse::aes_wrapping_key));
-        lease.note_objects_created(1);
-        const CK_MECHANISM_TYPE mechanism = mechanisms_.suite1.value_or(CKM_AES_KEY_WRAP_PAD);
-        auto wrapped = wrap_key(s, mechanism, wrapping.handle(), handle, 48);
-        if (wrapped.ok()) {
-            probe.wrapped_out = "C_WrapKey(" + mechanism_name(mechanism) + ") wrapped it into " +
-                                std::to_string(wrapped->size()) + " bytes";
-        }
+    }
+    // 2. Wrapping it out under a session key the token generates now: refused with
+    //    CKR_KEY_UNEXTRACTABLE (or CKR_KEY_NOT_WRAPPABLE) for a key that may not leave.
+    Template t;
+    t.add_ulong(CKA_CLASS, CKO_SECRET_KEY)
+        .add_ulong(CKA_KEY_TYPE, CKK_AES)
+        .add_ulong(CKA_VALUE_LEN, 32)
+        .add_bool(CKA_TOKEN, false)
+        .add_bool(CKA_PRIVATE, true)
+        .add_bool(CKA_SENSITIVE, true)
+        .add_bool(CKA_EXTRACTABLE, false)
+        .add_bool(CKA_WRAP, true)
+        .add_bool(CKA_UNWRAP, false);
+    CK_MECHANISM gen{CKM_AES_KEY_GEN, nullptr, 0};
+    CK_OBJECT_HANDLE wrapping = CK_INVALID_HANDLE;
+    auto made =
+        KW_P11_CALL(s.functions(), C_GenerateKey, s.handle(), &gen, t.data(), t.size(), &wrapping);
+    if (!made.ok()) {
+        const std::string why = "no session wrapping key (C_GenerateKey: " + rv_name(made.rv()) +
+                                "): the wrap-out probe did not run";
+        probe.inconclusive += (probe.inconclusive.empty() ? "" : "; ") + why;
         return probe;
     }
+    ObjectGuard guard(s, wrapping);
+    lease.note_objects_created(1);
+    const CK_MECHANISM_TYPE mechanism = mechanisms_.suite1.value_or(CKM_AES_KEY_WRAP);
+    CK_MECHANISM mech{mechanism, nullptr, 0};
+    SecretBytes out(64);
+    CK_ULONG out_len = out.size();
+    auto c = KW_P11_CALL(s.functions(), C_WrapKey, s.handle(), &mech, wrapping, handle, out.data(),
+                         &out_len);
+    if (c.ok()) {
+        probe.wrapped_out = "C_WrapKey(" + mechanism_name(mechanism) + ") wrapped it into " +
+                            std::to_string(out_len) + " bytes";
+    } else if (c.rv() != CKR_KEY_UNEXTRACTABLE && c.rv() != CKR_KEY_NOT_WRAPPABLE) {
+        probe.inconclusive += (probe.inconclusive.empty() ? "" : "; ") + std::string("C_WrapKey(") +
+                              mechanism_name(mechanism) + ") answered " + rv_name(c.rv()) +
+                              ", not CKR_KEY_UNEXTRACTABLE";
+    }
+    return probe;
 }
 
 Result<std::vector<core::KnownAnswer>> P11Hsm::known_answer_tests() {

@@ -122,8 +122,10 @@ def main():
           "the HTML page: one self-contained table row per check, no script")
     for tampered, what in ((text.replace('"pass"', '"fail"', 1), "a status changed"),
                            (text.replace("SP 800-57", "SP 800-75", 1), "a clause changed"),
-                           (text[:-3] + "0\"}}\n" if text[-4] != "0" else text[:-3] + "1\"}}\n",
-                            "the MAC changed"),
+                           (text[:-5] + ("0" if text[-5] != "0" else "1") + text[-4:],
+                            "the MAC's last digit changed"),
+                           (text.replace('"key_version":1,', '"key_version":01,'),
+                            "the key version written as 01"),
                            (text[:len(text) // 2], "truncated")):
         path = os.path.join(s.dir, "tampered.json")
         with open(path, "w") as f:
@@ -150,6 +152,7 @@ def main():
     check(r.returncode == 0, "planted an AES-128 key labelled keyward:pay:v9", r.stderr)
     r = subprocess.run([plant, s.module, "keyward", s.pin_file, "private-weak-key",
                         "keyward:elsewhere:v1"], env=s.env, capture_output=True, text=True)
+    check(r.returncode == 0, "planted a key of a keyring this database does not know", r.stderr)
     others = expect_failure(s, "kek.orphans", "keyward:pay:v9", "a planted weak key")
     check(others == [], "nothing else fails", others)
     _, checks, _ = s.compliance()
@@ -223,6 +226,62 @@ def main():
     check(code == 0 and c.get("status") == "warn" and
           any(o.startswith("pay v1: 1 copies kept since 2020-01-01") for o in c.get("objects", [])),
           "copies kept past the window: a warning naming the version (exit 0)", c)
+
+    # A KEK the database says destroyed that is back in the token, and labels keyward never
+    # makes (one of them hostile to an HTML page).
+    s = Setup(cli, tmp, "labels")
+    for args in (["keyring", "create", "old"], ["keyring", "rotate", "old"],
+                 ["keyring", "retire", "old", "--version", "1"]):
+        r = s.run(*args)
+        check(r.returncode == 0, "keyward " + " ".join(args), r.stderr)
+    hostile = "keyward:pay:v1<img src=x onerror=alert(1)>"
+    for label in ("keyward:old:v1", "keyward:pay:v01", hostile):
+        r = subprocess.run([plant, s.module, "keyward", s.pin_file, "private-weak-key", label],
+                           env=s.env, capture_output=True, text=True)
+        check(r.returncode == 0, "planted " + label, r.stderr)
+    expect_failure(s, "kek.orphans", "keyward:old:v1: the database says destroyed",
+                   "a destroyed version's label back in the token")
+    _, checks, _ = s.compliance()
+    objects = checks["kek.orphans"]["objects"]
+    check(any(o.startswith("keyward:pay:v01: not a label keyward makes") for o in objects),
+          "keyward:pay:v01 is not taken for version 1", objects)
+    page = os.path.join(s.dir, "r.html")
+    s.run("compliance", "--html", page)
+    with open(page) as f:
+        html = f.read()
+    check("&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html,
+          "a hostile label is escaped in the HTML page")
+
+    # Broken through SQLite: the states, a job left running, a grant, the GCM counter, the
+    # token's ledger.
+    s = Setup(cli, tmp, "states")
+    s.sql("UPDATE kek_versions SET state = 'decrypt-only' WHERE keyring = 'pay'")
+    expect_failure(s, "keyring.states", "pay: 0 active versions", "no active version")
+
+    s = Setup(cli, tmp, "job")
+    s.run("keyring", "rotate", "pay")
+    s.sql("UPDATE rotation_jobs SET state = 'running', finished_at = NULL WHERE keyring = 'pay'")
+    expect_failure(s, "rotation.finished", "pay: rotate job", "a rotation left unfinished")
+
+    s = Setup(cli, tmp, "grant")
+    s.run("access", "grant", "helper", "reader", "--on", "pay")
+    s.sql("UPDATE grants SET role = 'admin' WHERE principal = 'helper'")
+    expect_failure(s, "access.rows", "MAC does not verify", "a grant edited to admin")
+
+    s = Setup(cli, tmp, "gcm")
+    r = s.run("keyring", "create", "g2", "--suite", "2")
+    check(r.returncode == 0, "a suite 2 keyring", r.stderr)
+    s.sql("UPDATE kek_versions SET wrap_count = 2147483649 WHERE keyring = 'g2'")
+    expect_failure(s, "gcm.invocations", "g2 v1: 2147483649 of 2147483648 wraps, past the limit",
+                   "a suite 2 counter past the SP 800-38D limit")
+
+    s = Setup(cli, tmp, "ledger")
+    s.run("keyring", "create", "led")
+    r = s.run("keyring", "compromise", "led", "--version", "1")
+    check(r.returncode == 0, "keyring compromise led --version 1", r.stderr)
+    s.sql("UPDATE kek_versions SET state = 'active' WHERE keyring = 'led'")
+    expect_failure(s, "kek.ledger", "keyward:led:v1: the database says active",
+                   "a compromised version edited back to active")
 
     print("%d failed" % failures)
     return 1 if failures else 0
