@@ -48,4 +48,8 @@ KEYWARD_API bool is_valid_keyring_name(std::string_view name) noexcept;
 /// Token label of a KEK version: "keyward:<keyring>:v<version>".
 KEYWARD_API std::string kek_label(std::string_view keyring, std::uint32_t version);
 
+/// A duration as the CLI and keywardd take it: "90", "90s", "15m", "24h", "30d" (at most 9
+/// digits, then an optional unit) as seconds; nullopt for anything else.
+KEYWARD_API std::optional<std::uint64_t> parse_duration_seconds(std::string_view text) noexcept;
+
 }  // namespace keyward

@@ -46,4 +46,21 @@ std::string kek_label(std::string_view keyring, std::uint32_t version) {
     return "keyward:" + std::string(keyring) + ":v" + std::to_string(version);
 }
 
+std::optional<std::uint64_t> parse_duration_seconds(std::string_view text) noexcept {
+    std::size_t digits = 0;
+    std::uint64_t value = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+        value = value * 10 + static_cast<std::uint64_t>(text[digits] - '0');
+        ++digits;
+    }
+    const std::string_view unit = text.substr(digits);
+    std::uint64_t scale = 0;
+    if (unit.empty() || unit == "s") scale = 1;
+    if (unit == "m") scale = 60;
+    if (unit == "h") scale = 3600;
+    if (unit == "d") scale = 86400;
+    if (digits == 0 || digits > 9 || scale == 0) return std::nullopt;
+    return value * scale;
+}
+
 }  // namespace keyward

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "keyward/types.hpp"
 #include "terminal_text.hpp"
 
 namespace keyward::cli {
@@ -111,23 +112,13 @@ Result<std::uint64_t> Args::number(const std::string& name, std::uint64_t fallba
 }
 
 Result<std::int64_t> parse_duration(const std::string& text, const char* option) {
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
-        ++digits;
-    }
-    const std::string unit = text.substr(digits);
-    std::int64_t scale = 0;
-    if (unit.empty() || unit == "s") scale = 1;
-    if (unit == "m") scale = 60;
-    if (unit == "h") scale = 3600;
-    if (unit == "d") scale = 86400;
-    if (digits == 0 || digits > 9 || scale == 0) {
+    const auto seconds = parse_duration_seconds(text);
+    if (!seconds) {
         return Error(Errc::usage, std::string(option) + " takes a duration such as 3600, 90s, " +
                                       "15m, 24h or 30d, not \"" + escape_controls(text) + "\"");
     }
-    const std::int64_t value = std::stoll(text.substr(0, digits)) * scale;
-    if (value <= 0) return Error(Errc::usage, std::string(option) + " must be positive");
-    return value;
+    if (*seconds == 0) return Error(Errc::usage, std::string(option) + " must be positive");
+    return static_cast<std::int64_t>(*seconds);
 }
 
 }  // namespace keyward::cli

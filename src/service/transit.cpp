@@ -231,19 +231,10 @@ Result<std::uint64_t> seconds_field(const Fields& f, std::string_view name) {
     if (v->type == JsonValue::Type::number) {
         if (auto i = v->integer(); i && *i >= 0) return static_cast<std::uint64_t>(*i);
     } else if (v->type == JsonValue::Type::string) {
-        const std::string text(v->string.data(), v->string.size());
-        std::size_t digits = 0;
-        while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
-            ++digits;
+        if (auto seconds =
+                parse_duration_seconds(std::string_view(v->string.data(), v->string.size()))) {
+            return *seconds;
         }
-        const std::string unit = text.substr(digits);
-        std::uint64_t scale = 0;
-        if (unit.empty() || unit == "s") scale = 1;
-        if (unit == "m") scale = 60;
-        if (unit == "h") scale = 3600;
-        if (unit == "d") scale = 86400;
-        if (digits > 0 && digits <= 9 && scale != 0)
-            return std::stoull(text.substr(0, digits)) * scale;
     }
     return Error(Errc::bad_input, "field \"" + std::string(name) +
                                       "\" must be a duration such as 3600, \"1h\" or \"30d\"");
