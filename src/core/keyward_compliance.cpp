@@ -219,10 +219,25 @@ Result<std::vector<ComplianceCheck>> Keyward::compliance_checks(const Compliance
     {
         auto c =
             check("keyring.states", "SP 800-57 Part 1 Rev. 5, 7.1 and 7.2",
-                  "exactly one active KEK version per keyring, at the states the token allows");
+                  "exactly one active KEK version per keyring, at the states the token allows; "
+                  "no version left pre-active; versions numbered 1, 2, ... without gaps");
         for (const auto& ring : rings) {
             std::size_t active = 0;
-            for (const auto& v : ring.versions) active += v.state == KekState::active ? 1 : 0;
+            std::uint32_t expected = 1;
+            for (const auto& v : ring.versions) {
+                active += v.state == KekState::active ? 1 : 0;
+                // keyward records a version once its KEK exists, as active (SP 800-57's
+                // pre-activation lasts no longer than that); one left pre-active is an edit.
+                if (v.state == KekState::pre_active) {
+                    fail(c, ring.name + " v" + std::to_string(v.version) +
+                                ": pre-active, a state keyward never leaves a version in");
+                }
+                if (v.version != expected) {
+                    fail(c, ring.name + ": version " + std::to_string(expected) +
+                                " is missing (the next is " + std::to_string(v.version) + ")");
+                }
+                expected = v.version + 1;
+            }
             if (active != 1) {
                 fail(c, ring.name + ": " + std::to_string(active) + " active versions");
             }

@@ -257,6 +257,10 @@ def main():
     s = Setup(cli, tmp, "states")
     s.sql("UPDATE kek_versions SET state = 'decrypt-only' WHERE keyring = 'pay'")
     expect_failure(s, "keyring.states", "pay: 0 active versions", "no active version")
+    s = Setup(cli, tmp, "pre-active")
+    s.run("keyring", "rotate", "pay")
+    s.sql("UPDATE kek_versions SET state = 'pre-active' WHERE keyring = 'pay' AND version = 1")
+    expect_failure(s, "keyring.states", "pay v1: pre-active", "a version edited to pre-active")
 
     s = Setup(cli, tmp, "job")
     s.run("keyring", "rotate", "pay")
