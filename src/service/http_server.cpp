@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -53,6 +54,28 @@ SecretBytes error_body(std::string_view message) {
 
 }  // namespace
 
+// What the deadline sweeper and the drain need of a connection, whatever its stream type.
+// Timeouts are kept as one deadline per connection that a periodic sweep enforces, not as
+// Beast's per-operation timers: those cost a timer update (often a timerfd_settime system
+// call) and a cancelled-wait handler for every read and write, several per request.
+class SessionBase {
+  public:
+    virtual ~SessionBase() = default;
+    /// On the session's strand: cut the current wait if the deadline has passed meanwhile.
+    virtual void expire() = 0;
+    /// On the session's strand: close it if it is waiting for a request (drain).
+    virtual void close_if_idle() = 0;
+    /// steady_clock nanoseconds after which the current wait is cut; 0 while there is none
+    /// (the request is with a worker).
+    std::atomic<std::int64_t> deadline{0};
+};
+
+std::int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     ServerLimits limits;
     Handler handler;
@@ -68,9 +91,9 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     std::atomic<std::size_t> queued{0};
     std::atomic<bool> draining{false};
     std::mutex tls_mutex;
-    // Idle sessions, closed at drain: each registers a closer while it waits for a request.
-    std::mutex idle_mutex;
-    std::list<std::function<void()>> idle_closers;
+    // Every open connection, for the deadline sweep and the drain.
+    std::mutex sessions_mutex;
+    std::list<std::weak_ptr<SessionBase>> sessions;
     RequestLog log;
 
     State(ServerLimits l, Handler h)
@@ -131,7 +154,7 @@ auto& lowest(Stream& s) {
 // One connection: read a request (headers within header_timeout, then the body), hand it to
 // a worker, write the response, and again while keep-alive holds.
 template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   public:
     Session(std::shared_ptr<HttpServer::State> state, Stream stream, std::string peer)
         : state_(std::move(state)), stream_(std::move(stream)), peer_(std::move(peer)) {
@@ -140,11 +163,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         buffer_.reserve(kReadReserve);
     }
 
-    ~Session() { state_->connections.fetch_sub(1); }
+    ~Session() override {
+        if (registered_) {
+            std::lock_guard lock(state_->sessions_mutex);
+            state_->sessions.erase(entry_);
+        }
+        state_->connections.fetch_sub(1);
+    }
 
     void start() {
+        {
+            std::lock_guard lock(state_->sessions_mutex);
+            state_->sessions.push_front(this->weak_from_this());
+            entry_ = state_->sessions.begin();
+            registered_ = true;
+        }
         if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-            lowest(stream_).expires_after(state_->limits.header_timeout);
+            arm(state_->limits.header_timeout);
             stream_.async_handshake(asio::ssl::stream_base::server,
                                     [self = this->shared_from_this()](beast::error_code ec) {
                                         if (ec) return;  // a failed handshake just closes
@@ -164,20 +199,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         buffer_.max_size(state_->limits.max_header_bytes + (64u << 10));
         parser_->body_limit(state_->limits.max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(state_->limits.max_header_bytes));
-        lowest(stream_).expires_after(first_ ? state_->limits.header_timeout
-                                             : state_->limits.idle_timeout);
-        register_idle();
+        arm(first_ ? state_->limits.header_timeout : state_->limits.idle_timeout);
+        waiting_for_request_ = true;
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = this->shared_from_this()](
                                     beast::error_code ec, std::size_t) { self->on_header(ec); });
     }
 
     void on_header(beast::error_code ec) {
-        unregister_idle();
+        waiting_for_request_ = false;
         first_ = false;
         if (ec) return refuse(ec);
         started_ = std::chrono::steady_clock::now();
-        lowest(stream_).expires_after(state_->limits.body_timeout);
+        arm(state_->limits.body_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          [self = this->shared_from_this()](beast::error_code e, std::size_t) {
                              self->on_body(e);
@@ -230,6 +264,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         keep_alive_ = msg.keep_alive() && !state_->draining.load();
         method_ = req.method;
         path_ = req.path;
+        deadline.store(0);  // no timeout while a worker has it: the drain deadline bounds it
         state_->queued.fetch_add(1);
         asio::post(state_->workers,
                    [self = this->shared_from_this(), req = std::move(req)]() mutable {
@@ -274,7 +309,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         } else if (!bodyless) {
             response_->prepare_payload();
         }
-        lowest(stream_).expires_after(state_->limits.write_timeout);
+        arm(state_->limits.write_timeout);
         http::async_write(stream_, *response_,
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_write(ec);
@@ -293,7 +328,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
 
     void close() {
-        unregister_idle();
+        waiting_for_request_ = false;
+        deadline.store(0);
         beast::error_code ec;
         if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
             lowest(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -303,27 +339,26 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         lowest(stream_).close();
     }
 
-    void register_idle() {
-        std::lock_guard lock(state_->idle_mutex);
-        std::weak_ptr<Session> weak = this->shared_from_this();
-        state_->idle_closers.push_front([weak] {
-            if (auto self = weak.lock()) {
-                // Only if still waiting for a request when this runs on the strand: one that
-                // has arrived meanwhile is answered.
-                asio::post(self->stream_.get_executor(), [self] {
-                    if (self->idle_registered_) lowest(self->stream_).cancel();
-                });
-            }
-        });
-        idle_entry_ = state_->idle_closers.begin();
-        idle_registered_ = true;
+    void arm(std::chrono::milliseconds timeout) {
+        deadline.store(steady_now_ns() +
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
     }
 
-    void unregister_idle() {
-        std::lock_guard lock(state_->idle_mutex);
-        if (!idle_registered_) return;
-        state_->idle_closers.erase(idle_entry_);
-        idle_registered_ = false;
+    void expire() override {
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+            const std::int64_t at = self->deadline.load();
+            if (at == 0 || at > steady_now_ns()) return;  // re-armed or handed on meanwhile
+            self->deadline.store(0);
+            lowest(self->stream_).cancel();  // the pending read or write ends; the session closes
+        });
+    }
+
+    void close_if_idle() override {
+        // Only if still waiting for a request when this runs on the strand: one that has
+        // arrived meanwhile is answered.
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+            if (self->waiting_for_request_) lowest(self->stream_).cancel();
+        });
     }
 
     std::shared_ptr<HttpServer::State> state_;
@@ -338,9 +373,50 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::string method_, path_, principal_;
     unsigned status_ = 0;
     std::chrono::steady_clock::time_point started_{};
-    std::list<std::function<void()>>::iterator idle_entry_;
-    bool idle_registered_ = false;
+    bool waiting_for_request_ = false;
+    std::list<std::weak_ptr<SessionBase>>::iterator entry_;
+    bool registered_ = false;
 };
+
+// The open sessions. Taken under the lock and used outside it: the last reference to a
+// session may be dropped here, and its destructor takes the lock.
+std::vector<std::shared_ptr<SessionBase>> open_sessions(HttpServer::State& state) {
+    std::vector<std::shared_ptr<SessionBase>> all;
+    std::lock_guard lock(state.sessions_mutex);
+    all.reserve(state.sessions.size());
+    for (const auto& weak : state.sessions) {
+        if (auto session = weak.lock()) all.push_back(std::move(session));
+    }
+    return all;
+}
+
+void sweep(const std::shared_ptr<HttpServer::State>& state) {
+    const std::int64_t now = steady_now_ns();
+    for (const auto& session : open_sessions(*state)) {
+        const std::int64_t at = session->deadline.load();
+        if (at != 0 && at <= now) session->expire();
+    }
+}
+
+// How often deadlines are checked: a tenth of the shortest timeout, between 10 and 100 ms.
+std::chrono::milliseconds sweep_period(const ServerLimits& l) {
+    const auto shortest =
+        std::min({l.header_timeout, l.body_timeout, l.idle_timeout, l.write_timeout});
+    return std::clamp(shortest / 10, std::chrono::milliseconds(10),
+                      std::chrono::milliseconds(100));
+}
+
+void schedule_sweep(const std::shared_ptr<HttpServer::State>& state,
+                    const std::shared_ptr<asio::steady_timer>& timer) {
+    timer->expires_after(sweep_period(state->limits));
+    timer->async_wait([state, timer](beast::error_code ec) {
+        if (ec) return;
+        sweep(state);
+        // Once draining and every connection is gone the sweep stops, so that run() returns.
+        if (state->draining.load() && state->connections.load() == 0) return;
+        schedule_sweep(state, timer);
+    });
+}
 
 void retry_accept(const std::shared_ptr<HttpServer::State>& state, std::function<void()> again) {
     auto timer = std::make_shared<asio::steady_timer>(state->ioc, std::chrono::milliseconds(100));
@@ -486,6 +562,8 @@ void HttpServer::run(std::chrono::milliseconds drain_timeout) {
     auto state = state_;
     for (std::size_t i = 0; i < state->tcp_acceptors.size(); ++i) accept_tcp(state, i);
     for (std::size_t i = 0; i < state->unix_acceptors.size(); ++i) accept_unix(state, i);
+    auto sweeper = std::make_shared<asio::steady_timer>(state->ioc);
+    schedule_sweep(state, sweeper);
 
     asio::signal_set signals(state->ioc, SIGTERM, SIGINT, SIGHUP);
     asio::steady_timer drain_deadline(state->ioc);
@@ -512,10 +590,7 @@ void HttpServer::run(std::chrono::milliseconds drain_timeout) {
         if (on_drain_) on_drain_();
         for (auto& a : state->tcp_acceptors) a->close();
         for (auto& a : state->unix_acceptors) a->close();
-        {
-            std::lock_guard lock(state->idle_mutex);
-            for (auto& close_idle : state->idle_closers) close_idle();
-        }
+        for (const auto& session : open_sessions(*state)) session->close_if_idle();
         drain_deadline.expires_after(drain_timeout);
         drain_deadline.async_wait([&](beast::error_code e) {
             if (!e) state->ioc.stop();  // in-flight requests past the deadline are dropped

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -56,8 +57,27 @@ std::string new_request_id(std::string_view given) {
         }
         if (plain) return std::string(given);
     }
+    // Random bytes are drawn 32 ids at a time: RAND_bytes per request was 2% of keywardd's
+    // CPU under load (docs/PERFORMANCE.md). A request id is a label, not a secret.
+    thread_local unsigned char pool[32 * 16];
+    thread_local std::size_t used = sizeof pool;
+    thread_local std::uint64_t fallback = 0;
+    if (used == sizeof pool) {
+        if (RAND_bytes(pool, sizeof pool) != 1) {
+            // Still unique: the thread's own address and a counter, never uninitialised bytes.
+            const auto thread_mark = reinterpret_cast<std::uintptr_t>(&fallback);
+            std::memset(pool, 0, sizeof pool);
+            for (std::size_t i = 0; i < sizeof pool; i += 16) {
+                ++fallback;
+                std::memcpy(pool + i, &fallback, sizeof fallback);
+                std::memcpy(pool + i + 8, &thread_mark, sizeof thread_mark);
+            }
+        }
+        used = 0;
+    }
     unsigned char r[16];
-    RAND_bytes(r, sizeof r);
+    std::memcpy(r, pool + used, sizeof r);
+    used += sizeof r;
     r[6] = static_cast<unsigned char>((r[6] & 0x0f) | 0x40);  // a version 4 UUID
     r[8] = static_cast<unsigned char>((r[8] & 0x3f) | 0x80);
     char out[37];
