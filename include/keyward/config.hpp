@@ -29,6 +29,8 @@ struct ServiceSettings {
     std::uint32_t max_batch_items = 1000;
     std::uint32_t header_timeout_ms = 10000;
     std::uint32_t idle_timeout_ms = 60000;
+    /// Time a client may take nothing of an answer before it is cut off.
+    std::uint32_t write_timeout_ms = 60000;
     std::uint32_t drain_timeout_ms = 10000;
     /// How often keywardd looks for keyrings whose auto-rotate period has passed (0: never).
     std::uint32_t auto_rotate_check_ms = 60000;

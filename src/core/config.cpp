@@ -158,6 +158,13 @@ Result<Config> load_config(const fs::path& path) {
             KW_TRY(auto n, parse_count(path, line, key, value));
             if (n > 100000000) return bad(path, line, key + " is out of range");
             const auto v = static_cast<std::uint32_t>(n);
+            // A timeout under 100 ms would cut every connection: a typo, refused.
+            const bool connection_timeout = key == "service_header_timeout_ms" ||
+                                            key == "service_idle_timeout_ms" ||
+                                            key == "service_write_timeout_ms";
+            if (connection_timeout && v < 100) {
+                return bad(path, line, key + " must be at least 100 (milliseconds)");
+            }
             if (key == "service_workers") {
                 cfg.service.workers = v;
             } else if (key == "service_max_connections") {
@@ -168,6 +175,8 @@ Result<Config> load_config(const fs::path& path) {
                 cfg.service.header_timeout_ms = v;
             } else if (key == "service_idle_timeout_ms") {
                 cfg.service.idle_timeout_ms = v;
+            } else if (key == "service_write_timeout_ms") {
+                cfg.service.write_timeout_ms = v;
             } else if (key == "service_drain_timeout_ms") {
                 cfg.service.drain_timeout_ms = v;
             } else if (key == "service_auto_rotate_check_ms") {

@@ -155,6 +155,9 @@ auto& lowest(Stream& s) {
 // a worker, write the response, and again while keep-alive holds.
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+    static constexpr bool kAnswerFromWorker =
+        !std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>;
+
   public:
     Session(std::shared_ptr<HttpServer::State> state, Stream stream, std::string peer)
         : state_(std::move(state)), stream_(std::move(stream)), peer_(std::move(peer)) {
@@ -178,6 +181,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             entry_ = state_->sessions.begin();
             registered_ = true;
         }
+        if constexpr (kAnswerFromWorker) {
+            // A worker's write must return at once when the client does not read.
+            beast::error_code ec;
+            lowest(stream_).socket().non_blocking(true, ec);
+            if (ec) return close();
+        }
         if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
             arm(state_->limits.header_timeout);
             stream_.async_handshake(asio::ssl::stream_base::server,
@@ -191,7 +200,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
 
   private:
+    // On the strand, or on a worker right after it wrote an answer (answer_from_worker). In
+    // the second case nothing after the initiation may touch the session: the read may
+    // complete on the I/O thread at once.
     void read() {
+        // Waiting is announced before draining is checked, so that a drain either is seen
+        // here or sees this session waiting (and the sweep closes it).
+        waiting_for_request_.store(true);
         if (state_->draining.load()) return close();
         parser_.emplace();
         // Beast's header limit does not cover chunk-size lines and trailers: the read buffer's
@@ -200,14 +215,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         parser_->body_limit(state_->limits.max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(state_->limits.max_header_bytes));
         arm(first_ ? state_->limits.header_timeout : state_->limits.idle_timeout);
-        waiting_for_request_ = true;
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = this->shared_from_this()](
                                     beast::error_code ec, std::size_t) { self->on_header(ec); });
     }
 
     void on_header(beast::error_code ec) {
-        waiting_for_request_ = false;
+        waiting_for_request_.store(false);
         first_ = false;
         if (ec) return refuse(ec);
         started_ = std::chrono::steady_clock::now();
@@ -277,17 +291,67 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                            r.body = error_body("internal error");
                        }
                        self->state_->queued.fetch_sub(1);
-                       asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-                           try {
-                               self->write(std::move(r));
-                           } catch (...) {
-                               self->close();  // nothing a response does may stop the server
-                           }
-                       });
+                       if constexpr (kAnswerFromWorker) {
+                           answer_from_worker(std::move(self), std::move(r));
+                       } else {
+                           asio::post(self->stream_.get_executor(),
+                                      [self, r = std::move(r)]() mutable {
+                                          try {
+                                              self->write(std::move(r));
+                                          } catch (...) {
+                                              self->close();  // a response never stops the server
+                                          }
+                                      });
+                       }
                    });
     }
 
+    // Plain TCP and Unix sockets: the worker that made the answer writes it and starts
+    // reading the next request itself, without waking the I/O thread in between (handing the
+    // answer back cost a wake-up and a context switch per request; docs/PERFORMANCE.md). The
+    // socket is non-blocking: what a slow reader does not take at once is written from the
+    // strand under the write timeout. TLS answers go through the strand, where the TLS
+    // stream lives.
+    static void answer_from_worker(std::shared_ptr<Session> self, HttpResponse r) {
+        std::unique_lock lock(self->io_mutex_);
+        try {
+            self->prepare(std::move(r));
+            self->serializer_.emplace(*self->response_);
+            beast::error_code ec;
+            http::write(lowest(self->stream_).socket(), *self->serializer_, ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                lock.unlock();
+                asio::post(self->stream_.get_executor(), [self] { self->write_rest(); });
+                return;
+            }
+            self->finish(ec);
+        } catch (...) {
+            lock.unlock();
+            asio::post(self->stream_.get_executor(), [self] { self->close(); });
+        }
+    }
+
+    // On the strand: an answer (TLS, or a refusal) written asynchronously.
     void write(HttpResponse r) {
+        prepare(std::move(r));
+        serializer_.emplace(*response_);
+        write_rest();
+    }
+
+    // Piece by piece, so that the write timeout runs between two pieces, as nginx's
+    // send_timeout does: a client that reads a large answer slowly but steadily is served,
+    // one that stops reading is cut off.
+    void write_rest() {
+        arm(state_->limits.write_timeout);
+        http::async_write_some(
+            stream_, *serializer_,
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                if (!ec && !self->serializer_->is_done()) return self->write_rest();
+                self->finish(ec);
+            });
+    }
+
+    void prepare(HttpResponse r) {
         principal_ = r.principal;
         status_ = r.status;
         response_.emplace();
@@ -309,26 +373,23 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         } else if (!bodyless) {
             response_->prepare_payload();
         }
-        arm(state_->limits.write_timeout);
-        http::async_write(stream_, *response_,
-                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_write(ec);
-                          });
     }
 
-    void on_write(beast::error_code ec) {
+    // The answer is written (or failed): log it, then the next request or close.
+    void finish(beast::error_code ec) {
         if (method_ != "-") {
             state_->log.request(method_, path_, status_,
                                 std::chrono::steady_clock::now() - started_, principal_);
         }
         const bool again = !ec && response_->keep_alive();
+        serializer_.reset();
         response_.reset();
         if (again) return read();
         close();
     }
 
     void close() {
-        waiting_for_request_ = false;
+        waiting_for_request_.store(false);
         deadline.store(0);
         beast::error_code ec;
         if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
@@ -344,20 +405,23 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                        std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
     }
 
+    // Both run on the strand and take io_mutex_, so that they never touch the socket while a
+    // worker writes to it or starts the next read (answer_from_worker).
     void expire() override {
         asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+            std::lock_guard lock(self->io_mutex_);
             const std::int64_t at = self->deadline.load();
             if (at == 0 || at > steady_now_ns()) return;  // re-armed or handed on meanwhile
-            self->deadline.store(0);
             lowest(self->stream_).cancel();  // the pending read or write ends; the session closes
         });
     }
 
     void close_if_idle() override {
-        // Only if still waiting for a request when this runs on the strand: one that has
-        // arrived meanwhile is answered.
+        // Only if still waiting for a request when this runs: one that has arrived meanwhile
+        // is answered.
         asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-            if (self->waiting_for_request_) lowest(self->stream_).cancel();
+            std::lock_guard lock(self->io_mutex_);
+            if (self->waiting_for_request_.load()) lowest(self->stream_).cancel();
         });
     }
 
@@ -367,13 +431,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Buffer buffer_;
     std::optional<http::request_parser<Body>> parser_;
     std::optional<http::response<Body>> response_;
+    std::optional<http::response_serializer<Body>> serializer_;
+    std::mutex io_mutex_;  // see answer_from_worker, expire and close_if_idle
     bool first_ = true;
     bool keep_alive_ = false;
     bool head_ = false;
     std::string method_, path_, principal_;
     unsigned status_ = 0;
     std::chrono::steady_clock::time_point started_{};
-    bool waiting_for_request_ = false;
+    std::atomic<bool> waiting_for_request_{false};
     std::list<std::weak_ptr<SessionBase>>::iterator entry_;
     bool registered_ = false;
 };
@@ -392,9 +458,12 @@ std::vector<std::shared_ptr<SessionBase>> open_sessions(HttpServer::State& state
 
 void sweep(const std::shared_ptr<HttpServer::State>& state) {
     const std::int64_t now = steady_now_ns();
+    const bool draining = state->draining.load();
     for (const auto& session : open_sessions(*state)) {
         const std::int64_t at = session->deadline.load();
         if (at != 0 && at <= now) session->expire();
+        // A session that began waiting for a request as the drain began is closed here.
+        if (draining) session->close_if_idle();
     }
 }
 

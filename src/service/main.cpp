@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
     limits.max_connections = s.max_connections;
     limits.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);
     limits.idle_timeout = std::chrono::milliseconds(s.idle_timeout_ms);
+    limits.write_timeout = std::chrono::milliseconds(s.write_timeout_ms);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     limits.workers = s.workers != 0 ? s.workers : 2 * cores;
     limits.io_threads = 1;

@@ -69,6 +69,29 @@ TEST_CASE("busy_timeout_ms is one operation's wait for locks: 10 s unless set, 0
     }
 }
 
+TEST_CASE("keywardd's connection timeouts: defaults, values, and under 100 ms refused") {
+    const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
+    auto unset = load_config(write_conf(base));
+    REQUIRE(unset.ok());
+    CHECK(unset->service.header_timeout_ms == 10000);
+    CHECK(unset->service.idle_timeout_ms == 60000);
+    CHECK(unset->service.write_timeout_ms == 60000);
+    auto some = load_config(write_conf(base + "service_write_timeout_ms = 1500\n"
+                                              "service_header_timeout_ms = 100\n"));
+    REQUIRE(some.ok());
+    CHECK(some->service.write_timeout_ms == 1500);
+    CHECK(some->service.header_timeout_ms == 100);
+    for (const char* key :
+         {"service_header_timeout_ms", "service_idle_timeout_ms", "service_write_timeout_ms"}) {
+        INFO(key);
+        auto r = load_config(write_conf(base + key + " = 99\n"));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code() == Errc::bad_config);
+        CHECK_THAT(r.error().message(),
+                   Catch::Contains(std::string(":5: ") + key + " must be at least 100"));
+    }
+}
+
 TEST_CASE("config errors are bad_config and name the line") {
     const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
     struct Case {

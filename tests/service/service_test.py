@@ -9,6 +9,9 @@ client (hvac, from Debian) and by raw HTTP for what clients never send:
 - bad input: malformed JSON, wrong types, bad base64, a tampered ciphertext, an oversized body
   (413), a slow client (closed at the header timeout), a flood of connections; after each the
   server still answers /v1/sys/health;
+- connections: pipelined requests over TCP and a Unix socket, clients that stop reading large
+  answers (no handler thread waits on them, the answers arrive whole once read) and one that
+  never reads (cut off at the write timeout);
 - TLS with a test CA made here; plain HTTP refused on a non-loopback address; SIGTERM drains
   and exits 0; the audit log names every request's principal and client.
 
@@ -31,6 +34,127 @@ import hvac
 import service_testlib
 from service_testlib import Server, b64, check, failed, healthy, request, stop_all
 
+def read_answer(sock):
+    """One HTTP/1.1 answer from a raw socket: (status, headers, body, complete)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None, {}, b"", False
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        try:
+            chunk = sock.recv(1 << 20)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return status, headers, body, False
+        body += chunk
+    return status, headers, body, True
+
+
+def raw_post(path, body, token):
+    return (b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nX-Vault-Token: " +
+            token.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+            str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+def connection_handling(port, unix_path, writer):
+    """Pipelining, a Unix socket, clients that stop reading (issue 13: the handler threads
+    write answers themselves on plain sockets, and must never wait on a client)."""
+    small = json.dumps({"plaintext": b64(b"pipelined one"), "context": b64(b"c")}).encode()
+    other = json.dumps({"plaintext": b64(b"pipelined two"), "context": b64(b"c")}).encode()
+    for name, family, address in (("TCP", socket.AF_INET, ("127.0.0.1", port)),
+                                  ("Unix socket", socket.AF_UNIX, unix_path)):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(address)
+        # Two requests in one send: answered in order on the same connection.
+        s.sendall(raw_post("/v1/transit/encrypt/orders", small, writer) +
+                  raw_post("/v1/transit/encrypt/orders", other, writer))
+        answers = [read_answer(s), read_answer(s)]
+        s.close()
+        cts = [json.loads(a[2])["data"]["ciphertext"] if a[0] == 200 else None for a in answers]
+        plain = []
+        for ct in cts:
+            status, payload = request(port, "POST", "/v1/transit/decrypt/orders",
+                                      {"ciphertext": ct, "context": b64(b"c")}, writer)
+            plain.append(base64.b64decode(json.loads(payload)["data"]["plaintext"])
+                         if status == 200 else None)
+        check(all(a[3] for a in answers) and plain == [b"pipelined one", b"pipelined two"],
+              name + ": two pipelined encrypts answered in order", [a[:2] for a in answers])
+
+    # Clients that stop reading an answer larger than the socket buffers: more of them than
+    # there are handler threads. None of them may hold a thread: health and an encrypt on
+    # another connection answer at once, and each answer arrives whole once read.
+    big_plain = os.urandom(6 << 20)
+    big = json.dumps({"plaintext": b64(big_plain), "context": b64(b"big")}).encode()
+    stalled = []
+    for _ in range(6):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", port))
+        s.sendall(raw_post("/v1/transit/encrypt/orders", big, writer))
+        stalled.append(s)
+    time.sleep(1.0)  # every answer is made and stuck in the socket buffers
+    start = time.monotonic()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("POST", "/v1/transit/encrypt/orders",
+                     json.dumps({"plaintext": b64(b"meanwhile")}), {"X-Vault-Token": writer})
+        answer = conn.getresponse()
+        status, payload = answer.status, answer.read()
+        conn.close()
+    except OSError as e:  # a handler thread stuck on a client: no answer in 5 s
+        status, payload = None, str(e).encode()
+    took = time.monotonic() - start
+    check(status == 200 and took < 2,
+          "6 clients not reading 8 MB answers hold no handler thread (encrypt in %.2f s)" % took,
+          (status, payload[:200]))
+    results = []
+    import threading
+    def drain(sock):
+        results.append(read_answer(sock))
+        sock.close()
+    readers = [threading.Thread(target=drain, args=(s,)) for s in stalled]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join()
+    whole = [r for r in results if r[0] == 200 and r[3]]
+    check(len(whole) == 6, "their answers arrive whole once read (%d of 6)" % len(whole),
+          [(r[0], len(r[2]), r[3]) for r in results])
+    if whole:
+        ct = json.loads(whole[0][2])["data"]["ciphertext"]
+        status, payload = request(port, "POST", "/v1/transit/decrypt/orders",
+                                  {"ciphertext": ct, "context": b64(b"big")}, writer)
+        check(status == 200 and
+              base64.b64decode(json.loads(payload)["data"]["plaintext"]) == big_plain,
+              "a 6 MiB answer written partly by the handler and partly by the I/O thread "
+              "decrypts to the plaintext")
+
+    # A client that never reads: cut off at the write timeout (4 s here); the answer it finally
+    # reads is short of its Content-Length.
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    s.sendall(raw_post("/v1/transit/encrypt/orders", big, writer))
+    time.sleep(6.5)
+    status, headers, body, complete = read_answer(s)
+    s.close()
+    check(status == 200 and not complete and len(body) < int(headers["content-length"]),
+          "a client that never reads is cut off at the write timeout (%d of %s bytes)" %
+          (len(body), headers.get("content-length")))
+    check(healthy(port), "healthy after the clients that stopped reading")
+
+
 def main():
     daemon, cli, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
     conf, env, keyward = service_testlib.fresh_setup(cli, tmp)
@@ -42,8 +166,12 @@ def main():
     writer = new_token("app", ("writer", "keyring:orders"), ("reader", "keyring:orders"))
     reader = new_token("auditor-app", ("reader", "keyring:orders"))
 
+    unix_path = os.path.join(tmp, "keywardd.sock")
     server = Server(daemon, conf, env, ["service_header_timeout_ms = 1000",
-                                        "service_max_connections = 64"])
+                                        "service_write_timeout_ms = 4000",
+                                        "service_workers = 4",
+                                        "service_max_connections = 64",
+                                        "socket = " + unix_path])
     check(server.port is not None, "keywardd starts on 127.0.0.1", server.log_text())
     if server.port is None:
         return 1
@@ -267,6 +395,8 @@ def main():
     took = time.monotonic() - start
     s.close()
     check(closed and took < 5, "a slow client is cut off at the header timeout (%.1f s)" % took)
+
+    connection_handling(port, unix_path, writer)
 
     # A flood: more connections than the cap, held open; the server keeps answering.
     flood = []
