@@ -10,6 +10,10 @@ On a fresh SoftHSM token and database, in one run:
      items at concurrency 2;
 and prints requests/s, p50 and p99 with the ratios to the library. wrk shares the machine.
 
+This VM's speed moves by up to 25% within a minute, so each keywardd row is paired with a run
+of the library's operation made just before it, and its ratio is to that run. keywardd's CPU
+time per request (from /proc) is printed too: it moves less than the rates do.
+
 usage: bench/service_bench.py [--build DIR] [--seconds N]
 """
 import argparse
@@ -52,13 +56,13 @@ def main():
                 "keyring:bench", "--role", "reader", "--on", "keyring:bench",
                 env=env).stdout.strip().splitlines()[-1]
 
-    lib = {}
-    for op in ("seal", "open"):
+    def library(op):
         out = run(lib_bench, "--config", conf, "--keyring", "bench", "--op", op, "--threads",
                   "2", "--seconds", str(a.seconds), env=env).stdout
-        lib[op] = json.loads(out)
+        r = json.loads(out)
         print("library %-4s 2 threads: %8.0f ops/s  p50 %6.0f us  p99 %6.0f us" %
-              (op, lib[op]["ops_per_s"], lib[op]["p50_us"], lib[op]["p99_us"]), flush=True)
+              (op, r["ops_per_s"], r["p50_us"], r["p99_us"]), flush=True)
+        return r
 
     log = open(os.path.join(tmp, "keywardd.log"), "w")
     server = subprocess.Popen([daemon, "--config", conf, "--listen", "127.0.0.1:0"],
@@ -90,29 +94,38 @@ def main():
             with open(os.path.join(tmp, name + ".json"), "w") as f:
                 json.dump(body, f)
 
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu_seconds():
+            with open("/proc/%d/stat" % server.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
         def load(name, path, connections):
             wenv = dict(os.environ, KW_TOKEN=token, KW_PATH=path,
                         KW_BODY=os.path.join(tmp, name + ".json"))
+            before = cpu_seconds()
             out = run("wrk", "-t%d" % min(connections, 2), "-c%d" % connections,
                       "-d%ds" % a.seconds, "-s", os.path.join(HERE, "wrk", "transit.lua"), url,
                       env=wenv).stdout
-            return json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+            r = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+            r["cpu_us"] = (cpu_seconds() - before) * 1e6 / max(r["requests"], 1)
+            return r
 
-        rows = []
-        for op, name, limit in (("encrypt", "encrypt", lib["seal"]),
-                                ("decrypt", "decrypt", lib["open"])):
+        for op, name, lib_op in (("encrypt", "encrypt", "seal"), ("decrypt", "decrypt", "open")):
             for c in (1, 16, 64):
+                limit = library(lib_op)
                 r = load(name, "/v1/transit/%s/bench" % op, c)
-                rows.append((op, c, r, r["rps"] / limit["ops_per_s"]))
                 print("keywardd %-7s c=%-3d %8.0f req/s  p50 %6d us  p99 %6d us  "
-                      "%.2f x library  (non-2xx %d, socket errors %d)" %
-                      (op, c, r["rps"], r["p50_us"], r["p99_us"], rows[-1][3], r["non_2xx"],
-                       r["socket_errors"]), flush=True)
+                      "%.2f x library  keywardd CPU %4.0f us/req  (non-2xx %d, socket errors %d)" %
+                      (op, c, r["rps"], r["p50_us"], r["p99_us"], r["rps"] / limit["ops_per_s"],
+                       r["cpu_us"], r["non_2xx"], r["socket_errors"]), flush=True)
+        limit = library("seal")
         r = load("batch250", "/v1/transit/encrypt/bench", 2)
         items = r["rps"] * 250
         print("keywardd batch encrypt 250 items c=2: %8.1f req/s = %8.0f items/s  p50 %d us  "
               "p99 %d us  %.2f x library seal  (non-2xx %d)" %
-              (r["rps"], items, r["p50_us"], r["p99_us"], items / lib["seal"]["ops_per_s"],
+              (r["rps"], items, r["p50_us"], r["p99_us"], items / limit["ops_per_s"],
                r["non_2xx"]), flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
