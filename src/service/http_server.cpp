@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The HTTP side of keywardd (see http_server.hpp). One session per connection, on its own
-// strand; a request is handed to the worker pool and its response posted back to the strand.
+// strand; a request is handed to the worker pool. On plain sockets the worker writes the
+// answer and arms the next read itself (answer_from_worker); TLS answers are posted back to
+// the strand. Timeouts are per-connection deadlines that a periodic sweep enforces.
 #include "http_server.hpp"
 
 #include <sys/stat.h>
@@ -174,7 +176,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         state_->connections.fetch_sub(1);
     }
 
+    // From the accept handler, which runs outside the session's strand.
     void start() {
+        asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+            try {
+                self->begin();
+            } catch (...) {
+                self->close();
+            }
+        });
+    }
+
+  private:
+    void begin() {
         {
             std::lock_guard lock(state_->sessions_mutex);
             state_->sessions.push_front(this->weak_from_this());
@@ -188,6 +202,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             if (ec) return close();
         }
         if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            // A client that never finishes its handshake counts as idle for the drain.
+            waiting_for_request_.store(true);
+            if (state_->draining.load()) return close();
             arm(state_->limits.header_timeout);
             stream_.async_handshake(asio::ssl::stream_base::server,
                                     [self = this->shared_from_this()](beast::error_code ec) {
@@ -199,7 +216,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         }
     }
 
-  private:
     // On the strand, or on a worker right after it wrote an answer (answer_from_worker). In
     // the second case nothing after the initiation may touch the session: the read may
     // complete on the I/O thread at once.
@@ -239,6 +255,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             ec == asio::error::connection_reset) {
             return close();
         }
+        head_ = false;  // a HEAD before this one on the connection: this answer has its body
         unsigned status = 400;
         std::string_view why = "malformed HTTP request";
         if (ec == http::error::body_limit) {
@@ -280,30 +297,39 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         path_ = req.path;
         deadline.store(0);  // no timeout while a worker has it: the drain deadline bounds it
         state_->queued.fetch_add(1);
-        asio::post(state_->workers,
-                   [self = this->shared_from_this(), req = std::move(req)]() mutable {
-                       HttpResponse r;
-                       try {
-                           r = self->state_->handler(req);
-                       } catch (...) {
-                           r = HttpResponse{};
-                           r.status = 500;
-                           r.body = error_body("internal error");
-                       }
-                       self->state_->queued.fetch_sub(1);
-                       if constexpr (kAnswerFromWorker) {
-                           answer_from_worker(std::move(self), std::move(r));
-                       } else {
-                           asio::post(self->stream_.get_executor(),
-                                      [self, r = std::move(r)]() mutable {
-                                          try {
-                                              self->write(std::move(r));
-                                          } catch (...) {
-                                              self->close();  // a response never stops the server
-                                          }
-                                      });
-                       }
-                   });
+        asio::post(state_->workers, [self = this->shared_from_this(),
+                                     req = std::move(req)]() mutable {
+            // Nothing may leave a pool thread: an exception there ends the process.
+            HttpResponse r;
+            bool handled = true;
+            try {
+                r = self->state_->handler(req);
+            } catch (...) {
+                handled = false;
+            }
+            self->state_->queued.fetch_sub(1);
+            try {
+                if (!handled) {
+                    r = HttpResponse{};
+                    r.status = 500;
+                    r.body = error_body("internal error");
+                }
+                if constexpr (kAnswerFromWorker) {
+                    answer_from_worker(self, std::move(r));
+                } else {
+                    asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+                        try {
+                            self->write(std::move(r));
+                        } catch (...) {
+                            self->close();  // never stops the server
+                        }
+                    });
+                }
+            } catch (...) {
+                // Out of memory even for the answer: the session's last reference
+                // goes with this thread's, and its socket closes.
+            }
+        });
     }
 
     // Plain TCP and Unix sockets: the worker that made the answer writes it and starts
@@ -312,21 +338,34 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // socket is non-blocking: what a slow reader does not take at once is written from the
     // strand under the write timeout. TLS answers go through the strand, where the TLS
     // stream lives.
-    static void answer_from_worker(std::shared_ptr<Session> self, HttpResponse r) {
-        std::unique_lock lock(self->io_mutex_);
-        try {
-            self->prepare(std::move(r));
-            self->serializer_.emplace(*self->response_);
-            beast::error_code ec;
-            http::write(lowest(self->stream_).socket(), *self->serializer_, ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again) {
-                lock.unlock();
-                asio::post(self->stream_.get_executor(), [self] { self->write_rest(); });
-                return;
+    static void answer_from_worker(const std::shared_ptr<Session>& self, HttpResponse r) {
+        bool rest_on_strand = false;
+        bool failed = false;
+        {
+            std::lock_guard lock(self->io_mutex_);
+            try {
+                self->prepare(std::move(r));
+                self->serializer_.emplace(*self->response_);
+                beast::error_code ec;
+                http::write(lowest(self->stream_).socket(), *self->serializer_, ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                    rest_on_strand = true;
+                } else {
+                    self->finish(ec);
+                }
+            } catch (...) {
+                failed = true;
             }
-            self->finish(ec);
-        } catch (...) {
-            lock.unlock();
+        }
+        if (rest_on_strand) {
+            asio::post(self->stream_.get_executor(), [self] {
+                try {
+                    self->write_rest();
+                } catch (...) {
+                    self->close();
+                }
+            });
+        } else if (failed) {
             asio::post(self->stream_.get_executor(), [self] { self->close(); });
         }
     }
@@ -346,8 +385,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         http::async_write_some(
             stream_, *serializer_,
             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                if (!ec && !self->serializer_->is_done()) return self->write_rest();
-                self->finish(ec);
+                try {
+                    if (!ec && !self->serializer_->is_done()) return self->write_rest();
+                    self->finish(ec);
+                } catch (...) {
+                    self->close();  // nothing an answer does may stop the server
+                }
             });
     }
 
@@ -471,8 +514,7 @@ void sweep(const std::shared_ptr<HttpServer::State>& state) {
 std::chrono::milliseconds sweep_period(const ServerLimits& l) {
     const auto shortest =
         std::min({l.header_timeout, l.body_timeout, l.idle_timeout, l.write_timeout});
-    return std::clamp(shortest / 10, std::chrono::milliseconds(10),
-                      std::chrono::milliseconds(100));
+    return std::clamp(shortest / 10, std::chrono::milliseconds(10), std::chrono::milliseconds(100));
 }
 
 void schedule_sweep(const std::shared_ptr<HttpServer::State>& state,

@@ -3,50 +3,85 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
 namespace keyward::service {
 
-RequestLog::RequestLog(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity) {
-    pending_.reserve(capacity_ + 512);
-}
+RequestLog::RequestLog(int fd, std::size_t cap) : fd_(fd), cap_(cap) {}
 
 RequestLog::~RequestLog() {
     flush();
 }
 
 void RequestLog::request(std::string_view method, std::string_view path, unsigned status,
-                         std::chrono::steady_clock::duration took, std::string_view principal) {
+                         std::chrono::steady_clock::duration took,
+                         std::string_view principal) noexcept {
     const double ms = std::chrono::duration<double, std::milli>(took).count();
-    char figures[48];
-    std::snprintf(figures, sizeof figures, " %u %.1fms ", status, ms);
-    std::lock_guard lock(mutex_);
-    pending_.append("keywardd: ").append(method).append(" ").append(path).append(figures);
-    pending_.append(principal.empty() ? std::string_view("-") : principal).append("\n");
-    if (pending_.size() >= capacity_) flush_locked();
+    const std::string_view who = principal.empty() ? std::string_view("-") : principal;
+    char line[512];
+    const int n = std::snprintf(
+        line, sizeof line, "keywardd: %.*s %.*s %u %.1fms %.*s\n",
+        static_cast<int>(std::min<std::size_t>(method.size(), 16)), method.data(),
+        static_cast<int>(std::min<std::size_t>(path.size(), 300)), path.data(), status, ms,
+        static_cast<int>(std::min<std::size_t>(who.size(), 64)), who.data());
+    if (n <= 0) return;
+    append(std::string_view(line,
+                            std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1)));
 }
 
-void RequestLog::line(std::string_view text) {
-    std::lock_guard lock(mutex_);
-    pending_.append("keywardd: ").append(text).append("\n");
-    flush_locked();
+void RequestLog::append(std::string_view text) noexcept {
+    std::lock_guard lock(pending_mutex_);
+    if (pending_.size() + text.size() > cap_) {
+        ++dropped_;
+        return;
+    }
+    try {
+        pending_.append(text);
+    } catch (...) {
+        ++dropped_;
+    }
 }
 
-void RequestLog::flush() {
-    std::lock_guard lock(mutex_);
-    flush_locked();
+void RequestLog::line(std::string_view text) noexcept {
+    try {
+        append("keywardd: " + std::string(text) + "\n");
+    } catch (...) {
+        return;
+    }
+    flush();
 }
 
-void RequestLog::flush_locked() {
+void RequestLog::flush() noexcept {
+    std::lock_guard writing(write_mutex_);
+    std::string batch;
+    std::uint64_t dropped = 0;
+    {
+        std::lock_guard lock(pending_mutex_);
+        batch.swap(pending_);
+        dropped = dropped_;
+        dropped_ = 0;
+    }
+    if (dropped != 0) {
+        char note[96];
+        const int n = std::snprintf(note, sizeof note,
+                                    "keywardd: %llu request log lines dropped (stderr too slow)\n",
+                                    static_cast<unsigned long long>(dropped));
+        if (n > 0) {
+            try {
+                batch.append(note, static_cast<std::size_t>(n));
+            } catch (...) {
+            }
+        }
+    }
     std::size_t done = 0;
-    while (done < pending_.size()) {
-        const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
+    while (done < batch.size()) {
+        const ssize_t n = ::write(fd_, batch.data() + done, batch.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // a closed or full stderr drops the log, never the request
+        if (n <= 0) break;  // a closed stderr loses these lines, never a request
         done += static_cast<std::size_t>(n);
     }
-    pending_.clear();
 }
 
 }  // namespace keyward::service

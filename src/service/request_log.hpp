@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // keywardd's request log: one line per request on stderr (method, path, status, duration,
 // principal; never a body, a token or a query value). Lines are gathered and written in one
-// write(2) at most every flush interval, or at once when the buffer fills, because a write per
-// request cost the I/O thread a system call per request (docs/PERFORMANCE.md).
+// write(2) every flush interval by keywardd's watcher thread, because a write per request cost
+// the I/O thread a system call per request (docs/PERFORMANCE.md). Request threads only
+// append under a short lock and never write, so a stderr that blocks (a full pipe) stalls the
+// log, never a request; past a cap, lines are dropped and counted.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -15,28 +18,30 @@ namespace keyward::service {
 
 class RequestLog {
   public:
-    /// fd: where lines go (2). Lines wait at most until the next flush(), which keywardd calls
-    /// every 20 ms, or until capacity bytes are waiting.
-    explicit RequestLog(int fd = 2, std::size_t capacity = 16u << 10);
+    /// fd: where lines go (2). At most cap bytes wait; more lines are dropped and counted.
+    explicit RequestLog(int fd = 2, std::size_t cap = 1u << 20);
     ~RequestLog();
     RequestLog(const RequestLog&) = delete;
     RequestLog& operator=(const RequestLog&) = delete;
 
+    /// Never throws: a line that cannot be stored is counted as dropped.
     void request(std::string_view method, std::string_view path, unsigned status,
-                 std::chrono::steady_clock::duration took, std::string_view principal);
-    /// Any other line (start-up, drain, TLS reload): flushed with what waits, so that lines
+                 std::chrono::steady_clock::duration took, std::string_view principal) noexcept;
+    /// Any other line (drain, TLS reload): written at once, after what waits, so that lines
     /// keep their order.
-    void line(std::string_view text);
-    /// Writes what waits.
-    void flush();
+    void line(std::string_view text) noexcept;
+    /// Writes what waits (and how many lines were dropped, if any).
+    void flush() noexcept;
 
   private:
-    void flush_locked();
+    void append(std::string_view text) noexcept;
 
     int fd_;
-    std::size_t capacity_;
-    std::mutex mutex_;
+    std::size_t cap_;
+    std::mutex pending_mutex_;  // appending; held for a copy, never across write(2)
     std::string pending_;
+    std::uint64_t dropped_ = 0;
+    std::mutex write_mutex_;  // one writer at a time, so batches keep their order
 };
 
 }  // namespace keyward::service

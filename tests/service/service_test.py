@@ -34,28 +34,44 @@ import hvac
 import service_testlib
 from service_testlib import Server, b64, check, failed, healthy, request, stop_all
 
-def read_answer(sock):
-    """One HTTP/1.1 answer from a raw socket: (status, headers, body, complete)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None, {}, b"", False
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
+class Answers:
+    """HTTP/1.1 answers read one by one from a raw socket; bytes past one answer (the next
+    pipelined one) are kept for the next."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.pending = b""
+
+    def _more(self, size):
         try:
-            chunk = sock.recv(1 << 20)
+            chunk = self.sock.recv(size)
         except OSError:
             chunk = b""
-        if not chunk:
-            return status, headers, body, False
-        body += chunk
-    return status, headers, body, True
+        self.pending += chunk
+        return bool(chunk)
+
+    def next(self):
+        """(status, headers, body, complete)"""
+        while b"\r\n\r\n" not in self.pending:
+            if not self._more(65536):
+                return None, {}, b"", False
+        head, _, rest = self.pending.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip()
+                   for k, v in (l.split(":", 1) for l in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        self.pending = rest
+        while len(self.pending) < length:
+            if not self._more(1 << 20):
+                body, self.pending = self.pending, b""
+                return status, headers, body, False
+        body, self.pending = self.pending[:length], self.pending[length:]
+        return status, headers, body, True
+
+
+def read_answer(sock):
+    return Answers(sock).next()
 
 
 def raw_post(path, body, token):
@@ -77,7 +93,8 @@ def connection_handling(port, unix_path, writer):
         # Two requests in one send: answered in order on the same connection.
         s.sendall(raw_post("/v1/transit/encrypt/orders", small, writer) +
                   raw_post("/v1/transit/encrypt/orders", other, writer))
-        answers = [read_answer(s), read_answer(s)]
+        reader = Answers(s)
+        answers = [reader.next(), reader.next()]
         s.close()
         cts = [json.loads(a[2])["data"]["ciphertext"] if a[0] == 200 else None for a in answers]
         plain = []
@@ -370,6 +387,22 @@ def main():
           and after.status == 200 and json.loads(after.read())["initialized"],
           "HEAD /v1/sys/health: no body, and the keep-alive connection goes on")
     conn.close()
+    # A HEAD, then a malformed request on the same connection: the 400 carries its body (the
+    # HEAD's "no body" must not stick to the connection).
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"HEAD /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    head_answer = b""
+    while b"\r\n\r\n" not in head_answer:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head_answer += chunk
+    s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+    status, _, body, complete = Answers(s).next()
+    s.close()
+    check(head_answer.startswith(b"HTTP/1.1 200 ") and status == 400 and complete and
+          b"malformed HTTP request" in body,
+          "a malformed request after a HEAD is answered 400 with its body", (status, body))
     # A chunk-size line that never ends: cut off by the read buffer's cap, not grown forever.
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"POST /v1/transit/encrypt/orders HTTP/1.1\r\nHost: x\r\n"
