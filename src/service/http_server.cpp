@@ -147,6 +147,8 @@ Result<std::shared_ptr<asio::ssl::context>> make_tls(const TlsFiles& files) {
 }
 
 constexpr std::size_t kReadReserve = 8u << 10;
+// How long a connection is drained after its last answer (see Session::linger).
+constexpr std::chrono::milliseconds kLingerTime{2000};
 
 template <class Stream>
 auto& lowest(Stream& s) {
@@ -223,7 +225,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         // Waiting is announced before draining is checked, so that a drain either is seen
         // here or sees this session waiting (and the sweep closes it).
         waiting_for_request_.store(true);
-        if (state_->draining.load()) return close();
+        if (state_->draining.load()) return linger();
         parser_.emplace();
         // Beast's header limit does not cover chunk-size lines and trailers: the read buffer's
         // own cap does (body bytes go straight into the body, never into this buffer).
@@ -428,7 +430,36 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         serializer_.reset();
         response_.reset();
         if (again) return read();
-        close();
+        if (ec) return close();
+        linger();
+    }
+
+    // After the last answer on a connection: stop sending, so the client sees the answer end,
+    // then read and throw away what it still sends for at most kLingerTime before closing.
+    // Closing with unread input makes the kernel reset the connection and discard what of
+    // the answer is still in the send queue (a large answer to a client behind on reading,
+    // with a request pipelined after "Connection: close"; tested).
+    void linger() {
+        waiting_for_request_.store(false);
+        beast::error_code ec;
+        lowest(stream_).socket().shutdown(asio::socket_base::shutdown_send, ec);
+        if (ec) return close();
+        arm(kLingerTime);
+        discard();
+    }
+
+    void discard() {
+        buffer_.consume(buffer_.size());
+        const auto space = buffer_.prepare(4096);
+        lowest(stream_).async_read_some(
+            space, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                if (ec) return self->close();  // the client's end, or kLingerTime is up
+                try {
+                    self->discard();
+                } catch (...) {
+                    self->close();
+                }
+            });
     }
 
     void close() {

@@ -106,6 +106,26 @@ def connection_handling(port, unix_path, writer):
         check(all(a[3] for a in answers) and plain == [b"pipelined one", b"pipelined two"],
               name + ": two pipelined encrypts answered in order", [a[:2] for a in answers])
 
+    # "Connection: close" with another request already sent behind it: the answer arrives
+    # whole and then the connection ends (closing with unread input would make the kernel
+    # reset the connection and destroy the answer in flight).
+    lost = 0
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        first = raw_post("/v1/transit/encrypt/orders", small, writer).replace(
+            b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n")
+        s.sendall(first + raw_post("/v1/transit/encrypt/orders", other, writer) * 50)
+        time.sleep(0.05)  # the answer is written while the rest is still unread
+        reader = Answers(s)
+        status, headers, _, complete = reader.next()
+        rest = reader.next()
+        s.close()
+        if not (status == 200 and complete and headers.get("connection") == "close" and
+                rest[0] is None):
+            lost += 1
+    check(lost == 0, "Connection: close with more requests behind it: the answer arrives "
+          "whole, then the end (%d of 20 lost)" % lost)
+
     # Clients that stop reading an answer larger than the socket buffers: more of them than
     # there are handler threads. None of them may hold a thread: health and an encrypt on
     # another connection answer at once, and each answer arrives whole once read.
@@ -155,6 +175,24 @@ def connection_handling(port, unix_path, writer):
               base64.b64decode(json.loads(payload)["data"]["plaintext"]) == big_plain,
               "a 6 MiB answer written partly by the handler and partly by the I/O thread "
               "decrypts to the plaintext")
+
+    # The same with an answer larger than the socket buffers, so that its end is still in the
+    # server's send queue when the server is done writing: closing then must not discard it.
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    first = raw_post("/v1/transit/encrypt/orders", big, writer).replace(
+        b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n")
+    s.sendall(first)
+    time.sleep(0.5)  # the server has read the request and is writing the answer
+    s.sendall(raw_post("/v1/transit/encrypt/orders", small, writer))  # never read by it
+    time.sleep(0.5)
+    status, headers, body, complete = Answers(s).next()
+    s.close()
+    check(status == 200 and complete,
+          "Connection: close with a request behind it and an 8 MB answer: the answer arrives "
+          "whole (%d of %s bytes)" % (len(body), headers.get("content-length")))
 
     # A client that never reads: cut off at the write timeout (4 s here); the answer it finally
     # reads is short of its Content-Length.
