@@ -34,6 +34,9 @@ struct ServiceSettings {
     std::uint32_t drain_timeout_ms = 10000;
     /// How often keywardd looks for keyrings whose auto-rotate period has passed (0: never).
     std::uint32_t auto_rotate_check_ms = 60000;
+    /// Run keywardd's threads under Linux's SCHED_BATCH policy (`service_scheduling = batch`,
+    /// the default) or leave the policy it was started with (`normal`). docs/SERVICE.md.
+    bool batch_scheduling = true;
 };
 
 struct Config {

@@ -154,6 +154,14 @@ Result<Config> load_config(const fs::path& path) {
             cfg.service.tls_key = resolve(value);
         } else if (key == "tls_client_ca") {
             cfg.service.tls_client_ca = resolve(value);
+        } else if (key == "service_scheduling") {
+            if (value == "batch") {
+                cfg.service.batch_scheduling = true;
+            } else if (value == "normal") {
+                cfg.service.batch_scheduling = false;
+            } else {
+                return bad(path, line, "service_scheduling must be batch or normal");
+            }
         } else if (key.rfind("service_", 0) == 0) {
             KW_TRY(auto n, parse_count(path, line, key, value));
             if (n > 100000000) return bad(path, line, key + " is out of range");

@@ -13,6 +13,7 @@
 #include "http_server.hpp"
 #include "keyward/keyward.hpp"
 #include "keyward/version.hpp"
+#include "scheduling.hpp"
 #include "transit.hpp"
 
 namespace {
@@ -89,6 +90,13 @@ int main(int argc, char** argv) {
     }
 
     const auto& s = config->service;
+    // Before the first thread starts, so that every thread inherits the policy.
+    if (s.batch_scheduling) {
+        if (auto why = service::use_batch_scheduling()) {
+            std::fprintf(stderr, "keywardd: SCHED_BATCH not set (%s): the normal policy stays\n",
+                         why->c_str());
+        }
+    }
     service::ServerLimits limits;
     limits.max_connections = s.max_connections;
     limits.header_timeout = std::chrono::milliseconds(s.header_timeout_ms);

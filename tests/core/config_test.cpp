@@ -92,6 +92,28 @@ TEST_CASE("keywardd's connection timeouts: defaults, values, and under 100 ms re
     }
 }
 
+TEST_CASE("keywardd's scheduling policy: batch by default, normal on request, nothing else") {
+    const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
+    auto unset = load_config(write_conf(base));
+    REQUIRE(unset.ok());
+    CHECK(unset->service.batch_scheduling);
+    auto normal = load_config(write_conf(base + "service_scheduling = normal\n"));
+    REQUIRE(normal.ok());
+    CHECK_FALSE(normal->service.batch_scheduling);
+    auto batch = load_config(write_conf(base + "service_scheduling = normal\n"
+                                               "service_scheduling = batch\n"));
+    REQUIRE(batch.ok());
+    CHECK(batch->service.batch_scheduling);
+    for (const char* bad : {"fifo", "Batch", "idle", "1"}) {
+        INFO(bad);
+        auto r = load_config(write_conf(base + "service_scheduling = " + bad + "\n"));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code() == Errc::bad_config);
+        CHECK_THAT(r.error().message(),
+                   Catch::Contains(":5: service_scheduling must be batch or normal"));
+    }
+}
+
 TEST_CASE("config errors are bad_config and name the line") {
     const std::string base = "module = /m.so\ntoken = t\npin = env:P\ndatabase = d.db\n";
     struct Case {

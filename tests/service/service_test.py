@@ -232,6 +232,9 @@ def main():
         return 1
     url = "http://127.0.0.1:%d" % server.port
     port = server.port
+    policies = service_testlib.thread_policies(server.p.pid)
+    check(len(policies) >= 6 and set(policies) == {3},
+          "every keywardd thread runs under SCHED_BATCH by default", policies)
 
     # hvac, as a wallet service would use it.
     c = hvac.Client(url=url, token=admin)
@@ -574,8 +577,14 @@ def main():
                  ["x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
                   "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext]):
         subprocess.run(["openssl"] + args, capture_output=True, check=True)
-    tls_server = Server(daemon, conf, env, ["tls_cert = " + crt, "tls_key = " + key_path],
+    tls_server = Server(daemon, conf, env, ["tls_cert = " + crt, "tls_key = " + key_path,
+                                            "service_scheduling = normal"],
                         listen="127.0.0.1:0")
+    if tls_server.p.poll() is None:
+        policies = service_testlib.thread_policies(tls_server.p.pid)
+        check(len(policies) >= 6 and set(policies) == {0},
+              "service_scheduling = normal leaves every thread under the normal policy",
+              policies)
     ctx_tls = ssl.create_default_context(cafile=ca_crt)
     check(tls_server.port is not None and healthy(tls_server.port, tls=ctx_tls),
           "TLS: health over https with the test CA", tls_server.log_text())

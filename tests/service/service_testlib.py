@@ -87,6 +87,16 @@ def healthy(port, tls=None):
         return False
 
 
+def thread_policies(pid):
+    """The scheduling policy of each of a process's threads (0 normal, 3 SCHED_BATCH)."""
+    policies = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        policies.append(int(fields[38]))  # field 41 of proc(5); fields[0] is field 3
+    return sorted(policies)
+
+
 def failed():
     return failures
 
