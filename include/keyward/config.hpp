@@ -49,7 +49,7 @@ struct Config {
     std::uint64_t gcm_wrap_limit = std::uint64_t{1} << 31;  ///< suite 2 wraps per KEK version
     std::uint64_t gcm_wrap_reserve = 256;  ///< wraps reserved per durable counter update
     /// Session objects after which the token connection finalises the module and logs in
-    /// again (0: never); unset: 100,000 on SoftHSM, never elsewhere (docs/CONFIG.md).
+    /// again (0: never); unset: 10,000 on SoftHSM, never elsewhere (docs/CONFIG.md).
     std::optional<std::uint64_t> reconnect_after_objects;
     /// How long one operation waits, in total, for database locks held by other processes
     /// before failing with Errc::database_locked (0: not at all).

@@ -77,7 +77,7 @@ struct KeyringInfo {
 struct TokenSummary {
     std::string label, serial, manufacturer, model;
     std::string suite1_mechanism;  ///< e.g. "CKM_AES_KEY_WRAP_PAD"; empty when unsupported
-    /// Token workarounds in effect, e.g. "login-guard", "reconnect-after=100000"
+    /// Token workarounds in effect, e.g. "login-guard", "reconnect-after=10000"
     /// (docs/CONFIG.md, "Token quirks"); empty for a token that needs none.
     std::vector<std::string> quirks;
 };

@@ -108,7 +108,7 @@ Status run_stats(const Invocation& inv, const Args&) {
     return {};
 }
 
-// "login-guard, reconnect-after=100000", or "none" for a token keyward takes as it is.
+// "login-guard, reconnect-after=10000", or "none" for a token keyward takes as it is.
 std::string quirk_list(const std::vector<std::string>& quirks) {
     std::string out;
     for (const auto& q : quirks) out += (out.empty() ? "" : ", ") + q;

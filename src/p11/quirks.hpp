@@ -66,8 +66,13 @@ struct Quirks {
     /// Works around: SoftHSM keeps about 240 bytes of every session object it ever made until
     /// C_Finalize, session closed or not (SessionObjectStore's allObjects): a rotation of a
     /// million records grew without bound.
-    /// Measured: a reconnect takes 40-55 ms; 100,000 objects are about 23 MiB.
-    /// Auto: 100000 when CK_TOKEN_INFO.manufacturerID is "SoftHSM project", else 0. Only a
+    /// Measured: 100,000 objects are about 23 MiB, and a reconnect after them takes 40-55 ms,
+    /// nearly all of it C_Finalize freeing them (42-60 ms, against 0.7 ms for C_Initialize and
+    /// 1-2 ms for C_Login): every thread waits that long. After 10,000 C_Finalize takes about 3 ms
+    /// and the whole reconnect about 6 (KEYWARD_DEBUG=p11 durations, one thread), the
+    /// throughput no lower (2 threads, 18 s runs: +2, +7, +5%) and keywardd's p99 at
+    /// concurrency 16 unchanged by reconnects (docs/PERFORMANCE.md).
+    /// Auto: 10000 when CK_TOKEN_INFO.manufacturerID is "SoftHSM project", else 0. Only a
     /// module this connection initialised and may finalise is ever reconnected.
     std::size_t reconnect_after = 0;
 
@@ -110,7 +115,7 @@ struct Quirks {
     /// Measured at connect: CKA_VALUE_LEN of a 23-byte key unwrapped by the probe is not 23.
     bool value_len_zero = false;
 
-    /// The quirks in effect, in the order above: "login-guard", "reconnect-after=100000" ...
+    /// The quirks in effect, in the order above: "login-guard", "reconnect-after=10000" ...
     std::vector<std::string> names() const;
     bool operator==(const Quirks&) const = default;
 };

@@ -93,7 +93,7 @@ TEST_CASE("KEYWARD_DEBUG=p11 traces every C_* call and never a PIN, a secret or 
     auto put = ok(kw.run({"put", "trace/w1", "--kind", "wallet"}, secret));
     CHECK_THAT(put.err, Catch::Contains("keyward p11: module "));
     CHECK_THAT(put.err, Catch::Contains("keyward p11: quirks of token \"keyward\": login-guard, "
-                                        "startup-retries, reconnect-after=100000, pad-as-kwp, "
+                                        "startup-retries, reconnect-after=10000, pad-as-kwp, "
                                         "kwp-zero-pads, value-len-zero\n"));
     CHECK_THAT(put.err, Catch::Contains("keyward p11: C_Initialize() -> CKR_OK "));
     CHECK_THAT(put.err, Catch::Contains("keyward p11: C_Login(session=0x"));
@@ -185,18 +185,18 @@ TEST_CASE("debug = in keyward.conf turns the traces on; an unknown channel is ex
 TEST_CASE("health lists the quirks in effect, which quirks = changes; an unknown quirk is exit 2") {
     auto& s = CliSetup::shared();
     const std::string softhsm =
-        "login-guard, startup-retries, reconnect-after=100000, pad-as-kwp, kwp-zero-pads, "
+        "login-guard, startup-retries, reconnect-after=10000, pad-as-kwp, kwp-zero-pads, "
         "value-len-zero";
     CHECK_THAT(ok(s.kw.run({"health"})).out, Catch::Contains("\nquirks:   " + softhsm + "\n"));
     CHECK_THAT(ok(s.kw.run({"health", "--json"})).out,
                Catch::Contains("\"serial\":") &&
                    Catch::Contains(",\"quirks\":[\"login-guard\",\"startup-retries\","
-                                   "\"reconnect-after=100000\",\"pad-as-kwp\",\"kwp-zero-pads\","
+                                   "\"reconnect-after=10000\",\"pad-as-kwp\",\"kwp-zero-pads\","
                                    "\"value-len-zero\"],\"reachable\":true,"));
 
     auto changed = config_with(s, "quirks = auto, modifiable-keks, -startup-retries\n");
     CHECK_THAT(ok(s.kw.run({"--config", changed.string(), "health"})).out,
-               Catch::Contains("\nquirks:   login-guard, reconnect-after=100000, pad-as-kwp, "
+               Catch::Contains("\nquirks:   login-guard, reconnect-after=10000, pad-as-kwp, "
                                "modifiable-keks, kwp-zero-pads, value-len-zero\n"));
 
     for (const auto& [value, says] : std::vector<std::pair<std::string, std::string>>{

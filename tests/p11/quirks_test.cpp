@@ -43,13 +43,13 @@ TEST_CASE("SoftHSM gets its file-store quirks by file name and its memory quirk 
           Names{"login-guard", "startup-retries", "pad-as-kwp"});
     // Moment 2: the token says who made it.
     CHECK(softhsm_profile().names() ==
-          Names{"login-guard", "startup-retries", "reconnect-after=100000", "pad-as-kwp"});
+          Names{"login-guard", "startup-retries", "reconnect-after=10000", "pad-as-kwp"});
     // The directory does not count, the case does not matter.
     CHECK(detect_quirks({"/opt/softhsm/libother.so", ""}).names() == Names{"pad-as-kwp"});
     CHECK(detect_quirks({"/opt/LIBSOFTHSM2.SO", ""}).login_guard);
     // A renamed SoftHSM module: the token still tells, the file name does not.
     CHECK(detect_quirks({"/opt/hsm/libshim.so", "SoftHSM project"}).names() ==
-          Names{"reconnect-after=100000", "pad-as-kwp"});
+          Names{"reconnect-after=10000", "pad-as-kwp"});
 }
 
 TEST_CASE("any other module gets only the known-answer-tested PAD fallback") {
@@ -65,10 +65,10 @@ TEST_CASE("quirks = auto, none, and changes to either") {
     CHECK(with("") == softhsm_profile());  // no words: auto
     CHECK(with("none").names().empty());
     CHECK(with("auto, -startup-retries").names() ==
-          Names{"login-guard", "reconnect-after=100000", "pad-as-kwp"});
+          Names{"login-guard", "reconnect-after=10000", "pad-as-kwp"});
     // Without a base word, the base is auto; commas and blanks both separate words.
     CHECK(with("-login-guard -startup-retries").names() ==
-          Names{"reconnect-after=100000", "pad-as-kwp"});
+          Names{"reconnect-after=10000", "pad-as-kwp"});
     CHECK(with("none login-guard,reconnect-after=50000").names() ==
           Names{"login-guard", "reconnect-after=50000"});
     CHECK(with("auto, reconnect-after=0").reconnect_after == 0);

@@ -69,7 +69,7 @@ std::string interface_shim(const SoftHsmToken& token) {
 TEST_CASE("SoftHSM's profile is detected, measured by the known-answer tests, and reported") {
     SoftHsmToken token("kw-quirks");
     auto hsm = token.connect();
-    CHECK(hsm->quirks().names() == Names{"login-guard", "startup-retries", "reconnect-after=100000",
+    CHECK(hsm->quirks().names() == Names{"login-guard", "startup-retries", "reconnect-after=10000",
                                          "pad-as-kwp", "kwp-zero-pads", "value-len-zero"});
     CHECK(hsm->suite1_mechanism_name() == "CKM_AES_KEY_WRAP_PAD");
     CHECK_FALSE(hsm->suite1_wraps_any_length());
@@ -163,7 +163,7 @@ TEST_CASE("a module with only C_GetInterface is loaded through it, and profiled 
     }
     // Not "softhsm" by file name: no file-store quirks; SoftHSM by its token: reconnects.
     CHECK(hsm->quirks().names() ==
-          Names{"reconnect-after=100000", "pad-as-kwp", "kwp-zero-pads", "value-len-zero"});
+          Names{"reconnect-after=10000", "pad-as-kwp", "kwp-zero-pads", "value-len-zero"});
     CHECK_FALSE(fs::exists(lock));
     round_trip(*hsm, "keyward:i:v1", Suite::kwp);
     hsm.reset();
