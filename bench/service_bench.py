@@ -10,11 +10,16 @@ On a fresh SoftHSM token and database, in one run:
      items at concurrency 2;
 and prints requests/s, p50 and p99 with the ratios to the library. wrk shares the machine.
 
-This VM's speed moves by up to 25% within a minute, so each keywardd row is paired with a run
-of the library's operation made just before it, and its ratio is to that run. keywardd's CPU
-time per request (from /proc) is printed too: it moves less than the rates do.
+This VM's speed moves by up to 40% within a minute, in phases of tens of seconds, so one run of
+the library beside one run of keywardd can compare a fast phase with a slow one. Each row is
+therefore measured in rounds that interleave the two: --rounds pairs of --seconds each, in the
+order library, keywardd, keywardd, library, ... (ABBA, so that a steady drift cancels). A rate is
+its total operations over its total time; the ratio is keywardd's rate over the library's, and
+the row also shows the lowest and highest ratio of single rounds. p50 is the median of the
+rounds', p99 the median of the rounds' p99 with the worst round's beside it (one hiccup of the
+VM shows there, not in the median). keywardd's CPU time per request (from /proc) is printed too.
 
-usage: bench/service_bench.py [--build DIR] [--seconds N]
+usage: bench/service_bench.py [--build DIR] [--seconds N] [--rounds N]
 """
 import argparse
 import base64
@@ -37,7 +42,8 @@ def run(*args, **kw):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=5, help="length of one run")
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved pairs per row")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     cli = os.path.join(build, "src", "cli", "keyward")
@@ -60,9 +66,7 @@ def main():
         out = run(lib_bench, "--config", conf, "--keyring", "bench", "--op", op, "--threads",
                   "2", "--seconds", str(a.seconds), env=env).stdout
         r = json.loads(out)
-        print("library %-4s 2 threads: %8.0f ops/s  p50 %6.0f us  p99 %6.0f us" %
-              (op, r["ops_per_s"], r["p50_us"], r["p99_us"]), flush=True)
-        return r
+        return {"ops": r["ops"], "seconds": r["ops"] / r["ops_per_s"]}
 
     log = open(os.path.join(tmp, "keywardd.log"), "w")
     server = subprocess.Popen([daemon, "--config", conf, "--listen", "127.0.0.1:0"],
@@ -112,20 +116,53 @@ def main():
             r["cpu_us"] = (cpu_seconds() - before) * 1e6 / max(r["requests"], 1)
             return r
 
+        def interleaved(lib_op, name, path, connections):
+            """Rounds of the library's op and keywardd's load, ABBA; totals and per-round."""
+            lib_ops = lib_s = kd_req = kd_s = kd_cpu = 0.0
+            ratios, p50s, p99s = [], [], []
+            non_2xx = socket_errors = 0
+            for i in range(a.rounds):
+                if i % 2 == 0:
+                    lib = library(lib_op)
+                    r = load(name, path, connections)
+                else:
+                    r = load(name, path, connections)
+                    lib = library(lib_op)
+                lib_ops += lib["ops"]
+                lib_s += lib["seconds"]
+                kd_req += r["requests"]
+                kd_s += r["seconds"]
+                kd_cpu += r["cpu_us"] * r["requests"]
+                ratios.append((r["requests"] / r["seconds"]) / (lib["ops"] / lib["seconds"]))
+                p50s.append(r["p50_us"])
+                p99s.append(r["p99_us"])
+                non_2xx += r["non_2xx"]
+                socket_errors += r["socket_errors"]
+            return {"lib_rate": lib_ops / lib_s, "rps": kd_req / kd_s, "ratios": ratios,
+                    "p50_us": sorted(p50s)[len(p50s) // 2],
+                    "p99_us": sorted(p99s)[len(p99s) // 2], "p99_worst_us": max(p99s),
+                    "cpu_us": kd_cpu / max(kd_req, 1), "non_2xx": non_2xx,
+                    "socket_errors": socket_errors}
+
+        print("%d interleaved rounds of %d s per row; the library on 2 threads" %
+              (a.rounds, a.seconds), flush=True)
         for op, name, lib_op in (("encrypt", "encrypt", "seal"), ("decrypt", "decrypt", "open")):
             for c in (1, 16, 64):
-                limit = library(lib_op)
-                r = load(name, "/v1/transit/%s/bench" % op, c)
-                print("keywardd %-7s c=%-3d %8.0f req/s  p50 %6d us  p99 %6d us  "
-                      "%.2f x library  keywardd CPU %4.0f us/req  (non-2xx %d, socket errors %d)" %
-                      (op, c, r["rps"], r["p50_us"], r["p99_us"], r["rps"] / limit["ops_per_s"],
-                       r["cpu_us"], r["non_2xx"], r["socket_errors"]), flush=True)
-        limit = library("seal")
-        r = load("batch250", "/v1/transit/encrypt/bench", 2)
+                r = interleaved(lib_op, name, "/v1/transit/%s/bench" % op, c)
+                print("keywardd %-7s c=%-3d %8.0f req/s  p50 %6d us  p99 %6d us (worst %d)  "
+                      "library %s %6.0f ops/s  %.2f x (rounds %.2f-%.2f)  "
+                      "keywardd CPU %4.0f us/req  (non-2xx %d, socket errors %d)" %
+                      (op, c, r["rps"], r["p50_us"], r["p99_us"], r["p99_worst_us"], lib_op,
+                       r["lib_rate"], r["rps"] / r["lib_rate"], min(r["ratios"]),
+                       max(r["ratios"]), r["cpu_us"], r["non_2xx"], r["socket_errors"]),
+                      flush=True)
+        r = interleaved("seal", "batch250", "/v1/transit/encrypt/bench", 2)
         items = r["rps"] * 250
         print("keywardd batch encrypt 250 items c=2: %8.1f req/s = %8.0f items/s  p50 %d us  "
-              "p99 %d us  %.2f x library seal  (non-2xx %d)" %
-              (r["rps"], items, r["p50_us"], r["p99_us"], items / limit["ops_per_s"],
+              "p99 %d us (worst %d)  library seal %6.0f ops/s  %.2f x (rounds %.2f-%.2f)  "
+              "(non-2xx %d)" %
+              (r["rps"], items, r["p50_us"], r["p99_us"], r["p99_worst_us"], r["lib_rate"],
+               items / r["lib_rate"], 250 * min(r["ratios"]), 250 * max(r["ratios"]),
                r["non_2xx"]), flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
