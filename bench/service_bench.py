@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +46,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5, help="length of one run")
     ap.add_argument("--rounds", type=int, default=4, help="interleaved pairs per row")
     a = ap.parse_args()
+    if a.rounds < 2 or a.rounds % 2:
+        ap.error("--rounds must be even (ABBA pairs), at least 2")
     build = os.path.abspath(a.build)
     cli = os.path.join(build, "src", "cli", "keyward")
     daemon = os.path.join(build, "src", "service", "keywardd")
@@ -139,8 +142,8 @@ def main():
                 non_2xx += r["non_2xx"]
                 socket_errors += r["socket_errors"]
             return {"lib_rate": lib_ops / lib_s, "rps": kd_req / kd_s, "ratios": ratios,
-                    "p50_us": sorted(p50s)[len(p50s) // 2],
-                    "p99_us": sorted(p99s)[len(p99s) // 2], "p99_worst_us": max(p99s),
+                    "p50_us": statistics.median(p50s),
+                    "p99_us": statistics.median(p99s), "p99_worst_us": max(p99s),
                     "cpu_us": kd_cpu / max(kd_req, 1), "non_2xx": non_2xx,
                     "socket_errors": socket_errors}
 

@@ -17,8 +17,11 @@ namespace {
 constexpr std::string_view kSoftHsmManufacturer = "SoftHSM project";
 // ~2.3 MiB of SoftHSM session objects between reconnects. Every thread waits out a reconnect,
 // and its C_Finalize frees the objects one by one: at 100,000 that stalled keywardd for up to
-// 125 ms under load (p99 of 5 s windows 33-70 ms), at 10,000 for at most 22 ms (quirks.hpp).
+// 125 ms under load (p99 of 5 s windows 33-70 ms), at 10,000 for at most 22-28 ms (quirks.hpp).
 constexpr std::size_t kSoftHsmReconnectAfter = 10000;
+// Without the login guard (a SoftHSM module under another file name) every reconnect's C_Login
+// is an unguarded in-place rewrite of token.object: keep those ten times rarer.
+constexpr std::size_t kSoftHsmUnguardedReconnectAfter = 100000;
 
 enum class Kind { flag, number, measured };
 
@@ -94,8 +97,10 @@ Quirks detect_quirks(const QuirkFacts& facts) {
     // SoftHSM's file store: only the file name is known before C_Initialize, which is what
     // these two must surround. A renamed SoftHSM module goes without them unless configured.
     q.login_guard = q.startup_retries = is_softhsm_module(facts.module_path);
-    q.reconnect_after =
-        facts.token_manufacturer == kSoftHsmManufacturer ? kSoftHsmReconnectAfter : 0;
+    if (facts.token_manufacturer == kSoftHsmManufacturer) {
+        q.reconnect_after =
+            q.login_guard ? kSoftHsmReconnectAfter : kSoftHsmUnguardedReconnectAfter;
+    }
     // Safe everywhere: the RFC 5649 known-answer test decides whether 0x210A is used.
     q.pad_as_kwp = true;
     return q;

@@ -72,7 +72,8 @@ struct Quirks {
     /// and the whole reconnect about 6 (KEYWARD_DEBUG=p11 durations, one thread), the
     /// throughput no lower (2 threads, 18 s runs: +2, +7, +5%) and keywardd's p99 at
     /// concurrency 16 unchanged by reconnects (docs/PERFORMANCE.md).
-    /// Auto: 10000 when CK_TOKEN_INFO.manufacturerID is "SoftHSM project", else 0. Only a
+    /// Auto: 10000 when CK_TOKEN_INFO.manufacturerID is "SoftHSM project" (100000 when the
+    /// login guard is off, since each reconnect's C_Login is then unguarded), else 0. Only a
     /// module this connection initialised and may finalise is ever reconnected.
     std::size_t reconnect_after = 0;
 

@@ -93,8 +93,7 @@ int main(int argc, char** argv) {
     // Before the first thread starts, so that every thread inherits the policy.
     if (s.batch_scheduling) {
         if (auto why = service::use_batch_scheduling()) {
-            std::fprintf(stderr, "keywardd: SCHED_BATCH not set (%s): the normal policy stays\n",
-                         why->c_str());
+            std::fprintf(stderr, "keywardd: %s\n", why->c_str());
         }
     }
     service::ServerLimits limits;

@@ -30,7 +30,7 @@ def b64(data):
 class Server:
     """keywardd with extra config lines, on 127.0.0.1 and a free port."""
 
-    def __init__(self, daemon, conf, env, extra=(), listen="127.0.0.1:0"):
+    def __init__(self, daemon, conf, env, extra=(), listen="127.0.0.1:0", prefix=()):
         self.conf = conf + ".service"
         with open(conf) as f:
             text = f.read()
@@ -39,7 +39,8 @@ class Server:
         os.chmod(self.conf, 0o600)
         self.log_path = conf + ".log"
         self.log = open(self.log_path, "w")
-        self.p = subprocess.Popen([daemon, "--config", self.conf, "--listen", listen],
+        self.p = subprocess.Popen(list(prefix) + [daemon, "--config", self.conf,
+                                                  "--listen", listen],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=self.log, env=env)
         RUNNING.append(self)
@@ -91,8 +92,11 @@ def thread_policies(pid):
     """The scheduling policy of each of a process's threads (0 normal, 3 SCHED_BATCH)."""
     policies = []
     for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
         policies.append(int(fields[38]))  # field 41 of proc(5); fields[0] is field 3
     return sorted(policies)
 
