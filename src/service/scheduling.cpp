@@ -21,10 +21,14 @@ namespace {
 
 const char* policy_name(int policy) {
     switch (policy) {
-        case SCHED_FIFO: return "SCHED_FIFO";
-        case SCHED_RR: return "SCHED_RR";
-        case SCHED_IDLE: return "SCHED_IDLE";
-        default: return "a policy other than the normal one";
+        case SCHED_FIFO:
+            return "SCHED_FIFO";
+        case SCHED_RR:
+            return "SCHED_RR";
+        case SCHED_IDLE:
+            return "SCHED_IDLE";
+        default:
+            return "a policy other than the normal one";
     }
 }
 
