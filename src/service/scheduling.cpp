@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace keyward::service {
@@ -35,7 +36,12 @@ const char* policy_name(int policy) {
 }  // namespace
 
 std::optional<std::string> use_batch_scheduling() {
-    const int current = sched_getscheduler(0);
+    const int answer = sched_getscheduler(0);
+    if (answer == -1) {
+        return std::string("scheduling policy unknown (") + std::strerror(errno) +
+               "): left as it is";
+    }
+    const int current = answer & ~SCHED_RESET_ON_FORK;  // a flag, not a policy
     if (current == SCHED_BATCH) return std::nullopt;
     // A policy an administrator chose (chrt, systemd's CPUSchedulingPolicy=) is theirs: only the
     // normal policy is changed.
